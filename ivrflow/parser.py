@@ -1,0 +1,575 @@
+"""Text → syntax tree (`ast.Module`). The only module that touches lark.
+
+The LALR parser is built once per process (its tables are cached on disk by
+lark) and builds our dataclasses directly while it parses, so no lark tree is
+ever materialised. Syntax errors become `Diagnostic`s with human labels; a file
+with several broken declarations reports one error per declaration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.indenter import Indenter
+
+from . import ast
+from .errors import Diagnostic, FlowSyntaxError
+from .syntax_labels import EXAMPLES, describe_expected
+
+GRAMMAR_FILE = "ivrflow.lark"
+
+
+class IndentError(Exception):
+    def __init__(self, token: Token, message: str):
+        self.token = token
+        self.message = message
+
+
+class FlowIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["LPAR", "LSQB"]
+    CLOSE_PAREN_types = ["RPAR", "RSQB"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 8
+
+    def handle_NL(self, token: Token) -> Iterator[Token]:
+        # Same as lark's, but a bad dedent carries the position of the line.
+        if self.paren_level > 0:
+            return
+        yield token
+        indent_str = token.rsplit("\n", 1)[1]
+        indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
+        if indent > self.indent_level[-1]:
+            self.indent_level.append(indent)
+            yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
+        else:
+            while indent < self.indent_level[-1]:
+                self.indent_level.pop()
+                yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
+            if indent != self.indent_level[-1]:
+                line = token.end_line or token.line
+                pos = Token("_NL", indent_str, 0, line, len(indent_str) + 1)
+                levels = ", ".join(str(i) for i in self.indent_level)
+                raise IndentError(
+                    pos,
+                    f"this line's indentation ({indent}) matches no enclosing block ({levels})",
+                )
+
+
+def _span(x: Any) -> ast.Span:
+    if isinstance(x, Token):
+        return ast.Span(x.line, x.column, x.end_line, x.end_column)
+    span: ast.Span = x.span
+    return span
+
+
+def _string(tok: Token) -> str:
+    """Decode a string literal: \\" \\\\ \\n \\t; any other backslash stays (regexes)."""
+    body = tok[1:-1]
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            mapped = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}.get(nxt)
+            if mapped is not None:
+                out.append(mapped)
+                i += 2
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _present(children: list[Any]) -> list[Any]:
+    return [c for c in children if c is not None]
+
+
+class _Builder(Transformer):  # type: ignore[type-arg]
+    """Callbacks named after grammar rules/aliases; called inline by the LALR parser."""
+
+    # ------------------------------------------------------------ file
+    def start(self, c: list[Any]) -> tuple[ast.Header | None, tuple[ast.Item, ...]]:
+        header = c[0] if c and isinstance(c[0], ast.Header) else None
+        items = tuple(x for x in c if x is not None and not isinstance(x, ast.Header))
+        return header, items
+
+    def flow_header(self, c: list[Any]) -> ast.Header:
+        kw, name, title = c[0], c[1], c[2]
+        settings = tuple(s for line in c[3:] if line for s in line)
+        return ast.Header(_span(kw).to(_span(name)), "flow", str(name), _span(name),
+                          _string(title) if title else None, settings)
+
+    def module_header(self, c: list[Any]) -> ast.Header:
+        kw, name, title = c[0], c[1], c[2]
+        return ast.Header(_span(kw).to(_span(name)), "module", str(name), _span(name),
+                          _string(title) if title else None, ())
+
+    def header_line(self, c: list[Any]) -> list[ast.Setting]:
+        return c
+
+    # ------------------------------------------------------------ declarations
+    def use_decl(self, c: list[Any]) -> ast.Use:
+        return ast.Use(_span(c[0]).to(_span(c[1])), _string(c[1]), _span(c[1]))
+
+    def list_file(self, c: list[Any]) -> ast.ListDecl:
+        kw, name, src = c
+        return ast.ListDecl(_span(kw).to(_span(src)), str(name), _span(name), _string(src),
+                            _span(src), ())
+
+    def list_inline(self, c: list[Any]) -> ast.ListDecl:
+        kw, name, *items = c
+        return ast.ListDecl(_span(kw).to(_span(name)), str(name), _span(name), None, None,
+                            tuple(_present(items)))
+
+    def queue_decl(self, c: list[Any]) -> ast.QueueDecl:
+        kw, name, title, *settings = c
+        return ast.QueueDecl(_span(kw).to(_span(name)), str(name), _span(name),
+                             _string(title) if title else None, tuple(_present(settings)))
+
+    def function_decl(self, c: list[Any]) -> ast.FunctionDecl:
+        kw, name, *rest = c
+        params = tuple(str(t) for t in rest if isinstance(t, Token))
+        settings = tuple(s for s in rest if isinstance(s, ast.Setting))
+        return ast.FunctionDecl(_span(kw).to(_span(name)), str(name), _span(name), params,
+                                settings)
+
+    def var_decl(self, c: list[Any]) -> ast.VarDecl:
+        kw, name, expr = c
+        return ast.VarDecl(_span(kw).to(_span(expr)), str(name), _span(name), expr)
+
+    def prompt_decl(self, c: list[Any]) -> ast.PromptDecl:
+        kw, name, *lines = c
+        return ast.PromptDecl(_span(kw).to(_span(name)), str(name), _span(name), tuple(lines))
+
+    def prompt_line(self, c: list[Any]) -> ast.PromptText:
+        lang, text = c
+        return ast.PromptText(_span(lang).to(_span(text)), str(lang), _string(text), _span(text))
+
+    def hours_decl(self, c: list[Any]) -> ast.HoursDecl:
+        kw, name, *lines = c
+        return ast.HoursDecl(_span(kw).to(_span(name)), str(name), _span(name), tuple(lines))
+
+    def weekly(self, c: list[Any]) -> ast.WeeklyLine:
+        days, times = c
+        last = times[-1] if times else days[-1]
+        return ast.WeeklyLine(days[0].span.to(_span(last)), tuple(days), tuple(times))
+
+    def closure(self, c: list[Any]) -> ast.ClosureLine:
+        kw, first, last, times, reason = c
+        end = reason or (times[-1] if times else None) or last or first
+        return ast.ClosureLine(_span(kw).to(_span(end)), str(first), str(last) if last else None,
+                               _span(first).to(_span(last or first)), tuple(times or ()),
+                               _string(reason) if reason else None)
+
+    def hours_timezone(self, c: list[Any]) -> ast.TimezoneLine:
+        kw, zone = c
+        return ast.TimezoneLine(_span(kw).to(_span(zone)), _string(zone), _span(zone))
+
+    def day_set(self, c: list[Any]) -> list[ast.DaySpan]:
+        return c
+
+    def day_span(self, c: list[Any]) -> ast.DaySpan:
+        first, last = c
+        return ast.DaySpan(_span(first).to(_span(last or first)), str(first),
+                           str(last) if last else None)
+
+    def time_spans(self, c: list[Any]) -> list[ast.TimeSpan]:
+        return c
+
+    def all_day_closed(self, c: list[Any]) -> list[ast.TimeSpan]:
+        return []
+
+    def time_span(self, c: list[Any]) -> ast.TimeSpan:
+        a, b = c
+        return ast.TimeSpan(_span(a).to(_span(b)), str(a), str(b))
+
+    # ------------------------------------------------------------ states
+    def state_kind(self, c: list[Any]) -> Token:
+        tok: Token = c[0]
+        return tok
+
+    def state(self, c: list[Any]) -> ast.StateDecl:
+        kind, name, call, body = c
+        return ast.StateDecl(_span(kind).to(_span(name)), str(kind), str(name),  # type: ignore[arg-type]
+                             _span(name), call, tuple(body))
+
+    def start_state(self, c: list[Any]) -> ast.StateDecl:
+        kw, body = c
+        return ast.StateDecl(_span(kw), "step", "start", _span(kw), None, tuple(body))
+
+    def lookup_call(self, c: list[Any]) -> ast.LookupCall:
+        name, *rest = c
+        result = rest[-1] if rest and isinstance(rest[-1], Token) else None
+        args = tuple(a for a in rest[:-1] if a is not None)
+        end = result or (args[-1] if args else name)
+        return ast.LookupCall(_span(name).to(_span(end)), str(name), args,
+                              str(result) if result else None,
+                              _span(result) if result else None)
+
+    def block(self, c: list[Any]) -> list[ast.Line]:
+        return c
+
+    def setting_line(self, c: list[Any]) -> ast.Setting:
+        setting: ast.Setting = c[0]
+        return setting
+
+    def setting(self, c: list[Any]) -> ast.Setting:
+        name, *values = c
+        end = values[-1] if values else name
+        return ast.Setting(_span(name).to(_span(end)), str(name), tuple(
+            ast.LangValue(_span(v), str(v)) if isinstance(v, Token) else v for v in values))
+
+    def range(self, c: list[Any]) -> ast.RangeValue:
+        lo, hi = (ast.Literal(_span(t), "number", str(t)) for t in c)
+        return ast.RangeValue(lo.span.to(hi.span), lo, hi)
+
+    # ------------------------------------------------------------ branches
+    def _branch(self, labels: list[ast.Label], body: list[ast.Line]) -> ast.Branch:
+        return ast.Branch(labels[0].span.to(labels[-1].span), tuple(labels), tuple(body))
+
+    def branch_goto(self, c: list[Any]) -> ast.Branch:
+        labels, target = c
+        return self._branch(labels, [ast.Goto(_span(target), str(target), _span(target))])
+
+    def branch_inline(self, c: list[Any]) -> ast.Branch:
+        return self._branch(c[0], c[1])
+
+    branch_block = branch_inline
+
+    def labels(self, c: list[Any]) -> list[ast.Label]:
+        return c
+
+    def word_label(self, c: list[Any]) -> ast.Label:
+        return ast.Label(_span(c[0]), "word", str(c[0]))
+
+    def counted_label(self, c: list[Any]) -> ast.Label:
+        word, count = c
+        return ast.Label(_span(word).to(_span(count)), "counted", str(word), int(float(count)))
+
+    def key_label(self, c: list[Any]) -> ast.Label:
+        return ast.Label(_span(c[0]), "key", str(c[0]))
+
+    def phrase_label(self, c: list[Any]) -> ast.Label:
+        return ast.Label(_span(c[0]), "phrase", _string(c[0]))
+
+    def percent_label(self, c: list[Any]) -> ast.Label:
+        return ast.Label(_span(c[0]), "percent", str(c[0]))
+
+    # ------------------------------------------------------------ statements
+    def simple_statements(self, c: list[Any]) -> list[ast.Line]:
+        return c
+
+    def say(self, c: list[Any]) -> ast.Say:
+        kw, (kind, tok), *options = c
+        end = options[-1].span if options else _span(tok)
+        if kind == "text":
+            return ast.Say(_span(kw).to(end), _string(tok), None, _span(tok), tuple(options))
+        return ast.Say(_span(kw).to(end), None, str(tok), _span(tok), tuple(options))
+
+    def text_prompt(self, c: list[Any]) -> tuple[str, Token]:
+        return ("text", c[0])
+
+    def named_prompt(self, c: list[Any]) -> tuple[str, Token]:
+        return ("name", c[0])
+
+    def play(self, c: list[Any]) -> ast.Play:
+        kw, path, *options = c
+        end = options[-1].span if options else _span(path)
+        return ast.Play(_span(kw).to(end), _string(path), _span(path), tuple(options))
+
+    def say_option(self, c: list[Any]) -> ast.SayOption:
+        kw, value = c
+        text = _string(value) if value.type == "STRING" else str(value)
+        return ast.SayOption(_span(kw).to(_span(value)), str(kw), text)  # type: ignore[arg-type]
+
+    def set(self, c: list[Any]) -> ast.Set:
+        kw, name, expr = c
+        return ast.Set(_span(kw).to(_span(expr)), str(name), _span(name), expr)
+
+    def goto(self, c: list[Any]) -> ast.Goto:
+        target = c[-1]
+        return ast.Goto(_span(c[0]).to(_span(target)), str(target), _span(target))
+
+    def hangup(self, c: list[Any]) -> ast.Hangup:
+        kw, reason = c
+        return ast.Hangup(_span(kw).to(_span(reason or kw)), _string(reason) if reason else None)
+
+    def call(self, c: list[Any]) -> ast.CallSub:
+        kw, target = c
+        return ast.CallSub(_span(kw).to(_span(target)), str(target), _span(target))
+
+    def return_(self, c: list[Any]) -> ast.Return:
+        return ast.Return(_span(c[0]))
+
+    def if_stmt(self, c: list[Any]) -> ast.If:
+        kw, cond, body, *rest = c
+        branches = [ast.IfBranch(_span(kw).to(_span(cond)), cond, tuple(body))]
+        branches += [b for b in rest if b is not None]
+        return ast.If(branches[0].span, tuple(branches))
+
+    def if_goto(self, c: list[Any]) -> ast.If:
+        kw, cond, target = c
+        goto = ast.Goto(_span(target), str(target), _span(target))
+        return ast.If(_span(kw).to(_span(cond)),
+                      (ast.IfBranch(_span(kw).to(_span(cond)), cond, (goto,)),))
+
+    def elif_clause(self, c: list[Any]) -> ast.IfBranch:
+        kw, cond, body = c
+        return ast.IfBranch(_span(kw).to(_span(cond)), cond, tuple(body))
+
+    def else_clause(self, c: list[Any]) -> ast.IfBranch:
+        kw, body = c
+        return ast.IfBranch(_span(kw), None, tuple(body))
+
+    def suite(self, c: list[Any]) -> list[ast.Line]:
+        body: list[ast.Line] = c[0]
+        return body
+
+    def switch_stmt(self, c: list[Any]) -> ast.Switch:
+        kw, subject, *cases = c
+        return ast.Switch(_span(kw).to(_span(subject)), subject, tuple(cases))
+
+    def _case(self, labels: tuple[ast.Span, tuple[ast.Literal, ...]], body: list[Any]) -> ast.Case:
+        return ast.Case(labels[0], labels[1], tuple(body))
+
+    def case_goto(self, c: list[Any]) -> ast.Case:
+        labels, target = c
+        return self._case(labels, [ast.Goto(_span(target), str(target), _span(target))])
+
+    def case_inline(self, c: list[Any]) -> ast.Case:
+        return self._case(c[0], c[1])
+
+    case_block = case_inline
+
+    def case_labels(self, c: list[Any]) -> tuple[ast.Span, tuple[ast.Literal, ...]]:
+        return (c[0].span.to(c[-1].span), tuple(c))
+
+    def else_label(self, c: list[Any]) -> tuple[ast.Span, tuple[ast.Literal, ...]]:
+        return (_span(c[0]), ())
+
+    def split_stmt(self, c: list[Any]) -> ast.Split:
+        kw, *branches = c
+        return ast.Split(_span(kw), tuple(branches))
+
+    # ------------------------------------------------------------ expressions
+    def _binary(self, c: list[Any], op: str) -> ast.Binary:
+        left, right = c[0], c[-1]
+        return ast.Binary(_span(left).to(_span(right)), op, left, right, _span(c[1]))
+
+    def logical(self, c: list[Any]) -> ast.Binary:
+        return self._binary(c, str(c[1]))
+
+    def compare(self, c: list[Any]) -> ast.Binary:
+        return self._binary(c, str(c[1]))
+
+    binary = compare
+
+    def member(self, c: list[Any]) -> ast.Binary:
+        return self._binary(c, "in")
+
+    def not_member(self, c: list[Any]) -> ast.Binary:
+        return self._binary(c, "not in")
+
+    def startswith(self, c: list[Any]) -> ast.Binary:
+        return self._binary(c, "startswith")
+
+    def matches(self, c: list[Any]) -> ast.Binary:
+        left, kw, pattern = c
+        lit = ast.Literal(_span(pattern), "string", _string(pattern))
+        return ast.Binary(_span(left).to(_span(pattern)), "matches", left, lit, _span(kw))
+
+    def predicate(self, c: list[Any]) -> ast.Predicate:
+        operand, name = c[0], c[-1]
+        return ast.Predicate(_span(operand).to(_span(name)), operand, str(name), _span(name),
+                             len(c) == 4)
+
+    not_predicate = predicate
+
+    def negation(self, c: list[Any]) -> ast.Unary:
+        kw, operand = c
+        return ast.Unary(_span(kw).to(_span(operand)), "not", operand)
+
+    def minus(self, c: list[Any]) -> ast.Unary:
+        return ast.Unary(_span(c[0]), "-", c[0])
+
+    def func_call(self, c: list[Any]) -> ast.FuncCall:
+        name, *args = c
+        present = tuple(_present(args))
+        end = present[-1] if present else name
+        return ast.FuncCall(_span(name).to(_span(end)), str(name), present)
+
+    def list_expr(self, c: list[Any]) -> ast.ListExpr:
+        bracket, *items = c
+        present = tuple(_present(items))
+        end = present[-1] if present else bracket
+        return ast.ListExpr(_span(bracket).to(_span(end)), present)
+
+    def ref(self, c: list[Any]) -> ast.Ref:
+        return ast.Ref(_span(c[0]).to(_span(c[-1])), tuple(str(t) for t in c))
+
+    def _literal(self, tok: Token, kind: Any) -> ast.Literal:
+        return ast.Literal(_span(tok), kind, _string(tok) if kind == "string" else str(tok))
+
+    def number(self, c: list[Any]) -> ast.Literal:
+        return self._literal(c[0], "number")
+
+    def string(self, c: list[Any]) -> ast.Literal:
+        return self._literal(c[0], "string")
+
+    def duration(self, c: list[Any]) -> ast.Literal:
+        return self._literal(c[0], "duration")
+
+    def time(self, c: list[Any]) -> ast.Literal:
+        return self._literal(c[0], "time")
+
+    def date(self, c: list[Any]) -> ast.Literal:
+        return self._literal(c[0], "date")
+
+    def percent(self, c: list[Any]) -> ast.Literal:
+        return self._literal(c[0], "percent")
+
+
+# `return` is a Python keyword: lark looks the callback up by rule name.
+setattr(_Builder, "return", _Builder.return_)
+
+
+def grammar_text() -> str:
+    return resources.files("ivrflow.grammar").joinpath(GRAMMAR_FILE).read_text("utf-8")
+
+
+def _cache_path(text: str) -> str:
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return str(Path(tempfile.gettempdir()) / f"ivrflow-lalr-{digest}.cache")
+
+
+@lru_cache(maxsize=None)
+def _lark(transform: bool) -> Lark:
+    text = grammar_text()
+    try:
+        return Lark(
+            text,
+            parser="lalr",
+            lexer="contextual",
+            postlex=FlowIndenter(),
+            transformer=_Builder() if transform else None,
+            maybe_placeholders=True,
+            cache=_cache_path(text + str(transform)),
+        )
+    except OSError:  # read-only temp dir: build without the cache
+        return Lark(text, parser="lalr", lexer="contextual", postlex=FlowIndenter(),
+                    transformer=_Builder() if transform else None, maybe_placeholders=True)
+
+
+def bare_parser() -> Lark:
+    """The same grammar without our tree builder (benchmarks, error labelling)."""
+    return _lark(False)
+
+
+def _prepare(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _chunks(text: str) -> Iterator[str]:
+    """Each top-level declaration alone, other lines blanked, so positions stay exact."""
+    lines = text.split("\n")
+    starts = [i for i, line in enumerate(lines)
+              if line[:1] not in ("", " ", "\t", "#", "\r")]
+    for n, begin in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        # A header or first item that starts after blank lines must still be first.
+        yield "\n" * begin + "\n".join(lines[begin:end]) + "\n" * (len(lines) - end)
+
+
+def _diagnostic(err: Exception, path: str, text: str) -> Diagnostic:
+    if isinstance(err, IndentError):
+        tok = err.token
+        return Diagnostic("E012", "error", "inconsistent indentation", path,
+                          ast.Span(tok.line, 1, tok.line, tok.column), err.message)
+    if isinstance(err, UnexpectedCharacters):
+        char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
+        span = ast.Span(err.line, err.column, err.line, err.column + 1)
+        if char == '"':
+            return Diagnostic("E011", "error", "unterminated string", path, span,
+                              "close the string with '\"' on the same line")
+        shown = char.encode("unicode_escape").decode() if char else "end of file"
+        return Diagnostic("E011", "error", f"unexpected character '{shown}'", path, span,
+                          _char_hint(char))
+    assert isinstance(err, UnexpectedToken)
+    tok = err.token
+    label = err.match_examples(_label_parse, EXAMPLES, token_type_match_fallback=True)
+    message, span = _token_message(tok, text)
+    hint = describe_expected(err.expected)
+    return Diagnostic("E010", "error", label or message, path, span, hint)
+
+
+def _char_hint(char: str) -> str | None:
+    if char in "“”‘’":
+        return "use plain double quotes \"…\" (a word processor swapped them)"
+    if char == "'":
+        return "strings use double quotes: \"…\""
+    if char == "\t":
+        return None
+    return None
+
+
+def _token_message(tok: Token, text: str) -> tuple[str, ast.Span]:
+    if tok.type == "$END":
+        lines = text.rstrip("\n").split("\n")
+        line = len(lines)
+        col = len(lines[-1]) + 1
+        return "unexpected end of file", ast.Span(line, col, line, col + 1)
+    if tok.type in ("_NL", "_DEDENT", "_INDENT"):
+        line = tok.line or 1
+        col = tok.column or 1
+        if tok.type == "_INDENT":
+            nxt = (tok.end_line or line)
+            return "unexpected indentation", ast.Span(nxt, 1, nxt, len(str(tok)) + 1)
+        # Point just after the last character of the line the parser stopped on.
+        src_line = text.split("\n")[line - 1] if line - 1 < text.count("\n") + 1 else ""
+        col = len(src_line.split("#")[0].rstrip()) + 1
+        return "unexpected end of line", ast.Span(line, col, line, col + 1)
+    return f"unexpected '{tok}'", ast.Span(tok.line, tok.column, tok.end_line or tok.line,
+                                           tok.end_column or tok.column + len(tok))
+
+
+def _label_parse(text: str) -> Any:
+    return bare_parser().parse(_prepare(text))
+
+
+def parse_tree(text: str, path: str = "<string>") -> ast.Module:
+    """Parse one file's text; raise `FlowSyntaxError` with every syntax error found."""
+    parser = _lark(True)
+    prepared = _prepare(text)
+    try:
+        header, items = parser.parse(prepared)
+        return ast.Module(path, header, items)
+    except (UnexpectedInput, IndentError) as first:
+        diagnostics: list[Diagnostic] = []
+        for chunk in _chunks(prepared):
+            try:
+                parser.parse(chunk)
+            except (UnexpectedInput, IndentError) as err:
+                diagnostics.append(_diagnostic(err, path, prepared))
+        if not diagnostics:  # the error needs more than one chunk to show
+            diagnostics.append(_diagnostic(first, path, prepared))
+        raise FlowSyntaxError(diagnostics, {path: text}) from None
+
+
+def bare_parse(text: str) -> Callable[[], Any]:
+    return lambda: bare_parser().parse(_prepare(text))
+
+
+__all__ = ["bare_parser", "grammar_text", "parse_tree"]
