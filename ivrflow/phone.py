@@ -92,7 +92,8 @@ def normalize(number: str | None, country: str | None = None) -> str | None:
     not a phone number. An unknown ``country`` is ignored, as if none were given. Without a
     country only ``+`` and ``00`` numbers become E.164. Digits that could be read either way are
     read as already international (``5511987654321`` with ``BR``), except in countries without a
-    trunk prefix (ES, IT, MX, PT), where the national reading wins.
+    trunk prefix (ES, IT, MX, PT), where the national reading wins. Brazil's ``00`` + carrier
+    code international form is not recognized: ``00`` always starts the country code.
     """
     dialable = _dialable(number)
     if dialable is None:
@@ -113,19 +114,23 @@ def normalize(number: str | None, country: str | None = None) -> str | None:
 
 def is_withheld(number: str | None) -> bool:
     """True when caller ID gives no number to call back (withheld, unknown or unusable)."""
-    return _dialable(number) is None
+    return normalize(number) is None
 
 
 def matches_prefix(number: str | None, prefix: str | None, country: str | None = None) -> bool:
     """True when ``number`` starts with ``prefix``, both normalized for ``country``.
 
     With a country, a prefix not written internationally is a national one (``011`` or ``11``
-    in BR both mean ``+5511``), so routing tables can be written the way people dial. A prefix
-    without digits matches nothing.
+    in BR both mean ``+5511``), so routing tables can be written the way people dial. A number
+    that has no E.164 form (an extension, a short code) is compared digit for digit with the
+    prefix as written. A prefix without digits matches nothing.
     """
     normalized = normalize(number, country)
-    wanted = _normalize_prefix(prefix, country)
-    return normalized is not None and wanted is not None and normalized.startswith(wanted)
+    if normalized is None:
+        return False
+    international = normalized.startswith("+")
+    wanted = _normalize_prefix(prefix, country) if international else _dialable(prefix)
+    return wanted is not None and normalized.startswith(wanted)
 
 
 def _dialable(number: str | None) -> str | None:

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 __all__ = [
     "FILTERS",
@@ -44,6 +44,34 @@ class _Locale:
     conjunction: str
 
 
+_EN_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_PT_MONTHS = (
+    "janeiro",
+    "fevereiro",
+    "março",
+    "abril",
+    "maio",
+    "junho",
+    "julho",
+    "agosto",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
+)
 _LOCALES: dict[str, _Locale] = {
     "en-US": _Locale(
         group=",",
@@ -51,11 +79,12 @@ _LOCALES: dict[str, _Locale] = {
         currency="USD",
         symbols={"USD": "$", "BRL": "R$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$"},
         symbol_space="",
-        months=(
-            "January February March April May June July August September October November"
-            " December"
-        ).split(),
-        units={"hour": ("hour", "hours"), "minute": ("minute", "minutes"), "second": ("second", "seconds")},
+        months=_EN_MONTHS,
+        units={
+            "hour": ("hour", "hours"),
+            "minute": ("minute", "minutes"),
+            "second": ("second", "seconds"),
+        },
         conjunction="and",
     ),
     "pt-BR": _Locale(
@@ -64,16 +93,18 @@ _LOCALES: dict[str, _Locale] = {
         currency="BRL",
         symbols={"BRL": "R$", "USD": "US$", "EUR": "€", "GBP": "£", "JPY": "JP¥"},
         symbol_space=" ",
-        months=(
-            "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro"
-            " dezembro"
-        ).split(),
-        units={"hour": ("hora", "horas"), "minute": ("minuto", "minutos"), "second": ("segundo", "segundos")},
+        months=_PT_MONTHS,
+        units={
+            "hour": ("hora", "horas"),
+            "minute": ("minuto", "minutos"),
+            "second": ("segundo", "segundos"),
+        },
         conjunction="e",
     ),
 }
 _DEFAULT = "en-US"
 _MINOR_UNITS = {"JPY": 0, "CLP": 0, "KRW": 0}
+_EN_SUFFIXES = {1: "st", 2: "nd", 3: "rd"}
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ].*)?")
 _CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
@@ -86,6 +117,8 @@ def supported_locales() -> tuple[str, ...]:
 
 def resolve_locale(locale: str) -> str:
     """The supported locale to use for ``locale``: exact, then same language, then en-US."""
+    if not isinstance(locale, str):
+        raise SayAsError(f"locale {locale!r} is not a string like 'pt-BR'")
     wanted = locale.strip().replace("_", "-").lower()
     for name in _LOCALES:
         if name.lower() == wanted:
@@ -124,23 +157,28 @@ def _decimal(value: object, name: str) -> Decimal:
     return result
 
 
+def _round(amount: Decimal, places: int) -> Decimal:
+    """Round half up to ``places`` decimals, with enough precision for any amount's size."""
+    with localcontext() as context:
+        context.prec = max(28, amount.adjusted() + places + 2)
+        return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 def _format_decimal(amount: Decimal, loc: _Locale) -> str:
-    sign = "-" if amount < 0 else ""
-    text = format(abs(amount), "f")
-    whole, _, fraction = text.partition(".")
-    groups = []
-    while len(whole) > 3:
-        whole, tail = whole[:-3], whole[-3:]
-        groups.insert(0, tail)
-    grouped = loc.group.join([whole, *groups])
-    return sign + grouped + (loc.decimal + fraction if fraction else "")
+    """Plain notation (never exponents), grouped by thousands with the locale's separators."""
+    return format(amount, ",f").translate({ord(","): loc.group, ord("."): loc.decimal})
 
 
 def digits(value: str | int, locale: str) -> str:
-    """Keys read one by one: ``"1234"`` → ``"1 2 3 4"`` (``*`` and ``#`` kept, rest dropped)."""
+    """Keys read one by one: ``"1234"`` → ``"1 2 3 4"`` (``*`` and ``#`` kept, rest dropped).
+
+    The same in every locale (TTS voices read a lone digit in their own language); ``locale`` is
+    there so every filter is called the same way.
+    """
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise SayAsError(f"digits: {value!r} is not a string of digits")
-    keys = [char for char in str(value) if char in "0123456789*#"]
+    text = value if isinstance(value, str) else format(Decimal(value), "f")
+    keys = [char for char in text if char in "0123456789*#"]
     if not keys:
         raise SayAsError(f"digits: {value!r} has no digits")
     return " ".join(keys)
@@ -153,29 +191,27 @@ def number(value: object, locale: str, places: int | None = None) -> str:
     """
     amount = _decimal(value, "number")
     if places is not None:
-        amount = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    elif amount == amount.to_integral_value():
-        amount = amount.quantize(Decimal(1))
-    else:
-        amount = amount.normalize()
-    if amount == 0:
-        amount = abs(amount)
-    return _format_decimal(amount, _loc(locale))
+        if isinstance(places, bool) or not isinstance(places, int) or places < 0:
+            raise SayAsError(f"number: places {places!r} is not a whole number >= 0")
+        amount = _round(amount, places)
+    else:  # text, not Decimal.normalize(): that rounds to the context's 28 digits
+        text = format(amount, "f")
+        amount = Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
+    return _format_decimal(amount.copy_abs() if amount == 0 else amount, _loc(locale))
 
 
 def currency(value: object, locale: str, code: str | None = None) -> str:
     """Money amount: en-US ``$1,234.50``, pt-BR ``R$ 1.234,50``; ``code`` is ISO 4217."""
     loc = _loc(locale)
-    currency_code = (code or loc.currency).upper()
-    if not re.fullmatch(r"[A-Z]{3}", currency_code):
+    if code is not None and not (isinstance(code, str) and re.fullmatch(r"[A-Za-z]{3}", code)):
         raise SayAsError(f"currency: {code!r} is not an ISO 4217 currency code")
+    currency_code = (code or loc.currency).upper()
     amount = _decimal(value, "currency")
-    places = _MINOR_UNITS.get(currency_code, 2)
-    amount = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    amount = _round(amount, _MINOR_UNITS.get(currency_code, 2))
     symbol = loc.symbols.get(currency_code)
     prefix = symbol + loc.symbol_space if symbol else currency_code + " "
     sign = "-" if amount < 0 else ""
-    return sign + prefix + _format_decimal(abs(amount), loc)
+    return sign + prefix + _format_decimal(amount.copy_abs(), loc)
 
 
 def date(value: object, locale: str) -> str:
@@ -240,9 +276,11 @@ def duration(value: object, locale: str) -> str:
         raise SayAsError(f"duration: {value!r} is not a number of seconds")
     if seconds < 0:
         raise SayAsError(f"duration: {value!r} is negative")
-    whole = int(seconds.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if seconds.adjusted() > 15:  # keeps the arithmetic below within 28 significant digits
+        raise SayAsError(f"duration: {value!r} is too long to say")
+    whole = int(_round(seconds, 0))
     if whole >= 120:
-        whole = int((seconds / 60).quantize(Decimal(1), rounding=ROUND_HALF_UP)) * 60
+        whole = int(_round(seconds / 60, 0)) * 60
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     parts = [
@@ -259,17 +297,17 @@ def ordinal(value: object, locale: str, gender: str = "m") -> str:
     """Ordinal numeral: en-US ``1st``, ``2nd``, ``11th``; pt-BR ``1º`` (``1ª`` for gender f)."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise SayAsError(f"ordinal: {value!r} is not a whole number")
-    text = str(value).strip()
+    text = value.strip() if isinstance(value, str) else format(Decimal(value), "f")
     if not re.fullmatch(r"[0-9]+", text):
-        raise SayAsError(f"ordinal: {value!r} is not a whole number")
-    count = int(text)
+        raise SayAsError(f"ordinal: {value!r} is not a whole number >= 0")
+    text = text.lstrip("0") or "0"  # stays a string: no int-from-string size limit
     if resolve_locale(locale) == "pt-BR":
         if gender not in ("m", "f"):
             raise SayAsError(f"ordinal: gender {gender!r} is not 'm' or 'f'")
-        return f"{count}{'ª' if gender == 'f' else 'º'}"
-    if count % 100 in (11, 12, 13):
-        return f"{count}th"
-    return f"{count}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(count % 10, 'th') }"
+        return text + ("ª" if gender == "f" else "º")
+    last_two = int(text[-2:])
+    suffix = "th" if last_two in (11, 12, 13) else _EN_SUFFIXES.get(last_two % 10, "th")
+    return text + suffix
 
 
 #: Filter name → function, for ``jinja2.Environment.filters`` (bind the locale when rendering).

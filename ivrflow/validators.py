@@ -173,7 +173,9 @@ class ValidatorSpec:
 BUILTIN: dict[str, ValidatorSpec] = {
     spec.name: spec
     for spec in (
-        ValidatorSpec("luhn", "none", 0, "a card or account number with a Luhn check digit", luhn, "luhn"),
+        ValidatorSpec(
+            "luhn", "none", 0, "a card or account number with a Luhn check digit", luhn, "luhn"
+        ),
         ValidatorSpec("cpf", "none", 0, "a Brazilian CPF (11 digits)", cpf, "cpf"),
         ValidatorSpec("cnpj", "none", 0, "a Brazilian CNPJ (14 digits)", cnpj, "cnpj"),
         ValidatorSpec(
@@ -203,7 +205,7 @@ def check_args(name: str, args: Sequence[object]) -> str | None:
     if spec is None:
         return f"unknown validator '{name}'"
     if len(args) != spec.arity:
-        wanted = "no arguments" if spec.arity == 0 else f"{spec.arity} argument(s)"
+        wanted = {0: "no arguments", 1: "1 argument"}.get(spec.arity, f"{spec.arity} arguments")
         return f"validator '{name}' takes {wanted}, got {len(args)}: use {spec.usage}"
     if spec.kind == "range":
         low, high = args
@@ -219,7 +221,7 @@ def check_args(name: str, args: Sequence[object]) -> str | None:
             return f"validator '{name}' needs a quoted string, got {text!r}"
         if spec.kind == "date_format":
             fields = _date_fields(text)
-            return fields if isinstance(fields, str) else None
+            return f"validator 'date': {fields}" if isinstance(fields, str) else None
         try:
             re.compile(text)
         except re.error as exc:

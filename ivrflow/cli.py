@@ -1,0 +1,94 @@
+"""The `ivrflow` command. Exit codes: 0 ok, 1 the flow has errors, 2 bad usage.
+
+Each sub-command imports what it needs when it runs, so `ivrflow check` never
+pays for prompt_toolkit or network code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _build() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ivrflow", description="IVR call flows you can read, diff and test.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    check = sub.add_parser("check", help="compile flows and report every problem",
+                           description="Compile .ivr files and report errors and warnings. "
+                           "Exit 0 when no file has errors, 1 when one has, 2 on bad usage.")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    return parser
+
+
+def cmd_check(files: Sequence[str], strict: bool, fmt: str, quiet: bool,
+              out: TextIO) -> int:
+    from .compiler import compile_file
+    from .errors import render
+
+    failed = False
+    report = []
+    for file in files:
+        result = compile_file(file)
+        bad = result.diagnostics if strict else result.errors
+        failed = failed or bool(bad) or result.flow is None
+        if fmt == "json":
+            report.append({
+                "path": file,
+                "ok": not bad and result.flow is not None,
+                "diagnostics": [
+                    d.as_json() | ({"severity": "error"} if strict else {})
+                    for d in result.diagnostics],
+            })
+            continue
+        for d in result.diagnostics:
+            shown = d if not strict or d.severity == "error" else _as_error(d)
+            out.write(render(shown, result.sources.get(d.path)) + "\n")
+        if not quiet and not bad and result.flow is not None:
+            flow = result.flow
+            warn = f", {len(result.warnings)} warning(s)" if result.warnings else ""
+            out.write(f"{file}: ok — flow '{flow.name}', {len(flow.states)} states{warn}\n")
+    if fmt == "json":
+        json.dump(report if len(report) != 1 else report[0], out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif failed and not quiet:
+        errors = "with errors"
+        out.write(f"check failed: {errors}\n")
+    return EXIT_ERRORS if failed else EXIT_OK
+
+
+def _as_error(d):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    return replace(d, severity="error")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build()
+    args = parser.parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(f"ivrflow {__version__}")
+        return EXIT_OK
+    if args.command == "check":
+        return cmd_check(args.files, args.strict, args.format, args.quiet, sys.stdout)
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+__all__ = ["main"]

@@ -1,0 +1,221 @@
+"""Top-level declarations: the flow header, queues, lists, hours, functions, prompts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from types import MappingProxyType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .. import ast, model, phone, sayas
+from ..errors import did_you_mean
+from ..sources import SourceError, display_path, read_list
+from .context import Context, Declared
+from .expressions import literal_value, parse_date, parse_time
+from .settings import Settings
+from .states import INPUT_SETTINGS
+
+HEADER_SETTINGS = INPUT_SETTINGS | {
+    "description": "what the flow is for",
+    "version": "the flow's version, as you number it",
+    "language": "the default language tag, e.g. pt-BR",
+    "voice": "the default text-to-speech voice",
+    "timezone": "the time zone of `now` and of hours without their own",
+    "country": "ISO country for reading national numbers as E.164, e.g. BR",
+    "bargein": "whether callers may interrupt prompts by default (on/off)",
+    "fuzzy": "how close a spoken phrase must be to a choice, 0 to 1",
+}
+QUEUE_SETTINGS = {"skills": "skills an agent needs", "priority": "default priority"}
+DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+LANG_TAG = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
+
+
+def check_timezone(ctx: Context, zone: str, span: ast.Span) -> bool:
+    try:
+        ZoneInfo(zone)
+        return True
+    except (ZoneInfoNotFoundError, ValueError):
+        ctx.error("E142", f"unknown time zone '{zone}'", span,
+                  "use an IANA name like \"America/Sao_Paulo\" or \"America/New_York\"")
+        return False
+
+
+def check_language(ctx: Context, tag: str, span: ast.Span) -> None:
+    if not LANG_TAG.match(tag):
+        ctx.error("E145", f"bad language tag '{tag}'", span, "write it like en-US or pt-BR")
+    elif tag not in sayas.supported_locales():
+        ctx.warning("W209", f"no say-as rules for '{tag}'", span,
+                    "numbers, dates and currency will be read the en-US way; supported: "
+                    + ", ".join(sayas.supported_locales()))
+
+
+def header_settings(ctx: Context, header: ast.Header | None) -> tuple[model.FlowSettings, Settings]:
+    s = Settings(ctx, "the flow header", HEADER_SETTINGS, header.settings if header else ())
+    d = model.FlowSettings()
+    language = s.language("language") or d.language
+    if s.get("language"):
+        check_language(ctx, language, s.by_name["language"].values[0].span)
+    timezone = s.string("timezone") or d.timezone
+    if s.get("timezone") and not check_timezone(ctx, timezone, s.by_name["timezone"].span):
+        timezone = d.timezone
+    country = None
+    if s.get("country"):
+        setting = s.by_name["country"]
+        country = s.word(setting) or s.string("country")
+        if country and not phone.is_valid_country(country):
+            ctx.error("E121", f"unknown country '{country}'", setting.values[0].span,
+                      "an ISO 3166 code like BR, US or PT")
+            country = None
+    inp = d.input
+    settings = model.FlowSettings(
+        language=language,
+        voice=s.string("voice"),
+        timezone=timezone,
+        country=country,
+        input=model.InputSettings(
+            timeout=s.duration("timeout", inp.timeout),
+            interdigit=s.duration("interdigit", inp.interdigit),
+            retries=s.integer("retries", inp.retries, 1, 20),
+            confidence=s.fraction("confidence", inp.confidence)),
+        barge_in=s.switch("bargein", d.barge_in),
+        fuzzy=s.fraction("fuzzy", d.fuzzy))
+    return settings, s
+
+
+def queue(ctx: Context, decl: Declared[ast.QueueDecl]) -> model.Queue:
+    q = decl.node
+    s = Settings(ctx, "a queue", QUEUE_SETTINGS, q.settings)
+    return model.Queue(q.name, q.title, s.names("skills"), s.integer("priority", 0, 0, 1000),
+                       ctx.where(q.span))
+
+
+def number_list(ctx: Context, decl: Declared[ast.ListDecl], base: Path) -> model.NumberList:
+    node = decl.node
+    entries: list[tuple[str, ast.Span | None, str]] = []  # value, span, path for errors
+    if node.source is not None:
+        assert node.source_span is not None
+        file = (base / node.source)
+        shown = display_path(file)
+        try:
+            for value, line in read_list(file, shown, (decl.path, node.source_span)):
+                entries.append((value, ast.Span(line, 1, line, 1 + len(value)) if line else None,
+                                shown))
+        except SourceError as err:
+            ctx.diagnostics.append(err.diagnostic)
+    else:
+        for lit in node.items:
+            entries.append((str(literal_value(ctx, lit)), lit.span, decl.path))
+    numbers = set()
+    for value, span, path in entries:
+        if any(c.isalpha() for c in value):  # names (skills, regions) are kept as written
+            numbers.add(value)
+            continue
+        normalized = phone.normalize(value, ctx.country)
+        if normalized is None:
+            ctx.error("E146", f"'{value}' is not a phone number", span, None, path)
+        else:
+            numbers.add(normalized)
+    return model.NumberList(node.name, frozenset(numbers), node.source, ctx.where(node.span))
+
+
+def hours(ctx: Context, decl: Declared[ast.HoursDecl], default_zone: str) -> model.Hours:
+    node = decl.node
+    zone = default_zone
+    weekly: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    closures: list[model.Closure] = []
+    for line in node.lines:
+        if isinstance(line, ast.TimezoneLine):
+            if check_timezone(ctx, line.zone, line.zone_span):
+                zone = line.zone
+        elif isinstance(line, ast.WeeklyLine):
+            spans = _time_spans(ctx, line.times)
+            for day in _days(ctx, line.days):
+                weekly.setdefault(day, []).extend(spans)
+        else:
+            first = parse_date(line.first)
+            last = parse_date(line.last) if line.last else first
+            if first is None or last is None:
+                ctx.error("E143", "bad date", line.date_span,
+                          "dates are YYYY-MM-DD and must exist in the calendar")
+                continue
+            if last < first:
+                ctx.error("E148", "the closure ends before it starts", line.date_span)
+            closures.append(model.Closure(first, last, tuple(_time_spans(ctx, line.times)),
+                                          line.reason))
+    frozen = {d: tuple(sorted(v)) for d, v in sorted(weekly.items())}
+    return model.Hours(node.name, zone, MappingProxyType(frozen), tuple(closures),
+                       ctx.where(node.span))
+
+
+def _days(ctx: Context, spans: tuple[ast.DaySpan, ...]) -> list[int]:
+    out: list[int] = []
+    for d in spans:
+        first, last = DAYS.get(d.first[:3].lower()), DAYS.get((d.last or d.first)[:3].lower())
+        for name, idx in ((d.first, first), (d.last, last)):
+            if name is not None and (idx is None or len(name) < 3
+                                     or not _day_name_ok(name)):
+                ctx.error("E147", f"unknown day '{name}'", d.span,
+                          did_you_mean(name.lower()[:3], DAYS) or "days: mon tue wed thu fri sat sun")
+                return out
+        assert first is not None and last is not None
+        day = first
+        while True:  # mon-fri, and fri-mon wrapping over the weekend
+            out.append(day)
+            if day == last:
+                break
+            day = (day + 1) % 7
+    return out
+
+
+def _day_name_ok(name: str) -> bool:
+    full = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    low = name.lower()
+    return any(f.startswith(low) for f in full) or low in ("tues", "thur", "thurs")
+
+
+def _time_spans(ctx: Context, spans: tuple[ast.TimeSpan, ...]) -> list[tuple[dt.time, dt.time]]:
+    out = []
+    for t in spans:
+        a, b = parse_time(t.start), parse_time(t.end)
+        if a is None or b is None:
+            ctx.error("E141", f"bad time in '{t.start}-{t.end}'", t.span,
+                      "times are HH:MM on a 24-hour clock, 00:00 to 24:00")
+            continue
+        if b <= a:
+            ctx.error("E148", f"'{t.start}-{t.end}' ends before it starts", t.span,
+                      "split a range over midnight in two: 22:00-24:00 and 00:00-06:00")
+            continue
+        out.append((a, b))
+    return out
+
+
+def function(ctx: Context, decl: Declared[ast.FunctionDecl]) -> model.Function:
+    f = decl.node
+    s = Settings(ctx, "a function", {"timeout": "how long the host function may take"},
+                 f.settings)
+    seen: set[str] = set()
+    for p in f.params:
+        if p in seen:
+            ctx.error("E101", f"parameter '{p}' appears twice", f.span)
+        seen.add(p)
+    timeout = s.duration("timeout", 0.0) if s.get("timeout") else None
+    return model.Function(f.name, f.params, timeout, ctx.where(f.span))
+
+
+def prompt(ctx: Context, decl: Declared[ast.PromptDecl],
+           check_template: object) -> model.Prompt:
+    p = decl.node
+    texts: dict[str, str] = {}
+    for t in p.texts:
+        check_language(ctx, t.language, ast.Span(t.span.line, t.span.column, t.span.line,
+                                                 t.span.column + len(t.language)))
+        if t.language in texts:
+            ctx.error("E101", f"prompt '{p.name}' has two {t.language} texts", t.span)
+        texts[t.language] = t.text
+        if callable(check_template):
+            check_template(t.text, t.text_span)
+    return model.Prompt(p.name, MappingProxyType(texts), ctx.where(p.span))
+
+
+__all__ = ["function", "header_settings", "hours", "number_list", "prompt", "queue"]

@@ -1,0 +1,228 @@
+"""Expressions and literal values: syntax → model, with name and value checks.
+
+The expression language is small on purpose: comparisons, and/or/not,
+arithmetic, membership, prefix and regex tests, a few built-in functions. It is
+never Python `eval`; the interpreter walks these nodes with its own operator
+table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from .. import ast, model
+from ..errors import did_you_mean
+from .context import Context
+
+DURATION_PART = re.compile(r"(\d+)(ms|h|m|s)")
+UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin:
+    params: tuple[str, ...]  # "hours" or "value"
+    doc: str
+
+
+BUILTIN_FUNCTIONS: dict[str, Builtin] = {
+    "open": Builtin(("hours",), "true while the hours are open (false during an emergency)"),
+    "closed": Builtin(("hours",), "the opposite of open()"),
+    "holiday": Builtin(("hours",), "true on a closure day of the hours"),
+    "emergency": Builtin(("hours",), "true while the host has switched the emergency on"),
+    "len": Builtin(("value",), "length of a text or list"),
+    "lower": Builtin(("value",), "text in lower case"),
+    "upper": Builtin(("value",), "text in upper case"),
+    "number": Builtin(("value",), "text to number (none when it is not one)"),
+    "text": Builtin(("value",), "any value as text"),
+}
+
+PREDICATES = {
+    "withheld": "the caller id is withheld or unknown",
+    "empty": "none, an empty text or an empty list",
+}
+
+CONSTANTS = {"true": True, "false": False, "none": None, "yes": True, "no": False}
+
+
+def parse_duration(text: str) -> float | None:
+    """'5s' → 5.0, '1m30s' → 90.0, '500ms' → 0.5; None when malformed."""
+    parts = DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(int(n) * UNIT_SECONDS[u] for n, u in parts)
+
+
+def parse_time(text: str) -> dt.time | None:
+    hour, _, minute = text.partition(":")
+    h, m = int(hour), int(minute)
+    if h == 24 and m == 0:
+        return dt.time.max
+    if not (0 <= h <= 23 and 0 <= m <= 59):
+        return None
+    return dt.time(h, m)
+
+
+def parse_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def number_value(text: str) -> int | float:
+    return float(text) if "." in text else int(text)
+
+
+def literal_value(ctx: Context, lit: ast.Literal) -> object:
+    """The Python value of a literal, or None after reporting a bad one."""
+    if lit.kind == "number":
+        return number_value(lit.text)
+    if lit.kind == "string":
+        return lit.text
+    if lit.kind == "duration":
+        seconds = parse_duration(lit.text)
+        if seconds is None:
+            ctx.error("E140", f"bad duration '{lit.text}'", lit.span,
+                      "durations look like 500ms, 5s, 3m, 1h or 1m30s")
+        return seconds
+    if lit.kind == "time":
+        value = parse_time(lit.text)
+        if value is None:
+            ctx.error("E141", f"bad time '{lit.text}'", lit.span,
+                      "times are HH:MM on a 24-hour clock, 00:00 to 24:00")
+        return value
+    if lit.kind == "date":
+        day = parse_date(lit.text)
+        if day is None:
+            ctx.error("E143", f"bad date '{lit.text}'", lit.span,
+                      "dates are YYYY-MM-DD and must exist in the calendar")
+        return day
+    return float(lit.text.rstrip("%"))  # percent
+
+
+def compile_regex(ctx: Context, pattern: str, span: ast.Span) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        ctx.error("E144", f"bad regular expression: {exc.msg}", span,
+                  "backslashes are kept as written: \"^\\+5521\\d+$\"")
+        return None
+
+
+def _ref(ctx: Context, ref: ast.Ref, allow: frozenset[str]) -> model.Expression:
+    root = ref.path[0]
+    sym = ctx.symbols
+    if len(ref.path) == 1 and root in CONSTANTS and root not in ctx.known_variables:
+        return model.Const(CONSTANTS[root])
+    if root in ctx.known_variables:
+        return model.Var(root, ref.path[1:])
+    if "list" in allow and root in sym.lists and len(ref.path) == 1:
+        return model.ListRef(root)
+    if "hours" in allow and root in sym.hours and len(ref.path) == 1:
+        return model.HoursRef(root)
+    if root in sym.lists:
+        ctx.error("E107", f"list '{root}' can only be used with 'in'", ref.span,
+                  f"for example: if ani in {root}: …")
+    elif root in sym.hours:
+        ctx.error("E106", f"hours '{root}' can only be used inside open(), closed(), "
+                  "holiday() or emergency()", ref.span, f"for example: if open({root}): …")
+    else:
+        candidates = set(ctx.known_variables) | set(sym.lists) | set(CONSTANTS)
+        ctx.error("E109", f"unknown variable '{root}'", ref.span,
+                  did_you_mean(root, candidates)
+                  or "set it first (set name = …), capture it, or declare it (var name = …)")
+    return model.Const(None)
+
+
+def compile_expr(ctx: Context, e: ast.Expr, allow: frozenset[str] = frozenset()) -> model.Expression:
+    """Syntax → model; every problem is reported and replaced by a constant."""
+    if isinstance(e, ast.Literal):
+        return model.Const(literal_value(ctx, e))
+    if isinstance(e, ast.Ref):
+        return _ref(ctx, e, allow)
+    if isinstance(e, ast.Unary):
+        operand = compile_expr(ctx, e.operand)
+        return model.Not(operand) if e.op == "not" else model.Neg(operand)
+    if isinstance(e, ast.Binary):
+        if e.op == "matches":
+            assert isinstance(e.right, ast.Literal)
+            pattern = compile_regex(ctx, e.right.text, e.right.span)
+            left = compile_expr(ctx, e.left)
+            return model.Match(left, pattern) if pattern else model.Const(False)
+        right_allow = frozenset({"list"}) if e.op in ("in", "not in") else frozenset()
+        return model.BinOp(e.op, compile_expr(ctx, e.left), compile_expr(ctx, e.right, right_allow))
+    if isinstance(e, ast.Predicate):
+        if e.name not in PREDICATES:
+            ctx.error("E134", f"unknown test 'is {e.name}'", e.name_span,
+                      did_you_mean(e.name, PREDICATES) or "tests: " + ", ".join(PREDICATES))
+        return model.Test(e.name, compile_expr(ctx, e.operand), e.negated)
+    if isinstance(e, ast.ListExpr):
+        return model.MakeList(tuple(compile_expr(ctx, x) for x in e.items))
+    return _call(ctx, e)
+
+
+def _call(ctx: Context, e: ast.FuncCall) -> model.Expression:
+    spec = BUILTIN_FUNCTIONS.get(e.name)
+    if spec is None:
+        hint = did_you_mean(e.name, BUILTIN_FUNCTIONS)
+        if e.name in ctx.symbols.functions:
+            hint = f"'{e.name}' is a host look-up: call it from a lookup state, " \
+                   f"e.g. lookup find {e.name}(…) as result:"
+        ctx.error("E108", f"unknown function '{e.name}'", e.span.to(e.span), hint)
+        return model.Const(None)
+    if len(e.args) != len(spec.params):
+        ctx.error("E111", f"{e.name}() takes {len(spec.params)} argument"
+                  f"{'s' if len(spec.params) != 1 else ''}, got {len(e.args)}", e.span)
+        return model.Const(None)
+    args: list[model.Expression] = []
+    for kind, arg in zip(spec.params, e.args, strict=True):
+        if kind == "hours":
+            if not (isinstance(arg, ast.Ref) and len(arg.path) == 1):
+                ctx.error("E106", f"{e.name}() takes the name of an hours declaration", _span(arg))
+                return model.Const(None)
+            if arg.path[0] not in ctx.symbols.hours:
+                ctx.unknown("E106", "hours", arg.path[0], arg.span, ctx.symbols.hours,
+                            "declare it: hours office: …")
+                return model.Const(None)
+            args.append(model.HoursRef(arg.path[0]))
+        else:
+            args.append(compile_expr(ctx, arg))
+    return model.Call(e.name, tuple(args))
+
+
+def _span(v: ast.Value) -> ast.Span:
+    return v.span
+
+
+def references(e: ast.Expr) -> set[str]:
+    """Root variable names an expression reads (for template/variable checks)."""
+    if isinstance(e, ast.Ref):
+        return {e.path[0]}
+    if isinstance(e, ast.Unary):
+        return references(e.operand)
+    if isinstance(e, ast.Binary):
+        return references(e.left) | references(e.right)
+    if isinstance(e, ast.Predicate):
+        return references(e.operand)
+    if isinstance(e, ast.FuncCall | ast.ListExpr):
+        items = e.args if isinstance(e, ast.FuncCall) else e.items
+        out: set[str] = set()
+        for x in items:
+            out |= references(x)
+        return out
+    return set()
+
+
+__all__ = [
+    "BUILTIN_FUNCTIONS",
+    "CONSTANTS",
+    "PREDICATES",
+    "compile_expr",
+    "compile_regex",
+    "literal_value",
+    "parse_date",
+    "parse_duration",
+    "parse_time",
+]

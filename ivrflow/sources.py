@@ -1,0 +1,129 @@
+"""Reading flow files and their data files safely: every failure is a diagnostic.
+
+A missing, unreadable, binary, empty or enormous file gets a clear message with
+a position where one makes sense, never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .ast import Span
+from .errors import Diagnostic
+
+MAX_BYTES = 8 * 1024 * 1024  # a 20,000-line flow is under 1 MiB
+
+
+@dataclass(frozen=True, slots=True)
+class SourceError(Exception):
+    diagnostic: Diagnostic
+
+
+def _fail(code: str, message: str, path: str, span: Span | None = None,
+          hint: str | None = None) -> SourceError:
+    return SourceError(Diagnostic(code, "error", message, path, span, hint))
+
+
+def display_path(path: Path) -> str:
+    """Paths in messages: relative to the working directory when below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def read_text(path: Path, shown: str, *, allow_empty: bool = False,
+              at: tuple[str, Span] | None = None) -> str:
+    """The file's text, or `SourceError`. `at` places errors at the line that named it."""
+    where_path, where_span = at if at else (shown, None)
+    try:
+        if path.is_dir():
+            raise _fail("E001", f"'{shown}' is a directory, not a file", where_path, where_span)
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise _fail("E004", f"'{shown}' is too large ({size // 1024} KiB)", where_path,
+                        where_span, f"flow files are limited to {MAX_BYTES // 1024 // 1024} MiB")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise _fail("E001", f"file not found: '{shown}'", where_path, where_span) from None
+    except PermissionError:
+        raise _fail("E001", f"cannot read '{shown}': permission denied", where_path,
+                    where_span) from None
+    except OSError as exc:
+        raise _fail("E001", f"cannot read '{shown}': {exc.strerror or exc}", where_path,
+                    where_span) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise _fail("E002", f"'{shown}' is a binary file, not text", shown, _byte_span(data, nul),
+                    "flow files are UTF-8 text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail("E002", f"'{shown}' is not valid UTF-8", shown, _byte_span(data, exc.start),
+                    "save the file as UTF-8") from None
+    if not allow_empty and not text.strip():
+        raise _fail("E003", f"'{shown}' is empty", where_path, where_span,
+                    "a flow starts with a line like: flow billing \"Billing hotline\"")
+    return text.replace("\r\n", "\n")
+
+
+def _byte_span(data: bytes, offset: int) -> Span:
+    before = data[:offset]
+    line = before.count(b"\n") + 1
+    col = len(before) - (before.rfind(b"\n") + 1) + 1
+    return Span(line, col, line, col + 1)
+
+
+def read_list(path: Path, shown: str, at: tuple[str, Span]) -> list[tuple[str, int]]:
+    """Entries of a list file with their line numbers: CSV (first column, or a column
+    named number/ani/phone) or YAML (a list, or a mapping with one list)."""
+    text = read_text(path, shown, allow_empty=True, at=at)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return _yaml_entries(text, shown)
+    return _csv_entries(text)
+
+
+def _csv_entries(text: str) -> list[tuple[str, int]]:
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return []
+    column = 0
+    header = [h.strip().lower() for h in rows[0]]
+    start = 0
+    for name in ("number", "ani", "phone", "dnis", "value"):
+        if name in header:
+            column, start = header.index(name), 1
+            break
+    out = []
+    for n, row in enumerate(rows[start:], start=start + 1):
+        if len(row) > column and row[column].strip() and not row[0].lstrip().startswith("#"):
+            out.append((row[column].strip(), n))
+    return out
+
+
+def _yaml_entries(text: str, shown: str) -> list[tuple[str, int]]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        span = Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
+        raise _fail("E023", f"'{shown}' is not valid YAML", shown, span,
+                    str(getattr(exc, "problem", "") or exc)) from None
+    if isinstance(data, dict) and len(data) == 1:
+        data = next(iter(data.values()))
+    if data is None:
+        return []
+    if not isinstance(data, list) or not all(isinstance(x, str | int) for x in data):
+        raise _fail("E023", f"'{shown}' must hold a list of numbers or names", shown, None,
+                    "for example:\n  - \"+5511999990000\"\n  - \"+5521988880000\"")
+    return [(str(x), 0) for x in data]
+
+
+__all__ = ["MAX_BYTES", "SourceError", "display_path", "read_list", "read_text"]
