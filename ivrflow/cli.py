@@ -10,7 +10,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from dataclasses import replace
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .errors import Diagnostic
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -25,9 +29,12 @@ def _build() -> argparse.ArgumentParser:
     parser = _Parser(prog="ivrflow", description="IVR call flows you can read, diff and test.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    check = sub.add_parser("check", help="compile flows and report every problem",
-                           description="Compile .ivr files and report errors and warnings. "
-                           "Exit 0 when no file has errors, 1 when one has, 2 on bad usage.")
+    check = sub.add_parser(
+        "check",
+        help="compile flows and report every problem",
+        description="Compile .ivr files and report errors and warnings. "
+        "Exit 0 when no file has errors, 1 when one has, 2 on bad usage.",
+    )
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.add_argument("--format", choices=("text", "json"), default="text")
@@ -35,8 +42,7 @@ def _build() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_check(files: Sequence[str], strict: bool, fmt: str, quiet: bool,
-              out: TextIO) -> int:
+def cmd_check(files: Sequence[str], strict: bool, fmt: str, quiet: bool, out: TextIO) -> int:
     from .compiler import compile_file
     from .errors import render
 
@@ -47,13 +53,16 @@ def cmd_check(files: Sequence[str], strict: bool, fmt: str, quiet: bool,
         bad = result.diagnostics if strict else result.errors
         failed = failed or bool(bad) or result.flow is None
         if fmt == "json":
-            report.append({
-                "path": file,
-                "ok": not bad and result.flow is not None,
-                "diagnostics": [
-                    d.as_json() | ({"severity": "error"} if strict else {})
-                    for d in result.diagnostics],
-            })
+            report.append(
+                {
+                    "path": file,
+                    "ok": not bad and result.flow is not None,
+                    "diagnostics": [
+                        d.as_json() | ({"severity": "error"} if strict else {})
+                        for d in result.diagnostics
+                    ],
+                }
+            )
             continue
         for d in result.diagnostics:
             shown = d if not strict or d.severity == "error" else _as_error(d)
@@ -71,9 +80,7 @@ def cmd_check(files: Sequence[str], strict: bool, fmt: str, quiet: bool,
     return EXIT_ERRORS if failed else EXIT_OK
 
 
-def _as_error(d):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
+def _as_error(d: Diagnostic) -> Diagnostic:
     return replace(d, severity="error")
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Callable, Iterator
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -65,9 +65,14 @@ class FlowIndenter(Indenter):
                 )
 
 
+def _token_span(tok: Token) -> ast.Span:
+    line, col = tok.line or 1, tok.column or 1
+    return ast.Span(line, col, tok.end_line or line, tok.end_column or col + len(tok))
+
+
 def _span(x: Any) -> ast.Span:
     if isinstance(x, Token):
-        return ast.Span(x.line, x.column, x.end_line, x.end_column)
+        return _token_span(x)
     span: ast.Span = x.span
     return span
 
@@ -109,13 +114,25 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def flow_header(self, c: list[Any]) -> ast.Header:
         kw, name, title = c[0], c[1], c[2]
         settings = tuple(s for line in c[3:] if line for s in line)
-        return ast.Header(_span(kw).to(_span(name)), "flow", str(name), _span(name),
-                          _string(title) if title else None, settings)
+        return ast.Header(
+            _span(kw).to(_span(name)),
+            "flow",
+            str(name),
+            _span(name),
+            _string(title) if title else None,
+            settings,
+        )
 
     def module_header(self, c: list[Any]) -> ast.Header:
         kw, name, title = c[0], c[1], c[2]
-        return ast.Header(_span(kw).to(_span(name)), "module", str(name), _span(name),
-                          _string(title) if title else None, ())
+        return ast.Header(
+            _span(kw).to(_span(name)),
+            "module",
+            str(name),
+            _span(name),
+            _string(title) if title else None,
+            (),
+        )
 
     def header_line(self, c: list[Any]) -> list[ast.Setting]:
         return c
@@ -126,25 +143,31 @@ class _Builder(Transformer):  # type: ignore[type-arg]
 
     def list_file(self, c: list[Any]) -> ast.ListDecl:
         kw, name, src = c
-        return ast.ListDecl(_span(kw).to(_span(src)), str(name), _span(name), _string(src),
-                            _span(src), ())
+        return ast.ListDecl(
+            _span(kw).to(_span(src)), str(name), _span(name), _string(src), _span(src), ()
+        )
 
     def list_inline(self, c: list[Any]) -> ast.ListDecl:
         kw, name, *items = c
-        return ast.ListDecl(_span(kw).to(_span(name)), str(name), _span(name), None, None,
-                            tuple(_present(items)))
+        return ast.ListDecl(
+            _span(kw).to(_span(name)), str(name), _span(name), None, None, tuple(_present(items))
+        )
 
     def queue_decl(self, c: list[Any]) -> ast.QueueDecl:
         kw, name, title, *settings = c
-        return ast.QueueDecl(_span(kw).to(_span(name)), str(name), _span(name),
-                             _string(title) if title else None, tuple(_present(settings)))
+        return ast.QueueDecl(
+            _span(kw).to(_span(name)),
+            str(name),
+            _span(name),
+            _string(title) if title else None,
+            tuple(_present(settings)),
+        )
 
     def function_decl(self, c: list[Any]) -> ast.FunctionDecl:
         kw, name, *rest = c
         params = tuple(str(t) for t in rest if isinstance(t, Token))
         settings = tuple(s for s in rest if isinstance(s, ast.Setting))
-        return ast.FunctionDecl(_span(kw).to(_span(name)), str(name), _span(name), params,
-                                settings)
+        return ast.FunctionDecl(_span(kw).to(_span(name)), str(name), _span(name), params, settings)
 
     def var_decl(self, c: list[Any]) -> ast.VarDecl:
         kw, name, expr = c
@@ -170,9 +193,14 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def closure(self, c: list[Any]) -> ast.ClosureLine:
         kw, first, last, times, reason = c
         end = reason or (times[-1] if times else None) or last or first
-        return ast.ClosureLine(_span(kw).to(_span(end)), str(first), str(last) if last else None,
-                               _span(first).to(_span(last or first)), tuple(times or ()),
-                               _string(reason) if reason else None)
+        return ast.ClosureLine(
+            _span(kw).to(_span(end)),
+            str(first),
+            str(last) if last else None,
+            _span(first).to(_span(last or first)),
+            tuple(times or ()),
+            _string(reason) if reason else None,
+        )
 
     def hours_timezone(self, c: list[Any]) -> ast.TimezoneLine:
         kw, zone = c
@@ -183,8 +211,9 @@ class _Builder(Transformer):  # type: ignore[type-arg]
 
     def day_span(self, c: list[Any]) -> ast.DaySpan:
         first, last = c
-        return ast.DaySpan(_span(first).to(_span(last or first)), str(first),
-                           str(last) if last else None)
+        return ast.DaySpan(
+            _span(first).to(_span(last or first)), str(first), str(last) if last else None
+        )
 
     def time_spans(self, c: list[Any]) -> list[ast.TimeSpan]:
         return c
@@ -203,8 +232,14 @@ class _Builder(Transformer):  # type: ignore[type-arg]
 
     def state(self, c: list[Any]) -> ast.StateDecl:
         kind, name, call, body = c
-        return ast.StateDecl(_span(kind).to(_span(name)), str(kind), str(name),  # type: ignore[arg-type]
-                             _span(name), call, tuple(body))
+        return ast.StateDecl(
+            _span(kind).to(_span(name)),
+            cast(ast.StateKind, str(kind)),
+            str(name),
+            _span(name),
+            call,
+            tuple(body),
+        )
 
     def start_state(self, c: list[Any]) -> ast.StateDecl:
         kw, body = c
@@ -215,9 +250,13 @@ class _Builder(Transformer):  # type: ignore[type-arg]
         result = rest[-1] if rest and isinstance(rest[-1], Token) else None
         args = tuple(a for a in rest[:-1] if a is not None)
         end = result or (args[-1] if args else name)
-        return ast.LookupCall(_span(name).to(_span(end)), str(name), args,
-                              str(result) if result else None,
-                              _span(result) if result else None)
+        return ast.LookupCall(
+            _span(name).to(_span(end)),
+            str(name),
+            args,
+            str(result) if result else None,
+            _span(result) if result else None,
+        )
 
     def block(self, c: list[Any]) -> list[ast.Line]:
         return c
@@ -229,8 +268,11 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def setting(self, c: list[Any]) -> ast.Setting:
         name, *values = c
         end = values[-1] if values else name
-        return ast.Setting(_span(name).to(_span(end)), str(name), tuple(
-            ast.LangValue(_span(v), str(v)) if isinstance(v, Token) else v for v in values))
+        return ast.Setting(
+            _span(name).to(_span(end)),
+            str(name),
+            tuple(ast.LangValue(_span(v), str(v)) if isinstance(v, Token) else v for v in values),
+        )
 
     def range(self, c: list[Any]) -> ast.RangeValue:
         lo, hi = (ast.Literal(_span(t), "number", str(t)) for t in c)
@@ -323,8 +365,9 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def if_goto(self, c: list[Any]) -> ast.If:
         kw, cond, target = c
         goto = ast.Goto(_span(target), str(target), _span(target))
-        return ast.If(_span(kw).to(_span(cond)),
-                      (ast.IfBranch(_span(kw).to(_span(cond)), cond, (goto,)),))
+        return ast.If(
+            _span(kw).to(_span(cond)), (ast.IfBranch(_span(kw).to(_span(cond)), cond, (goto,)),)
+        )
 
     def elif_clause(self, c: list[Any]) -> ast.IfBranch:
         kw, cond, body = c
@@ -393,8 +436,9 @@ class _Builder(Transformer):  # type: ignore[type-arg]
 
     def predicate(self, c: list[Any]) -> ast.Predicate:
         operand, name = c[0], c[-1]
-        return ast.Predicate(_span(operand).to(_span(name)), operand, str(name), _span(name),
-                             len(c) == 4)
+        return ast.Predicate(
+            _span(operand).to(_span(name)), operand, str(name), _span(name), len(c) == 4
+        )
 
     not_predicate = predicate
 
@@ -455,7 +499,7 @@ def _cache_path(text: str) -> str:
     return str(Path(tempfile.gettempdir()) / f"ivrflow-lalr-{digest}.cache")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lark(transform: bool) -> Lark:
     text = grammar_text()
     try:
@@ -469,8 +513,14 @@ def _lark(transform: bool) -> Lark:
             cache=_cache_path(text + str(transform)),
         )
     except OSError:  # read-only temp dir: build without the cache
-        return Lark(text, parser="lalr", lexer="contextual", postlex=FlowIndenter(),
-                    transformer=_Builder() if transform else None, maybe_placeholders=True)
+        return Lark(
+            text,
+            parser="lalr",
+            lexer="contextual",
+            postlex=FlowIndenter(),
+            transformer=_Builder() if transform else None,
+            maybe_placeholders=True,
+        )
 
 
 def bare_parser() -> Lark:
@@ -485,8 +535,7 @@ def _prepare(text: str) -> str:
 def _chunks(text: str) -> Iterator[str]:
     """Each top-level declaration alone, other lines blanked, so positions stay exact."""
     lines = text.split("\n")
-    starts = [i for i, line in enumerate(lines)
-              if line[:1] not in ("", " ", "\t", "#", "\r")]
+    starts = [i for i, line in enumerate(lines) if line[:1] not in ("", " ", "\t", "#", "\r")]
     for n, begin in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
         # A header or first item that starts after blank lines must still be first.
@@ -496,17 +545,31 @@ def _chunks(text: str) -> Iterator[str]:
 def _diagnostic(err: Exception, path: str, text: str) -> Diagnostic:
     if isinstance(err, IndentError):
         tok = err.token
-        return Diagnostic("E012", "error", "inconsistent indentation", path,
-                          ast.Span(tok.line, 1, tok.line, tok.column), err.message)
+        return Diagnostic(
+            "E012",
+            "error",
+            "inconsistent indentation",
+            path,
+            ast.Span(tok.line or 1, 1, tok.line or 1, tok.column or 1),
+            err.message,
+        )
     if isinstance(err, UnexpectedCharacters):
-        char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
+        pos = err.pos_in_stream or 0
+        char = text[pos] if pos < len(text) else ""
         span = ast.Span(err.line, err.column, err.line, err.column + 1)
         if char == '"':
-            return Diagnostic("E011", "error", "unterminated string", path, span,
-                              "close the string with '\"' on the same line")
+            return Diagnostic(
+                "E011",
+                "error",
+                "unterminated string",
+                path,
+                span,
+                "close the string with '\"' on the same line",
+            )
         shown = char.encode("unicode_escape").decode() if char else "end of file"
-        return Diagnostic("E011", "error", f"unexpected character '{shown}'", path, span,
-                          _char_hint(char))
+        return Diagnostic(
+            "E011", "error", f"unexpected character '{shown}'", path, span, _char_hint(char)
+        )
     assert isinstance(err, UnexpectedToken)
     tok = err.token
     label = err.match_examples(_label_parse, EXAMPLES, token_type_match_fallback=True)
@@ -517,9 +580,9 @@ def _diagnostic(err: Exception, path: str, text: str) -> Diagnostic:
 
 def _char_hint(char: str) -> str | None:
     if char in "“”‘’":
-        return "use plain double quotes \"…\" (a word processor swapped them)"
+        return 'use plain double quotes "…" (a word processor swapped them)'
     if char == "'":
-        return "strings use double quotes: \"…\""
+        return 'strings use double quotes: "…"'
     if char == "\t":
         return None
     return None
@@ -535,14 +598,13 @@ def _token_message(tok: Token, text: str) -> tuple[str, ast.Span]:
         line = tok.line or 1
         col = tok.column or 1
         if tok.type == "_INDENT":
-            nxt = (tok.end_line or line)
+            nxt = tok.end_line or line
             return "unexpected indentation", ast.Span(nxt, 1, nxt, len(str(tok)) + 1)
         # Point just after the last character of the line the parser stopped on.
         src_line = text.split("\n")[line - 1] if line - 1 < text.count("\n") + 1 else ""
         col = len(src_line.split("#")[0].rstrip()) + 1
         return "unexpected end of line", ast.Span(line, col, line, col + 1)
-    return f"unexpected '{tok}'", ast.Span(tok.line, tok.column, tok.end_line or tok.line,
-                                           tok.end_column or tok.column + len(tok))
+    return f"unexpected '{tok}'", _token_span(tok)
 
 
 def _label_parse(text: str) -> Any:
@@ -554,7 +616,7 @@ def parse_tree(text: str, path: str = "<string>") -> ast.Module:
     parser = _lark(True)
     prepared = _prepare(text)
     try:
-        header, items = parser.parse(prepared)
+        header, items = cast(tuple[ast.Header | None, tuple[ast.Item, ...]], parser.parse(prepared))
         return ast.Module(path, header, items)
     except (UnexpectedInput, IndentError) as first:
         diagnostics: list[Diagnostic] = []

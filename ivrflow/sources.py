@@ -24,8 +24,9 @@ class SourceError(Exception):
     diagnostic: Diagnostic
 
 
-def _fail(code: str, message: str, path: str, span: Span | None = None,
-          hint: str | None = None) -> SourceError:
+def _fail(
+    code: str, message: str, path: str, span: Span | None = None, hint: str | None = None
+) -> SourceError:
     return SourceError(Diagnostic(code, "error", message, path, span, hint))
 
 
@@ -37,8 +38,9 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def read_text(path: Path, shown: str, *, allow_empty: bool = False,
-              at: tuple[str, Span] | None = None) -> str:
+def read_text(
+    path: Path, shown: str, *, allow_empty: bool = False, at: tuple[str, Span] | None = None
+) -> str:
     """The file's text, or `SourceError`. `at` places errors at the line that named it."""
     where_path, where_span = at if at else (shown, None)
     try:
@@ -46,31 +48,53 @@ def read_text(path: Path, shown: str, *, allow_empty: bool = False,
             raise _fail("E001", f"'{shown}' is a directory, not a file", where_path, where_span)
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise _fail("E004", f"'{shown}' is too large ({size // 1024} KiB)", where_path,
-                        where_span, f"flow files are limited to {MAX_BYTES // 1024 // 1024} MiB")
+            raise _fail(
+                "E004",
+                f"'{shown}' is too large ({size // 1024} KiB)",
+                where_path,
+                where_span,
+                f"flow files are limited to {MAX_BYTES // 1024 // 1024} MiB",
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise _fail("E001", f"file not found: '{shown}'", where_path, where_span) from None
     except PermissionError:
-        raise _fail("E001", f"cannot read '{shown}': permission denied", where_path,
-                    where_span) from None
+        raise _fail(
+            "E001", f"cannot read '{shown}': permission denied", where_path, where_span
+        ) from None
     except OSError as exc:
-        raise _fail("E001", f"cannot read '{shown}': {exc.strerror or exc}", where_path,
-                    where_span) from None
+        raise _fail(
+            "E001", f"cannot read '{shown}': {exc.strerror or exc}", where_path, where_span
+        ) from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise _fail("E002", f"'{shown}' is a binary file, not text", shown, _byte_span(data, nul),
-                    "flow files are UTF-8 text")
+        raise _fail(
+            "E002",
+            f"'{shown}' is a binary file, not text",
+            shown,
+            _byte_span(data, nul),
+            "flow files are UTF-8 text",
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _fail("E002", f"'{shown}' is not valid UTF-8", shown, _byte_span(data, exc.start),
-                    "save the file as UTF-8") from None
+        raise _fail(
+            "E002",
+            f"'{shown}' is not valid UTF-8",
+            shown,
+            _byte_span(data, exc.start),
+            "save the file as UTF-8",
+        ) from None
     if not allow_empty and not text.strip():
-        raise _fail("E003", f"'{shown}' is empty", where_path, where_span,
-                    "a flow starts with a line like: flow billing \"Billing hotline\"")
+        raise _fail(
+            "E003",
+            f"'{shown}' is empty",
+            where_path,
+            where_span,
+            'a flow starts with a line like: flow billing "Billing hotline"',
+        )
     return text.replace("\r\n", "\n")
 
 
@@ -113,16 +137,28 @@ def _yaml_entries(text: str, shown: str) -> list[tuple[str, int]]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        span = Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
-        raise _fail("E023", f"'{shown}' is not valid YAML", shown, span,
-                    str(getattr(exc, "problem", "") or exc)) from None
+        span = (
+            Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
+        )
+        raise _fail(
+            "E023",
+            f"'{shown}' is not valid YAML",
+            shown,
+            span,
+            str(getattr(exc, "problem", "") or exc),
+        ) from None
     if isinstance(data, dict) and len(data) == 1:
         data = next(iter(data.values()))
     if data is None:
         return []
     if not isinstance(data, list) or not all(isinstance(x, str | int) for x in data):
-        raise _fail("E023", f"'{shown}' must hold a list of numbers or names", shown, None,
-                    "for example:\n  - \"+5511999990000\"\n  - \"+5521988880000\"")
+        raise _fail(
+            "E023",
+            f"'{shown}' must hold a list of numbers or names",
+            shown,
+            None,
+            'for example:\n  - "+5511999990000"\n  - "+5521988880000"',
+        )
     return [(str(x), 0) for x in data]
 
 

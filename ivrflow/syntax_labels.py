@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 EXAMPLES: dict[str, list[str]] = {
     "missing ':' after the state name": [
-        "menu main_menu\n  say \"x\"\n",
+        'menu main_menu\n  say "x"\n',
         "capture account\n  digits 4\n",
         "step s\n  hangup\n",
         "transfer agent\n  queue q\n",
@@ -25,13 +25,13 @@ EXAMPLES: dict[str, list[str]] = {
         "start:\n  if x\n    hangup\n",
         "start:\n  if open(office)\n    hangup\n",
         "start:\n  if x in vip\n    hangup\n",
-        "start:\n  switch x\n    \"a\" -> b\n",
+        'start:\n  switch x\n    "a" -> b\n',
     ],
     "missing '->' or ':' after the choice": [
         "menu m:\n  1 account\n",
-        "menu m:\n  \"billing\" account\n",
-        "menu m:\n  1, \"billing\" account\n",
-        "menu m:\n  noinput 1 say \"x\"\n",
+        'menu m:\n  "billing" account\n',
+        'menu m:\n  1, "billing" account\n',
+        'menu m:\n  noinput 1 say "x"\n',
         "start:\n  split:\n    50% a\n",
     ],
     "missing a state name after '->'": [
@@ -39,8 +39,8 @@ EXAMPLES: dict[str, list[str]] = {
         "start:\n  ->\n",
         "start:\n  goto\n",
         "start:\n  if x ->\n",
-        "menu m:\n  1 -> \"a\"\n",
-        "start:\n  goto \"a\"\n",
+        'menu m:\n  1 -> "a"\n',
+        'start:\n  goto "a"\n',
     ],
     "expected an expression": [
         "start:\n  set x =\n",
@@ -58,9 +58,9 @@ EXAMPLES: dict[str, list[str]] = {
         "menu m:\n",
         "start:\n  if x:\n  hangup\n",
     ],
-    "expected 'on' or 'off' after 'barge-in'": ["start:\n  say \"x\" barge-in\n"],
+    "expected 'on' or 'off' after 'barge-in'": ['start:\n  say "x" barge-in\n'],
     "expected a language tag like en-US after 'language'": [
-        "start:\n  say \"x\" language en\n",
+        'start:\n  say "x" language en\n',
     ],
     "expected a declaration or a state": [
         "menuu m:\n  hangup\n",
@@ -68,7 +68,7 @@ EXAMPLES: dict[str, list[str]] = {
         "1\n",
         "start:\n  hangup\nfoo bar\n",
     ],
-    "missing the flow's name": ["flow\n", "flow \"x\"\n", "module\n"],
+    "missing the flow's name": ["flow\n", 'flow "x"\n', "module\n"],
     "unclosed '(' or '['": [
         "start:\n  if open(office:\n    hangup\n",
         "start:\n  set x = [1, 2\n",
@@ -78,10 +78,13 @@ EXAMPLES: dict[str, list[str]] = {
         "hours h:\n  mon-fri\n",
         "hours h:\n  mon 8\n",
     ],
-    "expected a date like 2026-12-25 after 'closed'": ["hours h:\n  closed\n", "hours h:\n  closed 12\n"],
-    "expected a language tag and its text, like: en-US \"Welcome\"": [
-        "prompt p:\n  \"x\"\n",
-        "prompt p:\n  en \"x\"\n",
+    "expected a date like 2026-12-25 after 'closed'": [
+        "hours h:\n  closed\n",
+        "hours h:\n  closed 12\n",
+    ],
+    'expected a language tag and its text, like: en-US "Welcome"': [
+        'prompt p:\n  "x"\n',
+        'prompt p:\n  en "x"\n',
         "prompt p:\n  en-US\n",
     ],
 }
@@ -92,7 +95,7 @@ _NAMES: dict[str, str] = {
     "_INDENT": "an indented block",
     "_DEDENT": "end of block",
     "NAME": "a name",
-    "STRING": "a \"string\"",
+    "STRING": 'a "string"',
     "NUMBER": "a number",
     "DURATION": "a duration like 5s",
     "TIME": "a time like 08:00",

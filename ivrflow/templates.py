@@ -31,8 +31,9 @@ def _locale_filter(fn: Callable[..., str]) -> Callable[..., str]:
 
 @lru_cache(maxsize=1)
 def environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                        keep_trailing_newline=False)
+    env = ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+    )
     for name, fn in sayas.FILTERS.items():
         env.filters[name] = _locale_filter(fn)
     return env
@@ -65,27 +66,41 @@ def check(text: str, known_variables: frozenset[str]) -> Iterator[TemplateProble
         tree = env.parse(text)
     except TemplateSyntaxError as exc:
         line_start = sum(len(x) + 1 for x in text.split("\n")[: (exc.lineno or 1) - 1])
-        yield TemplateProblem("E150", f"template syntax error: {exc.message}", line_start,
-                              1, "templates use {{ variable }} and {{ value | filter }}")
+        yield TemplateProblem(
+            "E150",
+            f"template syntax error: {exc.message}",
+            line_start,
+            1,
+            "templates use {{ variable }} and {{ value | filter }}",
+        )
         return
     for node in tree.find_all(nodes.Filter):
         if node.name not in env.filters:
             match = re.search(r"\|\s*" + re.escape(node.name) + r"\b", text)
             offset = match.start() + match.group(0).index(node.name) if match else 0
             known = sorted(sayas.FILTERS)
-            yield TemplateProblem("E152", f"unknown filter '{node.name}'", offset,
-                                  len(node.name), "say-as filters: " + ", ".join(known))
+            yield TemplateProblem(
+                "E152",
+                f"unknown filter '{node.name}'",
+                offset,
+                len(node.name),
+                "say-as filters: " + ", ".join(known),
+            )
     for name in sorted(meta.find_undeclared_variables(tree)):
         if name not in known_variables:
             match = re.search(r"\b" + re.escape(name) + r"\b", text)
-            yield TemplateProblem("E151", f"unknown variable '{name}' in template",
-                                  match.start() if match else 0, len(name))
+            yield TemplateProblem(
+                "E151",
+                f"unknown variable '{name}' in template",
+                match.start() if match else 0,
+                len(name),
+            )
 
 
 def render(text: str, variables: dict[str, Any]) -> str:
     if not is_template(text):
         return text
-    return _compiled(text).render(variables)
+    return str(_compiled(text).render(variables))
 
 
 @lru_cache(maxsize=4096)

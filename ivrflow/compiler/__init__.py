@@ -55,8 +55,9 @@ def _load(path: Path, text: str | None) -> _Loaded:
     loaded = _Loaded([], {}, [])
     seen: set[Path] = set()
 
-    def visit(file: Path, shown: str, text: str | None, at: tuple[str, ast.Span] | None,
-              is_main: bool) -> None:
+    def visit(
+        file: Path, shown: str, text: str | None, at: tuple[str, ast.Span] | None, is_main: bool
+    ) -> None:
         key = file.resolve()
         if key in seen:
             return
@@ -75,9 +76,16 @@ def _load(path: Path, text: str | None) -> _Loaded:
             loaded.syntax_failed = True
             return
         if not is_main and module.header is not None and module.header.kind == "flow":
-            loaded.diagnostics.append(Diagnostic(
-                "E022", "error", f"'{shown}' is a flow, not a module", shown,
-                module.header.span, "shared files start with: module name"))
+            loaded.diagnostics.append(
+                Diagnostic(
+                    "E022",
+                    "error",
+                    f"'{shown}' is a flow, not a module",
+                    shown,
+                    module.header.span,
+                    "shared files start with: module name",
+                )
+            )
         loaded.modules.append((module, file))
         for item in module.items:
             if isinstance(item, ast.Use):
@@ -88,14 +96,22 @@ def _load(path: Path, text: str | None) -> _Loaded:
     return loaded
 
 
-def _declare(ctx: Context, table: dict[str, Declared[T]], name: str, node: T, span: ast.Span,
-             path: str, what: str) -> None:
+def _declare(
+    ctx: Context,
+    table: dict[str, Declared[T]],
+    name: str,
+    node: T,
+    span: ast.Span,
+    path: str,
+    what: str,
+) -> None:
     first = table.get(name)
     if first is not None:
         first_span = getattr(first.node, "name_span", None)
         where = f"{first.path}:{first_span.line}" if first_span else first.path
-        ctx.error("E101", f"{what} '{name}' is defined twice", span, f"first defined at {where}",
-                  path)
+        ctx.error(
+            "E101", f"{what} '{name}' is defined twice", span, f"first defined at {where}", path
+        )
         return
     table[name] = Declared(node, path)
 
@@ -107,16 +123,32 @@ def _symbols(ctx: Context, modules: Sequence[tuple[ast.Module, Path]]) -> Symbol
             p = module.path
             if isinstance(item, ast.StateDecl):
                 if item.name in model.SPECIAL_TARGETS:
-                    ctx.error("E137", f"'{item.name}' is a reserved word, not a state name",
-                              item.name_span, "pick another name", p)
+                    ctx.error(
+                        "E137",
+                        f"'{item.name}' is a reserved word, not a state name",
+                        item.name_span,
+                        "pick another name",
+                        p,
+                    )
                     continue
                 _declare(ctx, sym.states, item.name, item, item.name_span, p, "state")
                 if item.kind == "capture":
-                    into = next((s for s in item.body if isinstance(s, ast.Setting)
-                                 and s.name == "into" and s.values
-                                 and isinstance(s.values[0], ast.Ref)), None)
-                    sym.assigned.add(into.values[0].path[0] if into and isinstance(
-                        into.values[0], ast.Ref) else item.name)
+                    into = next(
+                        (
+                            s
+                            for s in item.body
+                            if isinstance(s, ast.Setting)
+                            and s.name == "into"
+                            and s.values
+                            and isinstance(s.values[0], ast.Ref)
+                        ),
+                        None,
+                    )
+                    sym.assigned.add(
+                        into.values[0].path[0]
+                        if into and isinstance(into.values[0], ast.Ref)
+                        else item.name
+                    )
                 if item.call is not None and item.call.result:
                     sym.assigned.add(item.call.result)
                 _collect_sets(sym, item.body)
@@ -177,15 +209,25 @@ def compile_file(path: str | Path, text: str | None = None) -> Result:
     header = main_module.header
     if header is None or header.kind != "flow":
         span = header.span if header else ast.Span(1, 1, 1, 2)
-        ctx.error("E132", "a flow file starts with its name: flow billing \"Billing hotline\"",
-                  span, "modules (module name) are used from a flow with: use \"file.ivr\"")
+        ctx.error(
+            "E132",
+            'a flow file starts with its name: flow billing "Billing hotline"',
+            span,
+            'modules (module name) are used from a flow with: use "file.ivr"',
+        )
     sym = _symbols(ctx, loaded.modules)
     settings, header_settings = declarations.header_settings(ctx, header)
     ctx.country = settings.country
-    ctx.known_variables = frozenset(model.BUILTIN_VARIABLES) | frozenset(sym.variables) \
-        | frozenset(sym.assigned)
+    ctx.known_variables = (
+        frozenset(model.BUILTIN_VARIABLES) | frozenset(sym.variables) | frozenset(sym.assigned)
+    )
 
-    queues, lists, hours, functions, prompts, variables = {}, {}, {}, {}, {}, {}
+    queues: dict[str, model.Queue] = {}
+    lists: dict[str, model.NumberList] = {}
+    hours: dict[str, model.Hours] = {}
+    functions: dict[str, model.Function] = {}
+    prompts: dict[str, model.Prompt] = {}
+    variables: dict[str, model.Expression] = {}
     states: dict[str, model.State] = {}
     compiler = StateCompiler(ctx, settings, queues)
     for module, file in loaded.modules:
@@ -200,45 +242,67 @@ def compile_file(path: str | Path, text: str | None = None) -> Result:
             elif isinstance(item, ast.FunctionDecl) and sym.functions[item.name].node is item:
                 functions[item.name] = declarations.function(ctx, sym.functions[item.name])
             elif isinstance(item, ast.PromptDecl) and sym.prompts[item.name].node is item:
-                prompts[item.name] = declarations.prompt(ctx, sym.prompts[item.name],
-                                                         compiler.check_template)
+                prompts[item.name] = declarations.prompt(
+                    ctx, sym.prompts[item.name], compiler.check_template
+                )
             elif isinstance(item, ast.VarDecl) and sym.variables[item.name].node is item:
                 variables[item.name] = compile_expr(ctx, item.expr)
     for module, _ in loaded.modules:
         ctx.path = module.path
         for item in module.items:
-            if isinstance(item, ast.StateDecl) and sym.states.get(item.name, None) \
-                    and sym.states[item.name].node is item:
+            if (
+                isinstance(item, ast.StateDecl)
+                and sym.states.get(item.name, None)
+                and sym.states[item.name].node is item
+            ):
                 states[item.name] = compiler.state(item)
     ctx.path = main_module.path
     decls = {name: d.node for name, d in sym.states.items()}
     start = _start(ctx, main_module, header, states)
     analysis.check(ctx, states, start, main_module.path, decls)
-    secure = frozenset(s.variable for s in states.values()
-                       if isinstance(s, model.Capture) and s.secure)
+    secure = frozenset(
+        s.variable for s in states.values() if isinstance(s, model.Capture) and s.secure
+    )
     diags = tuple(sorted(ctx.diagnostics, key=sort_key))
     sources = MappingProxyType(loaded.sources)
     if any(d.severity == "error" for d in diags) or header is None or start is None:
         return Result(None, diags, sources)
     flow = model.Flow(
-        name=header.name, title=header.title, description=header_settings.string("description"),
-        version=header_settings.string("version"), path=main_module.path, settings=settings,
-        variables=_frozen(variables), states=_frozen(states), start=start,
-        queues=_frozen(queues), lists=_frozen(lists), hours=_frozen(hours),
-        functions=_frozen(functions), prompts=_frozen(prompts), secure_variables=secure,
-        sources=tuple(loaded.sources), content_hash=_content_hash(loaded.sources, lists))
+        name=header.name,
+        title=header.title,
+        description=header_settings.string("description"),
+        version=header_settings.string("version"),
+        path=main_module.path,
+        settings=settings,
+        variables=_frozen(variables),
+        states=_frozen(states),
+        start=start,
+        queues=_frozen(queues),
+        lists=_frozen(lists),
+        hours=_frozen(hours),
+        functions=_frozen(functions),
+        prompts=_frozen(prompts),
+        secure_variables=secure,
+        sources=tuple(loaded.sources),
+        content_hash=_content_hash(loaded.sources, lists),
+    )
     return Result(flow, diags, sources)
 
 
-def _start(ctx: Context, main: ast.Module, header: ast.Header | None,
-           states: Mapping[str, model.State]) -> str | None:
+def _start(
+    ctx: Context, main: ast.Module, header: ast.Header | None, states: Mapping[str, model.State]
+) -> str | None:
     if "start" in states:
         return "start"
     own = [i for i in main.items if isinstance(i, ast.StateDecl)]
     if header is not None and header.kind == "flow":
-        ctx.error("E131", "the flow has no start state", header.name_span,
-                  "add a state named start, e.g.  start:  then  -> main_menu"
-                  + (f"  (first state here: '{own[0].name}')" if own else ""))
+        ctx.error(
+            "E131",
+            "the flow has no start state",
+            header.name_span,
+            "add a state named start, e.g.  start:  then  -> main_menu"
+            + (f"  (first state here: '{own[0].name}')" if own else ""),
+        )
     return None
 
 

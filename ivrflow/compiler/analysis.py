@@ -17,7 +17,8 @@ MENTION = re.compile(
     r"\b(?:press|dial|enter|key|tecle|digite|pressione|disque|aperte)\s+"
     r"(\d|star|pound|hash|asterisco|estrela|cerquilha|sustenido)"
     r"((?:\s*(?:,|or|ou|e|and)\s*\d)*)",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 SPOKEN_KEYS = {"asterisco": "*", "estrela": "*", "cerquilha": "#", "sustenido": "#"} | KEY_WORDS
 
 
@@ -42,10 +43,7 @@ def bodies(state: model.State) -> Iterator[model.Body]:
     elif isinstance(state, model.Menu):
         yield state.prompt
         yield from (c.body for c in state.choices)
-    elif isinstance(state, model.Capture):
-        yield state.prompt
-        yield state.ok
-    elif isinstance(state, model.Lookup):
+    elif isinstance(state, (model.Capture, model.Lookup)):
         yield state.prompt
         yield state.ok
     elif isinstance(state, model.Transfer):
@@ -92,16 +90,25 @@ def successors(state: model.State) -> tuple[set[str], bool]:
     return targets, exits
 
 
-def check(ctx: Context, states: Mapping[str, model.State], start: str | None,
-          main_path: str, decls: Mapping[str, ast.StateDecl]) -> None:
+def check(
+    ctx: Context,
+    states: Mapping[str, model.State],
+    start: str | None,
+    main_path: str,
+    decls: Mapping[str, ast.StateDecl],
+) -> None:
     graph = {name: successors(s) for name, s in states.items()}
     if start is not None and start in states:
         reached = _reach(graph, start)
         for name, state in states.items():
             if name not in reached and state.where.path == main_path:
-                ctx.warning("W201", f"state '{name}' is never reached", decls[name].name_span,
-                            "nothing goes to it from start; remove it or add a '-> " + name + "'",
-                            state.where.path)
+                ctx.warning(
+                    "W201",
+                    f"state '{name}' is never reached",
+                    decls[name].name_span,
+                    "nothing goes to it from start; remove it or add a '-> " + name + "'",
+                    state.where.path,
+                )
         _no_way_out(ctx, graph, states, reached, decls)
     for state in states.values():
         _silent_loop(ctx, state, states, decls)
@@ -120,9 +127,13 @@ def _reach(graph: Mapping[str, tuple[set[str], bool]], start: str) -> set[str]:
     return seen
 
 
-def _no_way_out(ctx: Context, graph: Mapping[str, tuple[set[str], bool]],
-                states: Mapping[str, model.State], reached: set[str],
-                decls: Mapping[str, ast.StateDecl]) -> None:
+def _no_way_out(
+    ctx: Context,
+    graph: Mapping[str, tuple[set[str], bool]],
+    states: Mapping[str, model.State],
+    reached: set[str],
+    decls: Mapping[str, ast.StateDecl],
+) -> None:
     # States that can end the call, then everything that can reach one of them.
     can_exit = {n for n, (_, exits) in graph.items() if exits}
     changed = True
@@ -133,13 +144,21 @@ def _no_way_out(ctx: Context, graph: Mapping[str, tuple[set[str], bool]],
                 can_exit.add(name)
                 changed = True
     for name in sorted(reached - can_exit, key=lambda n: decls[n].span.line):
-        ctx.warning("W202", f"from '{name}' the call can never end", decls[name].name_span,
-                    "every path loops back without a hang-up, transfer or return",
-                    states[name].where.path)
+        ctx.warning(
+            "W202",
+            f"from '{name}' the call can never end",
+            decls[name].name_span,
+            "every path loops back without a hang-up, transfer or return",
+            states[name].where.path,
+        )
 
 
-def _silent_loop(ctx: Context, state: model.State, states: Mapping[str, model.State],
-                 decls: Mapping[str, ast.StateDecl]) -> None:
+def _silent_loop(
+    ctx: Context,
+    state: model.State,
+    states: Mapping[str, model.State],
+    decls: Mapping[str, ast.StateDecl],
+) -> None:
     """A caller who never answers must eventually leave: follow `exhausted`."""
     if not isinstance(state, model.Menu | model.Capture | model.CallbackOffer):
         return
@@ -152,10 +171,13 @@ def _silent_loop(ctx: Context, state: model.State, states: Mapping[str, model.St
         target = current.name if body[-1].target == model.REPEAT else body[-1].target
         if target == state.name:
             path = " -> ".join([*seen, target])
-            ctx.warning("W202", f"a silent caller never leaves '{state.name}' ({path})",
-                        decls[state.name].name_span,
-                        "let exhausted end somewhere: an agent, a goodbye or hangup",
-                        state.where.path)
+            ctx.warning(
+                "W202",
+                f"a silent caller never leaves '{state.name}' ({path})",
+                decls[state.name].name_span,
+                "let exhausted end somewhere: an agent, a goodbye or hangup",
+                state.where.path,
+            )
             return
         if target in seen or target not in states:
             return
@@ -175,10 +197,14 @@ def _key_mentions(ctx: Context, menu: model.Menu) -> None:
                 for key in keys:
                     if key not in bound:
                         span = stmt.where.span
-                        ctx.warning("W203", f"the prompt offers key {key} but menu "
-                                    f"'{menu.name}' has no choice for it", span,
-                                    f"add: {key} -> state, or change the prompt",
-                                    stmt.where.path)
+                        ctx.warning(
+                            "W203",
+                            f"the prompt offers key {key} but menu "
+                            f"'{menu.name}' has no choice for it",
+                            span,
+                            f"add: {key} -> state, or change the prompt",
+                            stmt.where.path,
+                        )
 
 
 __all__ = ["check", "successors", "walk"]

@@ -42,20 +42,36 @@ class Context:
     known_variables: frozenset[str] = frozenset()
     country: str | None = None
 
-    def error(self, code: str, message: str, span: ast.Span | None,
-              hint: str | None = None, path: str | None = None) -> None:
-        self.diagnostics.append(
-            Diagnostic(code, "error", message, path or self.path, span, hint))
+    def error(
+        self,
+        code: str,
+        message: str,
+        span: ast.Span | None,
+        hint: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.diagnostics.append(Diagnostic(code, "error", message, path or self.path, span, hint))
 
-    def warning(self, code: str, message: str, span: ast.Span | None,
-                hint: str | None = None, path: str | None = None) -> None:
-        self.diagnostics.append(
-            Diagnostic(code, "warning", message, path or self.path, span, hint))
+    def warning(
+        self,
+        code: str,
+        message: str,
+        span: ast.Span | None,
+        hint: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.diagnostics.append(Diagnostic(code, "warning", message, path or self.path, span, hint))
 
-    def unknown(self, code: str, what: str, name: str, span: ast.Span,
-                candidates: Iterable[str], hint: str | None = None) -> None:
-        self.error(code, f"unknown {what} '{name}'", span,
-                   did_you_mean(name, candidates) or hint)
+    def unknown(
+        self,
+        code: str,
+        what: str,
+        name: str,
+        span: ast.Span,
+        candidates: Iterable[str],
+        hint: str | None = None,
+    ) -> None:
+        self.error(code, f"unknown {what} '{name}'", span, did_you_mean(name, candidates) or hint)
 
     def where(self, span: ast.Span) -> Where:
         return Where(self.path, span)

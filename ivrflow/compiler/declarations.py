@@ -36,8 +36,12 @@ def check_timezone(ctx: Context, zone: str, span: ast.Span) -> bool:
         ZoneInfo(zone)
         return True
     except (ZoneInfoNotFoundError, ValueError):
-        ctx.error("E142", f"unknown time zone '{zone}'", span,
-                  "use an IANA name like \"America/Sao_Paulo\" or \"America/New_York\"")
+        ctx.error(
+            "E142",
+            f"unknown time zone '{zone}'",
+            span,
+            'use an IANA name like "America/Sao_Paulo" or "America/New_York"',
+        )
         return False
 
 
@@ -45,9 +49,13 @@ def check_language(ctx: Context, tag: str, span: ast.Span) -> None:
     if not LANG_TAG.match(tag):
         ctx.error("E145", f"bad language tag '{tag}'", span, "write it like en-US or pt-BR")
     elif tag not in sayas.supported_locales():
-        ctx.warning("W209", f"no say-as rules for '{tag}'", span,
-                    "numbers, dates and currency will be read the en-US way; supported: "
-                    + ", ".join(sayas.supported_locales()))
+        ctx.warning(
+            "W209",
+            f"no say-as rules for '{tag}'",
+            span,
+            "numbers, dates and currency will be read the en-US way; supported: "
+            + ", ".join(sayas.supported_locales()),
+        )
 
 
 def header_settings(ctx: Context, header: ast.Header | None) -> tuple[model.FlowSettings, Settings]:
@@ -64,8 +72,12 @@ def header_settings(ctx: Context, header: ast.Header | None) -> tuple[model.Flow
         setting = s.by_name["country"]
         country = s.word(setting) or s.string("country")
         if country and not phone.is_valid_country(country):
-            ctx.error("E121", f"unknown country '{country}'", setting.values[0].span,
-                      "an ISO 3166 code like BR, US or PT")
+            ctx.error(
+                "E121",
+                f"unknown country '{country}'",
+                setting.values[0].span,
+                "an ISO 3166 code like BR, US or PT",
+            )
             country = None
     inp = d.input
     settings = model.FlowSettings(
@@ -77,17 +89,20 @@ def header_settings(ctx: Context, header: ast.Header | None) -> tuple[model.Flow
             timeout=s.duration("timeout", inp.timeout),
             interdigit=s.duration("interdigit", inp.interdigit),
             retries=s.integer("retries", inp.retries, 1, 20),
-            confidence=s.fraction("confidence", inp.confidence)),
+            confidence=s.fraction("confidence", inp.confidence),
+        ),
         barge_in=s.switch("bargein", d.barge_in),
-        fuzzy=s.fraction("fuzzy", d.fuzzy))
+        fuzzy=s.fraction("fuzzy", d.fuzzy),
+    )
     return settings, s
 
 
 def queue(ctx: Context, decl: Declared[ast.QueueDecl]) -> model.Queue:
     q = decl.node
     s = Settings(ctx, "a queue", QUEUE_SETTINGS, q.settings)
-    return model.Queue(q.name, q.title, s.names("skills"), s.integer("priority", 0, 0, 1000),
-                       ctx.where(q.span))
+    return model.Queue(
+        q.name, q.title, s.names("skills"), s.integer("priority", 0, 0, 1000), ctx.where(q.span)
+    )
 
 
 def number_list(ctx: Context, decl: Declared[ast.ListDecl], base: Path) -> model.NumberList:
@@ -95,12 +110,13 @@ def number_list(ctx: Context, decl: Declared[ast.ListDecl], base: Path) -> model
     entries: list[tuple[str, ast.Span | None, str]] = []  # value, span, path for errors
     if node.source is not None:
         assert node.source_span is not None
-        file = (base / node.source)
+        file = base / node.source
         shown = display_path(file)
         try:
             for value, line in read_list(file, shown, (decl.path, node.source_span)):
-                entries.append((value, ast.Span(line, 1, line, 1 + len(value)) if line else None,
-                                shown))
+                entries.append(
+                    (value, ast.Span(line, 1, line, 1 + len(value)) if line else None, shown)
+                )
         except SourceError as err:
             ctx.diagnostics.append(err.diagnostic)
     else:
@@ -136,16 +152,22 @@ def hours(ctx: Context, decl: Declared[ast.HoursDecl], default_zone: str) -> mod
             first = parse_date(line.first)
             last = parse_date(line.last) if line.last else first
             if first is None or last is None:
-                ctx.error("E143", "bad date", line.date_span,
-                          "dates are YYYY-MM-DD and must exist in the calendar")
+                ctx.error(
+                    "E143",
+                    "bad date",
+                    line.date_span,
+                    "dates are YYYY-MM-DD and must exist in the calendar",
+                )
                 continue
             if last < first:
                 ctx.error("E148", "the closure ends before it starts", line.date_span)
-            closures.append(model.Closure(first, last, tuple(_time_spans(ctx, line.times)),
-                                          line.reason))
+            closures.append(
+                model.Closure(first, last, tuple(_time_spans(ctx, line.times)), line.reason)
+            )
     frozen = {d: tuple(sorted(v)) for d, v in sorted(weekly.items())}
-    return model.Hours(node.name, zone, MappingProxyType(frozen), tuple(closures),
-                       ctx.where(node.span))
+    return model.Hours(
+        node.name, zone, MappingProxyType(frozen), tuple(closures), ctx.where(node.span)
+    )
 
 
 def _days(ctx: Context, spans: tuple[ast.DaySpan, ...]) -> list[int]:
@@ -153,10 +175,13 @@ def _days(ctx: Context, spans: tuple[ast.DaySpan, ...]) -> list[int]:
     for d in spans:
         first, last = DAYS.get(d.first[:3].lower()), DAYS.get((d.last or d.first)[:3].lower())
         for name, idx in ((d.first, first), (d.last, last)):
-            if name is not None and (idx is None or len(name) < 3
-                                     or not _day_name_ok(name)):
-                ctx.error("E147", f"unknown day '{name}'", d.span,
-                          did_you_mean(name.lower()[:3], DAYS) or "days: mon tue wed thu fri sat sun")
+            if name is not None and (idx is None or len(name) < 3 or not _day_name_ok(name)):
+                ctx.error(
+                    "E147",
+                    f"unknown day '{name}'",
+                    d.span,
+                    did_you_mean(name.lower()[:3], DAYS) or "days: mon tue wed thu fri sat sun",
+                )
                 return out
         assert first is not None and last is not None
         day = first
@@ -179,12 +204,20 @@ def _time_spans(ctx: Context, spans: tuple[ast.TimeSpan, ...]) -> list[tuple[dt.
     for t in spans:
         a, b = parse_time(t.start), parse_time(t.end)
         if a is None or b is None:
-            ctx.error("E141", f"bad time in '{t.start}-{t.end}'", t.span,
-                      "times are HH:MM on a 24-hour clock, 00:00 to 24:00")
+            ctx.error(
+                "E141",
+                f"bad time in '{t.start}-{t.end}'",
+                t.span,
+                "times are HH:MM on a 24-hour clock, 00:00 to 24:00",
+            )
             continue
         if b <= a:
-            ctx.error("E148", f"'{t.start}-{t.end}' ends before it starts", t.span,
-                      "split a range over midnight in two: 22:00-24:00 and 00:00-06:00")
+            ctx.error(
+                "E148",
+                f"'{t.start}-{t.end}' ends before it starts",
+                t.span,
+                "split a range over midnight in two: 22:00-24:00 and 00:00-06:00",
+            )
             continue
         out.append((a, b))
     return out
@@ -192,8 +225,7 @@ def _time_spans(ctx: Context, spans: tuple[ast.TimeSpan, ...]) -> list[tuple[dt.
 
 def function(ctx: Context, decl: Declared[ast.FunctionDecl]) -> model.Function:
     f = decl.node
-    s = Settings(ctx, "a function", {"timeout": "how long the host function may take"},
-                 f.settings)
+    s = Settings(ctx, "a function", {"timeout": "how long the host function may take"}, f.settings)
     seen: set[str] = set()
     for p in f.params:
         if p in seen:
@@ -203,13 +235,15 @@ def function(ctx: Context, decl: Declared[ast.FunctionDecl]) -> model.Function:
     return model.Function(f.name, f.params, timeout, ctx.where(f.span))
 
 
-def prompt(ctx: Context, decl: Declared[ast.PromptDecl],
-           check_template: object) -> model.Prompt:
+def prompt(ctx: Context, decl: Declared[ast.PromptDecl], check_template: object) -> model.Prompt:
     p = decl.node
     texts: dict[str, str] = {}
     for t in p.texts:
-        check_language(ctx, t.language, ast.Span(t.span.line, t.span.column, t.span.line,
-                                                 t.span.column + len(t.language)))
+        check_language(
+            ctx,
+            t.language,
+            ast.Span(t.span.line, t.span.column, t.span.line, t.span.column + len(t.language)),
+        )
         if t.language in texts:
             ctx.error("E101", f"prompt '{p.name}' has two {t.language} texts", t.span)
         texts[t.language] = t.text

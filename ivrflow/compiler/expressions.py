@@ -84,20 +84,32 @@ def literal_value(ctx: Context, lit: ast.Literal) -> object:
     if lit.kind == "duration":
         seconds = parse_duration(lit.text)
         if seconds is None:
-            ctx.error("E140", f"bad duration '{lit.text}'", lit.span,
-                      "durations look like 500ms, 5s, 3m, 1h or 1m30s")
+            ctx.error(
+                "E140",
+                f"bad duration '{lit.text}'",
+                lit.span,
+                "durations look like 500ms, 5s, 3m, 1h or 1m30s",
+            )
         return seconds
     if lit.kind == "time":
         value = parse_time(lit.text)
         if value is None:
-            ctx.error("E141", f"bad time '{lit.text}'", lit.span,
-                      "times are HH:MM on a 24-hour clock, 00:00 to 24:00")
+            ctx.error(
+                "E141",
+                f"bad time '{lit.text}'",
+                lit.span,
+                "times are HH:MM on a 24-hour clock, 00:00 to 24:00",
+            )
         return value
     if lit.kind == "date":
         day = parse_date(lit.text)
         if day is None:
-            ctx.error("E143", f"bad date '{lit.text}'", lit.span,
-                      "dates are YYYY-MM-DD and must exist in the calendar")
+            ctx.error(
+                "E143",
+                f"bad date '{lit.text}'",
+                lit.span,
+                "dates are YYYY-MM-DD and must exist in the calendar",
+            )
         return day
     return float(lit.text.rstrip("%"))  # percent
 
@@ -106,8 +118,12 @@ def compile_regex(ctx: Context, pattern: str, span: ast.Span) -> re.Pattern[str]
     try:
         return re.compile(pattern)
     except re.error as exc:
-        ctx.error("E144", f"bad regular expression: {exc.msg}", span,
-                  "backslashes are kept as written: \"^\\+5521\\d+$\"")
+        ctx.error(
+            "E144",
+            f"bad regular expression: {exc.msg}",
+            span,
+            'backslashes are kept as written: "^\\+5521\\d+$"',
+        )
         return None
 
 
@@ -123,20 +139,34 @@ def _ref(ctx: Context, ref: ast.Ref, allow: frozenset[str]) -> model.Expression:
     if "hours" in allow and root in sym.hours and len(ref.path) == 1:
         return model.HoursRef(root)
     if root in sym.lists:
-        ctx.error("E107", f"list '{root}' can only be used with 'in'", ref.span,
-                  f"for example: if ani in {root}: …")
+        ctx.error(
+            "E107",
+            f"list '{root}' can only be used with 'in'",
+            ref.span,
+            f"for example: if ani in {root}: …",
+        )
     elif root in sym.hours:
-        ctx.error("E106", f"hours '{root}' can only be used inside open(), closed(), "
-                  "holiday() or emergency()", ref.span, f"for example: if open({root}): …")
+        ctx.error(
+            "E106",
+            f"hours '{root}' can only be used inside open(), closed(), holiday() or emergency()",
+            ref.span,
+            f"for example: if open({root}): …",
+        )
     else:
         candidates = set(ctx.known_variables) | set(sym.lists) | set(CONSTANTS)
-        ctx.error("E109", f"unknown variable '{root}'", ref.span,
-                  did_you_mean(root, candidates)
-                  or "set it first (set name = …), capture it, or declare it (var name = …)")
+        ctx.error(
+            "E109",
+            f"unknown variable '{root}'",
+            ref.span,
+            did_you_mean(root, candidates)
+            or "set it first (set name = …), capture it, or declare it (var name = …)",
+        )
     return model.Const(None)
 
 
-def compile_expr(ctx: Context, e: ast.Expr, allow: frozenset[str] = frozenset()) -> model.Expression:
+def compile_expr(
+    ctx: Context, e: ast.Expr, allow: frozenset[str] = frozenset()
+) -> model.Expression:
     """Syntax → model; every problem is reported and replaced by a constant."""
     if isinstance(e, ast.Literal):
         return model.Const(literal_value(ctx, e))
@@ -155,8 +185,12 @@ def compile_expr(ctx: Context, e: ast.Expr, allow: frozenset[str] = frozenset())
         return model.BinOp(e.op, compile_expr(ctx, e.left), compile_expr(ctx, e.right, right_allow))
     if isinstance(e, ast.Predicate):
         if e.name not in PREDICATES:
-            ctx.error("E134", f"unknown test 'is {e.name}'", e.name_span,
-                      did_you_mean(e.name, PREDICATES) or "tests: " + ", ".join(PREDICATES))
+            ctx.error(
+                "E134",
+                f"unknown test 'is {e.name}'",
+                e.name_span,
+                did_you_mean(e.name, PREDICATES) or "tests: " + ", ".join(PREDICATES),
+            )
         return model.Test(e.name, compile_expr(ctx, e.operand), e.negated)
     if isinstance(e, ast.ListExpr):
         return model.MakeList(tuple(compile_expr(ctx, x) for x in e.items))
@@ -168,13 +202,19 @@ def _call(ctx: Context, e: ast.FuncCall) -> model.Expression:
     if spec is None:
         hint = did_you_mean(e.name, BUILTIN_FUNCTIONS)
         if e.name in ctx.symbols.functions:
-            hint = f"'{e.name}' is a host look-up: call it from a lookup state, " \
-                   f"e.g. lookup find {e.name}(…) as result:"
+            hint = (
+                f"'{e.name}' is a host look-up: call it from a lookup state, "
+                f"e.g. lookup find {e.name}(…) as result:"
+            )
         ctx.error("E108", f"unknown function '{e.name}'", e.span.to(e.span), hint)
         return model.Const(None)
     if len(e.args) != len(spec.params):
-        ctx.error("E111", f"{e.name}() takes {len(spec.params)} argument"
-                  f"{'s' if len(spec.params) != 1 else ''}, got {len(e.args)}", e.span)
+        ctx.error(
+            "E111",
+            f"{e.name}() takes {len(spec.params)} argument"
+            f"{'s' if len(spec.params) != 1 else ''}, got {len(e.args)}",
+            e.span,
+        )
         return model.Const(None)
     args: list[model.Expression] = []
     for kind, arg in zip(spec.params, e.args, strict=True):
@@ -183,8 +223,14 @@ def _call(ctx: Context, e: ast.FuncCall) -> model.Expression:
                 ctx.error("E106", f"{e.name}() takes the name of an hours declaration", _span(arg))
                 return model.Const(None)
             if arg.path[0] not in ctx.symbols.hours:
-                ctx.unknown("E106", "hours", arg.path[0], arg.span, ctx.symbols.hours,
-                            "declare it: hours office: …")
+                ctx.unknown(
+                    "E106",
+                    "hours",
+                    arg.path[0],
+                    arg.span,
+                    ctx.symbols.hours,
+                    "declare it: hours office: …",
+                )
                 return model.Const(None)
             args.append(model.HoursRef(arg.path[0]))
         else:

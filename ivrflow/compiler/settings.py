@@ -17,26 +17,33 @@ from .expressions import compile_expr, literal_value, parse_duration
 class Settings:
     """The settings of one block, checked against what its kind accepts."""
 
-    def __init__(self, ctx: Context, owner: str, accepted: Mapping[str, str],
-                 given: Sequence[ast.Setting]):
+    def __init__(
+        self, ctx: Context, owner: str, accepted: Mapping[str, str], given: Sequence[ast.Setting]
+    ):
         self.ctx = ctx
         self.by_name: dict[str, ast.Setting] = {}
         self.repeatable: dict[str, list[ast.Setting]] = {}
         for s in given:
             if s.name not in accepted:
                 hint = did_you_mean(s.name, accepted) or (
-                    f"{owner} settings: " + ", ".join(sorted(accepted)) if accepted
-                    else f"{owner} takes no settings")
-                ctx.error("E120", f"unknown setting '{s.name}' for {owner}",
-                          ast.Span(s.span.line, s.span.column, s.span.line,
-                                   s.span.column + len(s.name)), hint)
+                    f"{owner} settings: " + ", ".join(sorted(accepted))
+                    if accepted
+                    else f"{owner} takes no settings"
+                )
+                ctx.error(
+                    "E120",
+                    f"unknown setting '{s.name}' for {owner}",
+                    ast.Span(s.span.line, s.span.column, s.span.line, s.span.column + len(s.name)),
+                    hint,
+                )
                 continue
             if accepted[s.name].startswith("*"):  # may be given more than once
                 self.repeatable.setdefault(s.name, []).append(s)
             elif s.name in self.by_name:
                 first = self.by_name[s.name].span
-                ctx.error("E136", f"'{s.name}' is set twice", s.span,
-                          f"first set on line {first.line}")
+                ctx.error(
+                    "E136", f"'{s.name}' is set twice", s.span, f"first set on line {first.line}"
+                )
             else:
                 self.by_name[s.name] = s
 
@@ -101,14 +108,17 @@ class Settings:
         v = self._single(s)
         if isinstance(v, ast.Literal) and v.kind in ("string", "number"):
             return v.text
-        self._bad(s, "a \"string\"")
+        self._bad(s, 'a "string"')
         return None
 
     def word(self, s: ast.Setting, choices: Sequence[str] | None = None) -> str | None:
         v = self._single(s)
-        if isinstance(v, ast.Ref) and len(v.path) == 1:
-            if choices is None or v.path[0] in choices:
-                return v.path[0]
+        if (
+            isinstance(v, ast.Ref)
+            and len(v.path) == 1
+            and (choices is None or v.path[0] in choices)
+        ):
+            return v.path[0]
         expected = "one of " + ", ".join(choices) if choices else "a name"
         self._bad(s, expected)
         return None
@@ -173,8 +183,9 @@ class Settings:
         if isinstance(v, ast.RangeValue) and v.low.text.isdigit() and v.high.text.isdigit():
             low, high = int(v.low.text), int(v.high.text)
             if low > high:
-                self.ctx.error("E127", f"minimum {low} is above maximum {high}", v.span,
-                               f"write {high}..{low}")
+                self.ctx.error(
+                    "E127", f"minimum {low} is above maximum {high}", v.span, f"write {high}..{low}"
+                )
             elif high == 0:
                 self.ctx.error("E121", "a capture needs at least one digit", v.span)
             return low, high

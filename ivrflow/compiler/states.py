@@ -28,8 +28,8 @@ INPUT_SETTINGS = {
 }
 CAPTURE_SETTINGS = INPUT_SETTINGS | {
     "digits": "how many digits: 4 or 6..10",
-    "end": "the terminator key, \"#\" by default, or none",
-    "valid": "*a validation: luhn, cpf, cnpj, mod11, regex \"…\", range 1..31, date \"DDMMYYYY\"",
+    "end": 'the terminator key, "#" by default, or none',
+    "valid": '*a validation: luhn, cpf, cnpj, mod11, regex "…", range 1..31, date "DDMMYYYY"',
     "confirm": "a read-back prompt: 1 accepts, 2 re-enters",
     "secure": "mask the digits in records, traces, logs and snapshots",
     "into": "the variable that receives the digits (the state's name by default)",
@@ -86,8 +86,9 @@ def ends(body: model.Body) -> bool:
 
 
 class StateCompiler:
-    def __init__(self, ctx: Context, defaults: model.FlowSettings,
-                 queues: Mapping[str, model.Queue]):
+    def __init__(
+        self, ctx: Context, defaults: model.FlowSettings, queues: Mapping[str, model.Queue]
+    ):
         self.ctx = ctx
         self.defaults = defaults
         self.queues = queues
@@ -100,8 +101,12 @@ class StateCompiler:
         for line in lines:
             if isinstance(line, ast.Setting | ast.Branch):
                 what = "setting" if isinstance(line, ast.Setting) else "branch"
-                self.ctx.error("E129", f"a {what} cannot go inside if, switch or a branch",
-                               line.span, "settings and branches belong directly under the state")
+                self.ctx.error(
+                    "E129",
+                    f"a {what} cannot go inside if, switch or a branch",
+                    line.span,
+                    "settings and branches belong directly under the state",
+                )
                 continue
             stmt = self.statement(line)
             if stmt is not None:
@@ -119,8 +124,12 @@ class StateCompiler:
             return model.Play(where, s.path, self._barge_in(s.options))
         if isinstance(s, ast.Set):
             if s.name in READ_ONLY:
-                ctx.error("E138", f"'{s.name}' is read-only", s.name_span,
-                          "copy it into a variable of your own: set caller = ani")
+                ctx.error(
+                    "E138",
+                    f"'{s.name}' is read-only",
+                    s.name_span,
+                    "copy it into a variable of your own: set caller = ani",
+                )
             return model.Assign(where, s.name, compile_expr(ctx, s.expr))
         if isinstance(s, ast.Goto):
             return model.Goto(where, self.target(s.target, s.target_span))
@@ -131,19 +140,31 @@ class StateCompiler:
         if isinstance(s, ast.Return):
             return model.Return(where)
         if isinstance(s, ast.If):
-            return model.If(where, tuple(
-                (compile_expr(ctx, b.condition) if b.condition is not None else None,
-                 self.body(b.body)) for b in s.branches))
+            return model.If(
+                where,
+                tuple(
+                    (
+                        compile_expr(ctx, b.condition) if b.condition is not None else None,
+                        self.body(b.body),
+                    )
+                    for b in s.branches
+                ),
+            )
         if isinstance(s, ast.Switch):
             return self.switch(s)
         return self.split(s)
 
     def target(self, name: str, span: ast.Span, special: bool = True) -> str:
         if special and name in model.SPECIAL_TARGETS:
-            if name == model.REPEAT and (self.current is None
-                                         or self.current.kind not in ("menu", "capture", "callback")):
-                self.ctx.error("E139", "'repeat' only works inside a menu, capture or callback",
-                               span, "name the state to go to instead")
+            if name == model.REPEAT and (
+                self.current is None or self.current.kind not in ("menu", "capture", "callback")
+            ):
+                self.ctx.error(
+                    "E139",
+                    "'repeat' only works inside a menu, capture or callback",
+                    span,
+                    "name the state to go to instead",
+                )
             return name
         if name not in self.state_names:
             self.ctx.unknown("E104", "state", name, span, self.state_names)
@@ -154,8 +175,14 @@ class StateCompiler:
         if s.prompt is not None:
             decl = ctx.symbols.prompts.get(s.prompt)
             if decl is None:
-                ctx.unknown("E110", "prompt", s.prompt, s.prompt_span, ctx.symbols.prompts,
-                            "declare it: prompt name: en-US \"…\"")
+                ctx.unknown(
+                    "E110",
+                    "prompt",
+                    s.prompt,
+                    s.prompt_span,
+                    ctx.symbols.prompts,
+                    'declare it: prompt name: en-US "…"',
+                )
                 text: Mapping[str, str] = {}
             else:
                 text = {t.language: t.text for t in decl.node.texts}
@@ -164,8 +191,13 @@ class StateCompiler:
             self.check_template(s.text, s.prompt_span)
             text = {"": s.text}
         opts = {o.name: o.value for o in s.options}
-        return model.Say(ctx.where(s.span), MappingProxyType(dict(text)), self._barge_in(s.options),
-                         opts.get("voice"), opts.get("language"))
+        return model.Say(
+            ctx.where(s.span),
+            MappingProxyType(dict(text)),
+            self._barge_in(s.options),
+            opts.get("voice"),
+            opts.get("language"),
+        )
 
     def check_template(self, text: str, span: ast.Span, path: str | None = None) -> None:
         for p in templates.check(text, self.ctx.known_variables):
@@ -173,8 +205,13 @@ class StateCompiler:
             hint = p.hint
             if p.code == "E151":
                 hint = did_you_mean(p.message.split("'")[1], self.ctx.known_variables) or hint
-            self.ctx.error(p.code, p.message,
-                           ast.Span(span.line, col, span.line, col + max(p.length, 1)), hint, path)
+            self.ctx.error(
+                p.code,
+                p.message,
+                ast.Span(span.line, col, span.line, col + max(p.length, 1)),
+                hint,
+                path,
+            )
 
     def _barge_in(self, options: Sequence[ast.SayOption]) -> bool | None:
         for o in options:
@@ -192,8 +229,12 @@ class StateCompiler:
             for lit in case.values:
                 v = literal_value(self.ctx, lit)
                 if v in seen:
-                    self.ctx.error("E125", f"case {lit.text!r} appears twice", lit.span,
-                                   f"first on line {seen[v].line}")
+                    self.ctx.error(
+                        "E125",
+                        f"case {lit.text!r} appears twice",
+                        lit.span,
+                        f"first on line {seen[v].line}",
+                    )
                 seen[v] = lit.span
                 values.append(v)
             cases.append((tuple(values), self.body(case.body)))
@@ -204,8 +245,9 @@ class StateCompiler:
         for b in s.branches:
             label = b.labels[0]
             if len(b.labels) != 1 or label.kind != "percent":
-                self.ctx.error("E123", "split branches are percentages, like: 30% -> new_menu",
-                               label.span)
+                self.ctx.error(
+                    "E123", "split branches are percentages, like: 30% -> new_menu", label.span
+                )
                 continue
             body = self.body(b.body)
             if not ends(body):
@@ -217,8 +259,12 @@ class StateCompiler:
         return model.Split(self.ctx.where(s.span), tuple(branches))
 
     def _dead_end(self, span: ast.Span, what: str) -> None:
-        self.ctx.error("E130", f"after {what} the call has nowhere to go", span,
-                       "end it with '-> state', 'goto state', 'hangup' or 'return'")
+        self.ctx.error(
+            "E130",
+            f"after {what} the call has nowhere to go",
+            span,
+            "end it with '-> state', 'goto state', 'hangup' or 'return'",
+        )
 
     # ------------------------------------------------------------ state bodies
     def state(self, decl: ast.StateDecl) -> model.State:
@@ -239,12 +285,20 @@ class StateCompiler:
             return self.callback(decl, statements, settings, branches)
         Settings(self.ctx, "a step", {}, settings)
         for b in branches:
-            self.ctx.error("E123", "a step has no branches", b.labels[0].span,
-                           "use '-> state', goto or if inside a step")
+            self.ctx.error(
+                "E123",
+                "a step has no branches",
+                b.labels[0].span,
+                "use '-> state', goto or if inside a step",
+            )
         body = self.body(statements)
         if not ends(body):
-            self.ctx.error("E130", f"state '{decl.name}' can end without moving on",
-                           decl.name_span, "end it with '-> state', 'goto state', 'hangup' or 'return'")
+            self.ctx.error(
+                "E130",
+                f"state '{decl.name}' can end without moving on",
+                decl.name_span,
+                "end it with '-> state', 'goto state', 'hangup' or 'return'",
+            )
         return model.Step(decl.name, self.ctx.where(decl.span), body)
 
     def _input(self, s: Settings) -> model.InputSettings:
@@ -253,51 +307,79 @@ class StateCompiler:
             timeout=s.duration("timeout", d.timeout),
             interdigit=s.duration("interdigit", d.interdigit),
             retries=s.integer("retries", d.retries, 1, 20),
-            confidence=s.fraction("confidence", d.confidence))
+            confidence=s.fraction("confidence", d.confidence),
+        )
 
-    def _branches(self, branches: Sequence[ast.Branch], words: set[str], owner: str,
-                  retries: int, keys_ok: bool = False,
-                  ) -> tuple[dict[str, tuple[ast.Branch, model.Body]],
-                             dict[str, dict[int, model.Body]], list[ast.Branch]]:
+    def _branches(
+        self,
+        branches: Sequence[ast.Branch],
+        words: set[str],
+        owner: str,
+        retries: int,
+        keys_ok: bool = False,
+    ) -> tuple[
+        dict[str, tuple[ast.Branch, model.Body]], dict[str, dict[int, model.Body]], list[ast.Branch]
+    ]:
         """Sort branches into outcomes (`ok -> …`), escalations and choices."""
         outcomes: dict[str, tuple[ast.Branch, model.Body]] = {}
         escalations: dict[str, dict[int, model.Body]] = {"noinput": {}, "nomatch": {}}
         choices: list[ast.Branch] = []
         for b in branches:
-            words_here = [lb for lb in b.labels if lb.kind in ("word", "counted")
-                          and lb.text not in KEY_WORDS]
+            words_here = [
+                lb for lb in b.labels if lb.kind in ("word", "counted") and lb.text not in KEY_WORDS
+            ]
             if not words_here:
                 if keys_ok and all(lb.kind in ("key", "phrase", "word") for lb in b.labels):
                     choices.append(b)
                 else:
-                    bad = next(lb for lb in b.labels if not (keys_ok and lb.kind in ("key", "phrase")))
-                    self.ctx.error("E123", f"{owner} has no branch '{bad.text}'", bad.span,
-                                   "branches here: " + ", ".join(sorted(words)))
+                    bad = next(
+                        lb for lb in b.labels if not (keys_ok and lb.kind in ("key", "phrase"))
+                    )
+                    self.ctx.error(
+                        "E123",
+                        f"{owner} has no branch '{bad.text}'",
+                        bad.span,
+                        "branches here: " + ", ".join(sorted(words)),
+                    )
                 continue
             body = self.body(b.body)
             for lb in b.labels:
                 name = "nomatch" if lb.text == "invalid" else lb.text
                 if lb.kind in ("key", "phrase", "percent") or lb.text not in words:
-                    self.ctx.error("E123", f"{owner} has no branch '{lb.text}'", lb.span,
-                                   did_you_mean(lb.text, words)
-                                   or "branches here: " + ", ".join(sorted(words)))
+                    self.ctx.error(
+                        "E123",
+                        f"{owner} has no branch '{lb.text}'",
+                        lb.span,
+                        did_you_mean(lb.text, words)
+                        or "branches here: " + ", ".join(sorted(words)),
+                    )
                     continue
                 if name in ESCALATIONS:
                     count = lb.count or 0
                     if lb.kind == "counted" and not 1 <= count <= retries:
-                        self.ctx.error("E135", f"{lb.text} {count} can never happen: retries is "
-                                       f"{retries}", lb.span,
-                                       f"counts go from 1 to {retries}; raise 'retries' for more")
+                        self.ctx.error(
+                            "E135",
+                            f"{lb.text} {count} can never happen: retries is {retries}",
+                            lb.span,
+                            f"counts go from 1 to {retries}; raise 'retries' for more",
+                        )
                     if count in escalations[name]:
-                        self.ctx.error("E101", f"'{lb.text} {count or ''}'".replace(" '", "'")
-                                       + " is handled twice", lb.span)
+                        self.ctx.error(
+                            "E101",
+                            f"'{lb.text} {count or ''}'".replace(" '", "'") + " is handled twice",
+                            lb.span,
+                        )
                     escalations[name][count] = body
                     continue
                 if lb.kind == "counted":
                     self.ctx.error("E123", f"'{lb.text}' takes no count", lb.span)
                 if name in outcomes:
-                    self.ctx.error("E101", f"'{name}' is handled twice", lb.span,
-                                   f"first on line {outcomes[name][0].span.line}")
+                    self.ctx.error(
+                        "E101",
+                        f"'{name}' is handled twice",
+                        lb.span,
+                        f"first on line {outcomes[name][0].span.line}",
+                    )
                     continue
                 if not ends(body):
                     self._dead_end(lb.span, f"'{lb.text}'")
@@ -307,23 +389,40 @@ class StateCompiler:
     def _escalation(self, by_count: dict[int, model.Body]) -> model.Escalation:
         return model.Escalation(MappingProxyType(dict(sorted(by_count.items()))))
 
-    def _warn_unhandled(self, decl: ast.StateDecl, escalations: dict[str, dict[int, model.Body]],
-                        outcomes: Mapping[str, object]) -> None:
+    def _warn_unhandled(
+        self,
+        decl: ast.StateDecl,
+        escalations: dict[str, dict[int, model.Body]],
+        outcomes: Mapping[str, object],
+    ) -> None:
         for name, code in (("noinput", "W204"), ("nomatch", "W205")):
             if not escalations[name]:
-                self.ctx.warning(code, f"{decl.kind} '{decl.name}' has no {name} handling",
-                                 decl.name_span, f"the default prompt applies; add: {name}: say \"…\"")
+                self.ctx.warning(
+                    code,
+                    f"{decl.kind} '{decl.name}' has no {name} handling",
+                    decl.name_span,
+                    f'the default prompt applies; add: {name}: say "…"',
+                )
         if "exhausted" not in outcomes:
-            self.ctx.warning("W207", f"{decl.kind} '{decl.name}' has no exhausted branch",
-                             decl.name_span, "by default the caller hears an apology and the call "
-                             "ends; add: exhausted -> agent")
+            self.ctx.warning(
+                "W207",
+                f"{decl.kind} '{decl.name}' has no exhausted branch",
+                decl.name_span,
+                "by default the caller hears an apology and the call ends; add: exhausted -> agent",
+            )
 
-    def menu(self, decl: ast.StateDecl, statements: Lines, settings: list[ast.Setting],
-             branches: list[ast.Branch]) -> model.Menu:
+    def menu(
+        self,
+        decl: ast.StateDecl,
+        statements: Lines,
+        settings: list[ast.Setting],
+        branches: list[ast.Branch],
+    ) -> model.Menu:
         s = Settings(self.ctx, "a menu", INPUT_SETTINGS, settings)
         inp = self._input(s)
-        outcomes, esc, choice_branches = self._branches(branches, MENU_WORDS, "a menu",
-                                                        inp.retries, keys_ok=True)
+        outcomes, esc, choice_branches = self._branches(
+            branches, MENU_WORDS, "a menu", inp.retries, keys_ok=True
+        )
         keys_seen: dict[str, ast.Span] = {}
         phrases_seen: dict[str, ast.Span] = {}
         choices = []
@@ -335,19 +434,31 @@ class StateCompiler:
                     if not norm:
                         self.ctx.error("E125", "an empty phrase matches nothing", lb.span)
                     elif norm in phrases_seen:
-                        self.ctx.error("E125", f"phrase \"{lb.text}\" is already a choice",
-                                       lb.span, f"first on line {phrases_seen[norm].line}")
+                        self.ctx.error(
+                            "E125",
+                            f'phrase "{lb.text}" is already a choice',
+                            lb.span,
+                            f"first on line {phrases_seen[norm].line}",
+                        )
                     phrases_seen.setdefault(norm, lb.span)
                     phrases.append(lb.text)
                     continue
                 key = KEY_WORDS.get(lb.text, lb.text)
                 if key not in DTMF_KEYS:
-                    self.ctx.error("E126", f"'{lb.text}' is not a phone key", lb.span,
-                                   "keys are 0-9, * (or star) and hash")
+                    self.ctx.error(
+                        "E126",
+                        f"'{lb.text}' is not a phone key",
+                        lb.span,
+                        "keys are 0-9, * (or star) and hash",
+                    )
                     continue
                 if key in keys_seen:
-                    self.ctx.error("E124", f"key {key} is already a choice", lb.span,
-                                   f"first on line {keys_seen[key].line}")
+                    self.ctx.error(
+                        "E124",
+                        f"key {key} is already a choice",
+                        lb.span,
+                        f"first on line {keys_seen[key].line}",
+                    )
                 keys_seen.setdefault(key, lb.span)
                 keys.append(key)
             body = self.body(b.body)
@@ -355,17 +466,32 @@ class StateCompiler:
                 self._dead_end(b.labels[0].span, f"choice '{b.labels[0].text}'")
             choices.append(model.Choice(self.ctx.where(b.span), tuple(keys), tuple(phrases), body))
         if not choices:
-            self.ctx.error("E122", f"menu '{decl.name}' offers no choices", decl.name_span,
-                           "add a line like: 1, \"billing\" -> billing_menu")
+            self.ctx.error(
+                "E122",
+                f"menu '{decl.name}' offers no choices",
+                decl.name_span,
+                'add a line like: 1, "billing" -> billing_menu',
+            )
         self._warn_unhandled(decl, esc, outcomes)
         exhausted = outcomes.get("exhausted")
-        return model.Menu(decl.name, self.ctx.where(decl.span), self.body(statements),
-                          tuple(choices), self._escalation(esc["noinput"]),
-                          self._escalation(esc["nomatch"]),
-                          exhausted[1] if exhausted else None, inp)
+        return model.Menu(
+            decl.name,
+            self.ctx.where(decl.span),
+            self.body(statements),
+            tuple(choices),
+            self._escalation(esc["noinput"]),
+            self._escalation(esc["nomatch"]),
+            exhausted[1] if exhausted else None,
+            inp,
+        )
 
-    def capture(self, decl: ast.StateDecl, statements: Lines, settings: list[ast.Setting],
-                branches: list[ast.Branch]) -> model.Capture:
+    def capture(
+        self,
+        decl: ast.StateDecl,
+        statements: Lines,
+        settings: list[ast.Setting],
+        branches: list[ast.Branch],
+    ) -> model.Capture:
         s = Settings(self.ctx, "a capture", CAPTURE_SETTINGS, settings)
         inp = self._input(s)
         low, high = s.digit_range("digits", (1, 20))
@@ -386,31 +512,58 @@ class StateCompiler:
             conf = s.get("confirm")
             assert conf is not None
             self.check_template(text, conf.values[0].span)
-            confirm = model.Say(self.ctx.where(conf.span), MappingProxyType({"": text}), None,
-                                None, None)
+            confirm = model.Say(
+                self.ctx.where(conf.span), MappingProxyType({"": text}), None, None, None
+            )
         into = s.name("into")
         outcomes, esc, _ = self._branches(branches, CAPTURE_WORDS, "a capture", inp.retries)
         if "ok" not in outcomes:
-            self.ctx.error("E122", f"capture '{decl.name}' has no 'ok' branch", decl.name_span,
-                           "add: ok -> next_state")
+            self.ctx.error(
+                "E122",
+                f"capture '{decl.name}' has no 'ok' branch",
+                decl.name_span,
+                "add: ok -> next_state",
+            )
         self._warn_unhandled(decl, esc, outcomes)
         ok = outcomes.get("ok")
         exhausted = outcomes.get("exhausted")
         return model.Capture(
-            decl.name, self.ctx.where(decl.span), self.body(statements),
-            into[0] if into else decl.name, low, high, terminator, validators_, confirm,
-            s.flag("secure"), ok[1] if ok else (), self._escalation(esc["noinput"]),
-            self._escalation(esc["nomatch"]), exhausted[1] if exhausted else None, inp)
+            decl.name,
+            self.ctx.where(decl.span),
+            self.body(statements),
+            into[0] if into else decl.name,
+            low,
+            high,
+            terminator,
+            validators_,
+            confirm,
+            s.flag("secure"),
+            ok[1] if ok else (),
+            self._escalation(esc["noinput"]),
+            self._escalation(esc["nomatch"]),
+            exhausted[1] if exhausted else None,
+            inp,
+        )
 
     def validator(self, s: ast.Setting) -> model.Validator | None:
         if not s.values or not isinstance(s.values[0], ast.Ref):
-            self.ctx.error("E133", "'valid' expects a validation name", s.span,
-                           "validations: " + ", ".join(sorted(validators.BUILTIN)))
+            self.ctx.error(
+                "E133",
+                "'valid' expects a validation name",
+                s.span,
+                "validations: " + ", ".join(sorted(validators.BUILTIN)),
+            )
             return None
         name = s.values[0].path[0]
         if name not in validators.BUILTIN:
-            self.ctx.unknown("E133", "validation", name, s.values[0].span, validators.BUILTIN,
-                             "validations: " + ", ".join(sorted(validators.BUILTIN)))
+            self.ctx.unknown(
+                "E133",
+                "validation",
+                name,
+                s.values[0].span,
+                validators.BUILTIN,
+                "validations: " + ", ".join(sorted(validators.BUILTIN)),
+            )
             return None
         args: list[object] = []
         for v in s.values[1:]:
@@ -427,70 +580,126 @@ class StateCompiler:
             return None
         return model.Validator(name, tuple(args), self.ctx.where(s.span))
 
-    def lookup(self, decl: ast.StateDecl, statements: Lines, settings: list[ast.Setting],
-               branches: list[ast.Branch]) -> model.Lookup:
+    def lookup(
+        self,
+        decl: ast.StateDecl,
+        statements: Lines,
+        settings: list[ast.Setting],
+        branches: list[ast.Branch],
+    ) -> model.Lookup:
         ctx = self.ctx
         call = decl.call
         s = Settings(ctx, "a lookup", LOOKUP_SETTINGS, settings)
         fn_timeout: float | None = None
         args: tuple[model.Expression, ...] = ()
         if call is None:
-            ctx.error("E122", f"lookup '{decl.name}' calls no function", decl.name_span,
-                      f"write: lookup {decl.name} function_name(arguments) as result:")
+            ctx.error(
+                "E122",
+                f"lookup '{decl.name}' calls no function",
+                decl.name_span,
+                f"write: lookup {decl.name} function_name(arguments) as result:",
+            )
             function = ""
         else:
             function = call.function
             fn = ctx.symbols.functions.get(function)
             if fn is None:
-                ctx.unknown("E108", "function", function, call.span.to(call.span),
-                            ctx.symbols.functions,
-                            f"declare the host function: function {function}(…)")
+                ctx.unknown(
+                    "E108",
+                    "function",
+                    function,
+                    call.span.to(call.span),
+                    ctx.symbols.functions,
+                    f"declare the host function: function {function}(…)",
+                )
             else:
                 if len(fn.node.params) != len(call.args):
-                    ctx.error("E111", f"{function}() takes {len(fn.node.params)} argument"
-                              f"{'s' if len(fn.node.params) != 1 else ''}, got {len(call.args)}",
-                              call.span, f"declared on line {fn.node.span.line} of {fn.path}")
+                    ctx.error(
+                        "E111",
+                        f"{function}() takes {len(fn.node.params)} argument"
+                        f"{'s' if len(fn.node.params) != 1 else ''}, got {len(call.args)}",
+                        call.span,
+                        f"declared on line {fn.node.span.line} of {fn.path}",
+                    )
                 t = Settings(ctx, "a function", {"timeout": ""}, fn.node.settings)
                 fn_timeout = t.duration("timeout", 5.0) if t.get("timeout") else None
             args = tuple(compile_expr(ctx, a) for a in call.args)
         outcomes, _, _ = self._branches(branches, LOOKUP_WORDS, "a lookup", 1)
         if "ok" not in outcomes:
-            ctx.error("E122", f"lookup '{decl.name}' has no 'ok' branch", decl.name_span,
-                      "add: ok -> next_state")
+            ctx.error(
+                "E122",
+                f"lookup '{decl.name}' has no 'ok' branch",
+                decl.name_span,
+                "add: ok -> next_state",
+            )
         if "error" not in outcomes:
-            ctx.warning("W206", f"lookup '{decl.name}' has no error branch", decl.name_span,
-                        "by default the caller hears an apology and the call ends; "
-                        "add: error -> agent")
+            ctx.warning(
+                "W206",
+                f"lookup '{decl.name}' has no error branch",
+                decl.name_span,
+                "by default the caller hears an apology and the call ends; add: error -> agent",
+            )
         ok, error = outcomes.get("ok"), outcomes.get("error")
-        return model.Lookup(decl.name, ctx.where(decl.span), self.body(statements), function,
-                            args, call.result if call else None,
-                            s.duration("timeout", fn_timeout or 5.0),
-                            ok[1] if ok else (), error[1] if error else None)
+        return model.Lookup(
+            decl.name,
+            ctx.where(decl.span),
+            self.body(statements),
+            function,
+            args,
+            call.result if call else None,
+            s.duration("timeout", fn_timeout or 5.0),
+            ok[1] if ok else (),
+            error[1] if error else None,
+        )
 
-    def transfer(self, decl: ast.StateDecl, statements: Lines, settings: list[ast.Setting],
-                 branches: list[ast.Branch]) -> model.Transfer:
+    def transfer(
+        self,
+        decl: ast.StateDecl,
+        statements: Lines,
+        settings: list[ast.Setting],
+        branches: list[ast.Branch],
+    ) -> model.Transfer:
         ctx = self.ctx
         s = Settings(ctx, "a transfer", TRANSFER_SETTINGS, settings)
         queue = self._queue(s)
         number = s.expression("number")
         if queue is None and number is None and not s.get("queue"):
-            ctx.error("E122", f"transfer '{decl.name}' has no destination", decl.name_span,
-                      "add 'queue name' or 'number \"+15551234567\"'")
+            ctx.error(
+                "E122",
+                f"transfer '{decl.name}' has no destination",
+                decl.name_span,
+                "add 'queue name' or 'number \"+15551234567\"'",
+            )
         if queue is not None and number is not None:
-            ctx.error("E121", "a transfer goes to a queue or to a number, not both",
-                      s.by_name["number"].span)
+            ctx.error(
+                "E121",
+                "a transfer goes to a queue or to a number, not both",
+                s.by_name["number"].span,
+            )
         skills = s.names("skills")
         if not skills and queue is not None:
             skills = self.queues[queue].skills
         announce = s.names("announce")
         for word in announce:
             if word not in ("ewt", "position"):
-                ctx.error("E121", f"cannot announce '{word}'", s.by_name["announce"].span,
-                          "announce ewt, position or both")
+                ctx.error(
+                    "E121",
+                    f"cannot announce '{word}'",
+                    s.by_name["announce"].span,
+                    "announce ewt, position or both",
+                )
         outcomes, _, _ = self._branches(branches, TRANSFER_WORDS, "a transfer", 1)
-        return model.Transfer(decl.name, ctx.where(decl.span), self.body(statements), queue,
-                              number, s.expression("priority"), skills, announce,
-                              MappingProxyType({k: v[1] for k, v in outcomes.items()}))
+        return model.Transfer(
+            decl.name,
+            ctx.where(decl.span),
+            self.body(statements),
+            queue,
+            number,
+            s.expression("priority"),
+            skills,
+            announce,
+            MappingProxyType({k: v[1] for k, v in outcomes.items()}),
+        )
 
     def _queue(self, s: Settings) -> str | None:
         named = s.name("queue")
@@ -498,41 +707,68 @@ class StateCompiler:
             return None
         name, span = named
         if name not in self.ctx.symbols.queues:
-            self.ctx.unknown("E105", "queue", name, span, self.ctx.symbols.queues,
-                             f"declare it: queue {name}")
+            self.ctx.unknown(
+                "E105", "queue", name, span, self.ctx.symbols.queues, f"declare it: queue {name}"
+            )
             return None
         return name
 
-    def callback(self, decl: ast.StateDecl, statements: Lines, settings: list[ast.Setting],
-                 branches: list[ast.Branch]) -> model.CallbackOffer:
+    def callback(
+        self,
+        decl: ast.StateDecl,
+        statements: Lines,
+        settings: list[ast.Setting],
+        branches: list[ast.Branch],
+    ) -> model.CallbackOffer:
         ctx = self.ctx
         s = Settings(ctx, "a callback", CALLBACK_SETTINGS, settings)
         inp = self._input(s)
         queue = self._queue(s)
         if s.get("queue") is None:
-            ctx.error("E122", f"callback '{decl.name}' has no queue", decl.name_span,
-                      "add: queue name (the team that will call back)")
+            ctx.error(
+                "E122",
+                f"callback '{decl.name}' has no queue",
+                decl.name_span,
+                "add: queue name (the team that will call back)",
+            )
         number = s.expression("number") or model.Var("ani")
         confirm = None
         text = s.string("confirm")
         if text is not None:
             conf = s.by_name["confirm"]
             self.check_template(text, conf.values[0].span)
-            confirm = model.Say(ctx.where(conf.span), MappingProxyType({"": text}), None, None,
-                                None)
+            confirm = model.Say(
+                ctx.where(conf.span), MappingProxyType({"": text}), None, None, None
+            )
         outcomes, esc, _ = self._branches(branches, CALLBACK_WORDS, "a callback", inp.retries)
         if "scheduled" not in outcomes:
-            ctx.error("E122", f"callback '{decl.name}' has no 'scheduled' branch",
-                      decl.name_span, "add: scheduled -> goodbye")
+            ctx.error(
+                "E122",
+                f"callback '{decl.name}' has no 'scheduled' branch",
+                decl.name_span,
+                "add: scheduled -> goodbye",
+            )
         scheduled = outcomes.get("scheduled")
         declined, failed = outcomes.get("declined"), outcomes.get("failed")
         exhausted = outcomes.get("exhausted")
         return model.CallbackOffer(
-            decl.name, ctx.where(decl.span), self.body(statements), queue or "", number, confirm,
-            self._window(s), self._answers(s, "accept", ("1",)), self._answers(s, "decline", ("2",)),
-            scheduled[1] if scheduled else (), declined[1] if declined else None,
-            failed[1] if failed else None, self._escalation(esc["noinput"]),
-            self._escalation(esc["nomatch"]), exhausted[1] if exhausted else None, inp)
+            decl.name,
+            ctx.where(decl.span),
+            self.body(statements),
+            queue or "",
+            number,
+            confirm,
+            self._window(s),
+            self._answers(s, "accept", ("1",)),
+            self._answers(s, "decline", ("2",)),
+            scheduled[1] if scheduled else (),
+            declined[1] if declined else None,
+            failed[1] if failed else None,
+            self._escalation(esc["noinput"]),
+            self._escalation(esc["nomatch"]),
+            exhausted[1] if exhausted else None,
+            inp,
+        )
 
     def _window(self, s: Settings) -> str | tuple[dt.time, dt.time] | None:
         w = s.get("window")
@@ -551,8 +787,9 @@ class StateCompiler:
             if b <= a:
                 self.ctx.error("E148", "the window ends before it starts", w.span)
             return (a, b)
-        self.ctx.error("E121", "'window' expects an hours name or two times, like 09:00 18:00",
-                       w.span)
+        self.ctx.error(
+            "E121", "'window' expects an hours name or two times, like 09:00 18:00", w.span
+        )
         return None
 
     def _answers(self, s: Settings, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -561,13 +798,16 @@ class StateCompiler:
             return default
         out = []
         for v in setting.values:
-            if isinstance(v, ast.Literal) and v.kind == "number" and v.text in DTMF_KEYS:
-                out.append(v.text)
-            elif isinstance(v, ast.Literal) and v.kind == "string":
+            if (
+                isinstance(v, ast.Literal)
+                and v.kind == "number"
+                and v.text in DTMF_KEYS
+                or isinstance(v, ast.Literal)
+                and v.kind == "string"
+            ):
                 out.append(v.text)
             else:
-                self.ctx.error("E121", f"'{name}' expects keys and phrases, like 1 \"yes\"",
-                               v.span)
+                self.ctx.error("E121", f"'{name}' expects keys and phrases, like 1 \"yes\"", v.span)
         return tuple(out)
 
 
