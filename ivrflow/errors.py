@@ -79,8 +79,9 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
 
 
 def _expand_tabs_prefix(line: str, column: int) -> int:
-    """Display column of 1-based `column` once tabs are shown as spaces."""
-    return len(line[: column - 1].expandtabs(8)) + 1
+    """Display column of 1-based `column` once tabs are shown as spaces (may be past the end)."""
+    shown = len(line[: column - 1].expandtabs(8)) + 1
+    return shown + max(0, column - 1 - len(line))
 
 
 def render(diagnostic: Diagnostic, source: str | None) -> str:

@@ -491,7 +491,7 @@ setattr(_Builder, "return", _Builder.return_)
 
 
 def grammar_text() -> str:
-    return resources.files("ivrflow.grammar").joinpath(GRAMMAR_FILE).read_text("utf-8")
+    return resources.files("ivrflow").joinpath("grammar", GRAMMAR_FILE).read_text("utf-8")
 
 
 def _cache_path(text: str) -> str:
@@ -535,7 +535,9 @@ def _prepare(text: str) -> str:
 def _chunks(text: str) -> Iterator[str]:
     """Each top-level declaration alone, other lines blanked, so positions stay exact."""
     lines = text.split("\n")
-    starts = [i for i, line in enumerate(lines) if line[:1] not in ("", " ", "\t", "#", "\r")]
+    starts = [
+        i for i, line in enumerate(lines) if line[:1] not in ("", " ", "\t", "#", "\r", "]", ")")
+    ]
     for n, begin in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
         # A header or first item that starts after blank lines must still be first.
@@ -554,8 +556,9 @@ def _diagnostic(err: Exception, path: str, text: str) -> Diagnostic:
             err.message,
         )
     if isinstance(err, UnexpectedCharacters):
-        pos = err.pos_in_stream or 0
-        char = text[pos] if pos < len(text) else ""
+        lines = text.split("\n")
+        row = lines[err.line - 1] if 0 < err.line <= len(lines) else ""
+        char = row[err.column - 1] if 0 < err.column <= len(row) else ""
         span = ast.Span(err.line, err.column, err.line, err.column + 1)
         if char == '"':
             return Diagnostic(
@@ -572,9 +575,9 @@ def _diagnostic(err: Exception, path: str, text: str) -> Diagnostic:
         )
     assert isinstance(err, UnexpectedToken)
     tok = err.token
-    label = err.match_examples(_label_parse, EXAMPLES, token_type_match_fallback=True)
+    label = _label(err)
     message, span = _token_message(tok, text)
-    hint = describe_expected(err.expected)
+    hint = describe_expected(err.expected, _terminal_text)
     return Diagnostic("E010", "error", label or message, path, span, hint)
 
 
@@ -586,6 +589,15 @@ def _char_hint(char: str) -> str | None:
     if char == "\t":
         return None
     return None
+
+
+def _terminal_text(name: str) -> str:
+    """A terminal's literal text, for anonymous ones like '->'."""
+    try:
+        pattern = bare_parser().get_terminal(name).pattern
+    except KeyError:
+        return name
+    return f"'{pattern.value}'" if pattern.type == "str" else name
 
 
 def _token_message(tok: Token, text: str) -> tuple[str, ast.Span]:
@@ -607,8 +619,32 @@ def _token_message(tok: Token, text: str) -> tuple[str, ast.Span]:
     return f"unexpected '{tok}'", _token_span(tok)
 
 
-def _label_parse(text: str) -> Any:
-    return bare_parser().parse(_prepare(text))
+@cache
+def _example_labels() -> dict[tuple[Any, str], str]:
+    """(parser state, token type) → label, learnt from the broken snippets in EXAMPLES.
+
+    Like lark's `match_examples`, but keyed on the state alone rather than the
+    whole stack, so a snippet matches wherever in a file the same mistake is made.
+    """
+    index: dict[tuple[Any, str], str] = {}
+    for label, snippets in EXAMPLES.items():
+        # As written, after blank lines (a later declaration parsed alone), after a header.
+        variants = [v for s in snippets for v in (s, "\n" + s, "flow f\n" + s)]
+        for snippet in variants:
+            try:
+                _lark(True).parse(_prepare(snippet))
+            except UnexpectedToken as ut:
+                index.setdefault((ut.state.position, ut.token.type), label)
+                index.setdefault((ut.state.position, "*"), label)
+            except (UnexpectedInput, IndentError):
+                pass
+    return index
+
+
+def _label(err: UnexpectedToken) -> str | None:
+    index = _example_labels()
+    position = err.state.position
+    return index.get((position, err.token.type)) or index.get((position, "*"))
 
 
 def parse_tree(text: str, path: str = "<string>") -> ast.Module:

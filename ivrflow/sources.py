@@ -11,8 +11,6 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from .ast import Span
 from .errors import Diagnostic
 
@@ -133,6 +131,8 @@ def _csv_entries(text: str) -> list[tuple[str, int]]:
 
 
 def _yaml_entries(text: str, shown: str) -> list[tuple[str, int]]:
+    import yaml  # only flows with YAML lists pay for it
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -7,7 +7,7 @@ same state, on the same kind of token, gets that label instead of a bare
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 EXAMPLES: dict[str, list[str]] = {
     "missing ':' after the state name": [
@@ -102,7 +102,6 @@ _NAMES: dict[str, str] = {
     "DATE": "a date like 2026-12-25",
     "PERCENT": "a percentage like 50%",
     "LANG": "a language tag like en-US",
-    "__ANON_0": "'->'",
     "EQUAL": "'='",
     "COMMA": "','",
     "LPAR": "'('",
@@ -120,16 +119,19 @@ _NAMES: dict[str, str] = {
 }
 
 
-def _name(terminal: str) -> str:
+def _name(terminal: str, literal: Callable[[str], str]) -> str:
     if terminal in _NAMES:
         return _NAMES[terminal]
-    if terminal.isupper() and not terminal.startswith("__"):
+    if terminal.startswith("__ANON"):
+        return literal(terminal)
+    if terminal.isupper():
         return "'" + terminal.lower().replace("_", "-") + "'"
     return terminal
 
 
-def describe_expected(expected: Iterable[str]) -> str | None:
-    names = sorted({_name(t) for t in expected if t not in ("_DEDENT",)})
+def describe_expected(expected: Iterable[str], literal: Callable[[str], str]) -> str | None:
+    """'expected ':', '->', end of line' from a set of terminal names."""
+    names = sorted({_name(t, literal) for t in expected if t not in ("_DEDENT",)})
     if not names:
         return None
     if len(names) > 8:

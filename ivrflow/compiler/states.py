@@ -355,7 +355,7 @@ class StateCompiler:
                     )
                     continue
                 if name in ESCALATIONS:
-                    count = lb.count or 0
+                    count = lb.nth or 0
                     if lb.kind == "counted" and not 1 <= count <= retries:
                         self.ctx.error(
                             "E135",
