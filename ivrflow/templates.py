@@ -18,6 +18,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import sayas
+from .errors import did_you_mean
 
 
 def _locale_filter(fn: Callable[..., str]) -> Callable[..., str]:
@@ -74,18 +75,22 @@ def check(text: str, known_variables: frozenset[str]) -> Iterator[TemplateProble
             "templates use {{ variable }} and {{ value | filter }}",
         )
         return
+    unknown_filter = False
     for node in tree.find_all(nodes.Filter):
         if node.name not in env.filters:
+            unknown_filter = True
             match = re.search(r"\|\s*" + re.escape(node.name) + r"\b", text)
             offset = match.start() + match.group(0).index(node.name) if match else 0
-            known = sorted(sayas.FILTERS)
             yield TemplateProblem(
                 "E152",
                 f"unknown filter '{node.name}'",
                 offset,
                 len(node.name),
-                "say-as filters: " + ", ".join(known),
+                did_you_mean(node.name, sayas.FILTERS)
+                or "say-as filters: " + ", ".join(sorted(sayas.FILTERS)),
             )
+    if unknown_filter:  # jinja cannot analyse variables past an unknown filter
+        return
     for name in sorted(meta.find_undeclared_variables(tree)):
         if name not in known_variables:
             match = re.search(r"\b" + re.escape(name) + r"\b", text)
