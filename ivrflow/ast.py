@@ -91,11 +91,16 @@ Value: TypeAlias = Expr | RangeValue | LangValue
 
 
 class Setting(NamedTuple):
-    """`timeout 5s`, `valid luhn`, `digits 6..10`: a word and its values."""
+    """`timeout 5s`, `valid luhn`, `digits 6..10`: a word and its values.
+
+    `more` holds the comma-separated groups that follow (`timeout 5s, retries 3`);
+    the compiler reads each as another setting or as more values.
+    """
 
     span: Span
     name: str
     values: tuple[Value, ...]
+    more: tuple[tuple[Value, ...], ...] = ()
 
 
 # ---------------------------------------------------------------- statements

@@ -113,7 +113,7 @@ class _Builder(Transformer):  # type: ignore[type-arg]
 
     def flow_header(self, c: list[Any]) -> ast.Header:
         kw, name, title = c[0], c[1], c[2]
-        settings = tuple(s for line in c[3:] if line for s in line)
+        settings = tuple(line for line in c[3:] if line)
         return ast.Header(
             _span(kw).to(_span(name)),
             "flow",
@@ -134,8 +134,9 @@ class _Builder(Transformer):  # type: ignore[type-arg]
             (),
         )
 
-    def header_line(self, c: list[Any]) -> list[ast.Setting]:
-        return c
+    def header_line(self, c: list[Any]) -> ast.Setting:
+        setting: ast.Setting = c[0]
+        return setting
 
     # ------------------------------------------------------------ declarations
     def use_decl(self, c: list[Any]) -> ast.Use:
@@ -266,13 +267,18 @@ class _Builder(Transformer):  # type: ignore[type-arg]
         return setting
 
     def setting(self, c: list[Any]) -> ast.Setting:
-        name, *values = c
-        end = values[-1] if values else name
+        name, first, *more = c
+        groups = [g for g in (first, *more) if g]
+        end = groups[-1][-1] if groups else name
         return ast.Setting(
             _span(name).to(_span(end)),
             str(name),
-            tuple(ast.LangValue(_span(v), str(v)) if isinstance(v, Token) else v for v in values),
+            tuple(first or ()),
+            tuple(tuple(g) for g in more),
         )
+
+    def values(self, c: list[Any]) -> list[ast.Value]:
+        return [ast.LangValue(_span(v), str(v)) if isinstance(v, Token) else v for v in c]
 
     def range(self, c: list[Any]) -> ast.RangeValue:
         lo, hi = (ast.Literal(_span(t), "number", str(t)) for t in c)
@@ -297,9 +303,9 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def word_label(self, c: list[Any]) -> ast.Label:
         return ast.Label(_span(c[0]), "word", str(c[0]))
 
-    def counted_label(self, c: list[Any]) -> ast.Label:
+    def counted_label(self, c: list[Any]) -> list[ast.Label]:
         word, count = c
-        return ast.Label(_span(word).to(_span(count)), "counted", str(word), int(float(count)))
+        return [ast.Label(_span(word).to(_span(count)), "counted", str(word), int(float(count)))]
 
     def key_label(self, c: list[Any]) -> ast.Label:
         return ast.Label(_span(c[0]), "key", str(c[0]))
@@ -574,11 +580,36 @@ def _diagnostic(err: Exception, path: str, text: str) -> Diagnostic:
             "E011", "error", f"unexpected character '{shown}'", path, span, _char_hint(char)
         )
     assert isinstance(err, UnexpectedToken)
+    stray = _stray_else(err, text, path)
+    if stray is not None:
+        return stray
     tok = err.token
     label = _label(err)
     message, span = _token_message(tok, text)
     hint = describe_expected(err.expected, _terminal_text)
     return Diagnostic("E010", "error", label or message, path, span, hint)
+
+
+def _stray_else(err: UnexpectedToken, text: str, path: str) -> Diagnostic | None:
+    """`elif`/`else` that follow no `if …:` block read as a setting; say so plainly."""
+    line_no = err.token.line or 0
+    lines = text.split("\n")
+    if not 0 < line_no <= len(lines):
+        return None
+    line = lines[line_no - 1]
+    word = line.split("#")[0].strip().split(" ")[0].rstrip(":")
+    if word not in ("elif", "else"):
+        return None
+    col = len(line) - len(line.lstrip()) + 1
+    return Diagnostic(
+        "E010",
+        "error",
+        f"'{word}' does not follow an 'if …:' block",
+        path,
+        ast.Span(line_no, col, line_no, col + len(word)),
+        "put it at the same indentation as its 'if', right after the if's lines; "
+        "the one-line form 'if … -> state' takes no elif or else",
+    )
 
 
 def _char_hint(char: str) -> str | None:

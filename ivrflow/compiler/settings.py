@@ -14,6 +14,26 @@ from .context import Context
 from .expressions import compile_expr, literal_value, parse_duration
 
 
+def split(setting: ast.Setting, accepted: Mapping[str, str]) -> list[ast.Setting]:
+    """`timeout 5s, retries 3` is two settings; `announce ewt, position` is one with two values.
+
+    A comma group that starts with the name of a setting the owner accepts starts
+    another setting; any other group adds values to the current one.
+    """
+    if not setting.more:
+        return [setting]
+    out = [setting._replace(more=())]
+    for group in setting.more:
+        head = group[0]
+        if isinstance(head, ast.Ref) and len(head.path) == 1 and head.path[0] in accepted:
+            end = group[-1].span
+            out.append(ast.Setting(head.span.to(end), head.path[0], group[1:]))
+        else:
+            last = out[-1]
+            out[-1] = last._replace(values=last.values + group, span=last.span.to(group[-1].span))
+    return out
+
+
 class Settings:
     """The settings of one block, checked against what its kind accepts."""
 
@@ -23,7 +43,7 @@ class Settings:
         self.ctx = ctx
         self.by_name: dict[str, ast.Setting] = {}
         self.repeatable: dict[str, list[ast.Setting]] = {}
-        for s in given:
+        for s in (part for g in given for part in split(g, accepted)):
             if s.name not in accepted:
                 hint = did_you_mean(s.name, accepted) or (
                     f"{owner} settings: " + ", ".join(sorted(accepted))
