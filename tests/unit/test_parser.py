@@ -32,7 +32,13 @@ def test_header_settings_and_title() -> None:
     """)
     assert m.header is not None
     assert (m.header.kind, m.header.name, m.header.title) == ("flow", "billing", "Billing hotline")
-    assert [s.name for s in m.header.settings] == ["language", "timeout", "interdigit", "retries"]
+    assert [s.name for s in m.header.settings] == ["language", "timeout"]
+    # The comma groups are kept; the compiler decides which start another setting.
+    more = m.header.settings[1].more
+    assert [[getattr(v, "path", getattr(v, "text", None)) for v in g] for g in more] == [
+        [("interdigit",), "3s"],
+        [("retries",), "3"],
+    ]
     lang = m.header.settings[0].values[0]
     assert isinstance(lang, ast.LangValue) and lang.tag == "pt-BR"
     assert m.header.name_span == ast.Span(1, 6, 1, 13)
