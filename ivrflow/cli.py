@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -47,6 +48,7 @@ def cmd_check(files: Sequence[str], strict: bool, fmt: str, quiet: bool, out: Te
     from .errors import render
 
     failed = False
+    errors = failed_files = 0
     report = []
     for file in files:
         result = compile_file(file)
@@ -67,17 +69,26 @@ def cmd_check(files: Sequence[str], strict: bool, fmt: str, quiet: bool, out: Te
         for d in result.diagnostics:
             shown = d if not strict or d.severity == "error" else _as_error(d)
             out.write(render(shown, result.sources.get(d.path)) + "\n")
+        errors += len(result.diagnostics if strict else result.errors)
         if not quiet and not bad and result.flow is not None:
             flow = result.flow
-            warn = f", {len(result.warnings)} warning(s)" if result.warnings else ""
-            out.write(f"{file}: ok — flow '{flow.name}', {len(flow.states)} states{warn}\n")
+            warn = f", {_count(len(result.warnings), 'warning')}" if result.warnings else ""
+            out.write(
+                f"{file}: ok — flow '{flow.name}', {_count(len(flow.states), 'state')}{warn}\n"
+            )
+        elif bad or result.flow is None:
+            failed_files += 1
     if fmt == "json":
         json.dump(report if len(report) != 1 else report[0], out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif failed and not quiet:
-        errors = "with errors"
-        out.write(f"check failed: {errors}\n")
+        where = f" in {_count(failed_files, 'file')}" if len(files) > 1 else ""
+        out.write(f"check failed: {_count(errors, 'error')}{where}\n")
     return EXIT_ERRORS if failed else EXIT_OK
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _as_error(d: Diagnostic) -> Diagnostic:
@@ -85,6 +96,10 @@ def _as_error(d: Diagnostic) -> Diagnostic:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A terminal or pipe that cannot show "—" or "ã" must not crash the command.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = _build()
     args = parser.parse_args(argv)
     if args.version:
@@ -92,8 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"ivrflow {__version__}")
         return EXIT_OK
-    if args.command == "check":
-        return cmd_check(args.files, args.strict, args.format, args.quiet, sys.stdout)
+    try:
+        if args.command == "check":
+            return cmd_check(args.files, args.strict, args.format, args.quiet, sys.stdout)
+    except BrokenPipeError:  # `ivrflow check … | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     parser.print_help(sys.stderr)
     return EXIT_USAGE
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def display_path(path: Path) -> str:
     """Paths in messages: relative to the working directory when below it."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # elsewhere, or a symlink loop
         return str(path)
 
 
@@ -42,28 +43,36 @@ def read_text(
     """The file's text, or `SourceError`. `at` places errors at the line that named it."""
     where_path, where_span = at if at else (shown, None)
     try:
-        if path.is_dir():
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
             raise _fail("E001", f"'{shown}' is a directory, not a file", where_path, where_span)
-        size = path.stat().st_size
-        if size > MAX_BYTES:
+        if not stat.S_ISREG(info.st_mode):
+            raise _fail(
+                "E001",
+                f"'{shown}' is not a regular file",
+                where_path,
+                where_span,
+                "flows are read from ordinary text files",
+            )
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
             raise _fail(
                 "E004",
-                f"'{shown}' is too large ({size // 1024} KiB)",
+                f"'{shown}' is too large ({info.st_size // 1024} KiB)",
                 where_path,
                 where_span,
                 f"flow files are limited to {MAX_BYTES // 1024 // 1024} MiB",
             )
-        data = path.read_bytes()
     except FileNotFoundError:
         raise _fail("E001", f"file not found: '{shown}'", where_path, where_span) from None
     except PermissionError:
         raise _fail(
             "E001", f"cannot read '{shown}': permission denied", where_path, where_span
         ) from None
-    except OSError as exc:
-        raise _fail(
-            "E001", f"cannot read '{shown}': {exc.strerror or exc}", where_path, where_span
-        ) from None
+    except (OSError, RuntimeError) as exc:  # symlink loops, I/O errors
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise _fail("E001", f"cannot read '{shown}': {reason}", where_path, where_span) from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     nul = data.find(b"\x00")

@@ -1,31 +1,10 @@
-"""Shared helpers: compile a flow from text and look at its diagnostics."""
+"""Puts tests/ on sys.path so test modules can `import helpers`; shares its fixtures."""
 
 from __future__ import annotations
 
-import textwrap
+import sys
 from pathlib import Path
 
-import pytest
+sys.path.insert(0, str(Path(__file__).parent))
 
-from ivrflow import Result, compile_file
-
-
-def compile_text(text: str, path: str = "test.ivr") -> Result:
-    return compile_file(path, text=textwrap.dedent(text).lstrip("\n"))
-
-
-def codes(result: Result) -> list[str]:
-    return [d.code for d in result.diagnostics]
-
-
-@pytest.fixture
-def write(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """write("name.ivr", text) → path of a dedented file under tmp_path."""
-
-    def _write(name: str, text: str) -> Path:
-        p = tmp_path / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return p
-
-    return _write
+from helpers import write  # noqa: E402,F401  (a fixture)

@@ -58,7 +58,10 @@ def _load(path: Path, text: str | None) -> _Loaded:
     def visit(
         file: Path, shown: str, text: str | None, at: tuple[str, ast.Span] | None, is_main: bool
     ) -> None:
-        key = file.resolve()
+        try:
+            key = file.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: read_text reports it
+            key = file.absolute()
         if key in seen:
             return
         seen.add(key)

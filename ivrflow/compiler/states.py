@@ -8,11 +8,10 @@ kind and reports what does not belong, with the words the kind does accept.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
-from .. import ast, model, templates, validators
+from .. import ast, model, speech, templates, validators
 from ..errors import did_you_mean
 from .context import Context
 from .expressions import compile_expr, literal_value, number_value
@@ -60,13 +59,6 @@ CALLBACK_WORDS = {"scheduled", "declined", "failed", "noinput", "nomatch", "exha
 KEY_WORDS = {"hash": "#", "pound": "#", "star": "*"}
 DTMF_KEYS = frozenset("0123456789*#")
 READ_ONLY = frozenset({"ani", "dnis", "call_id", "now", "ewt", "position"})
-
-
-def normalize_phrase(text: str) -> str:
-    """Case, accents, punctuation and spacing do not make two phrases different."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    kept = "".join(c if c.isalnum() else " " for c in decomposed if not unicodedata.combining(c))
-    return " ".join(kept.split())
 
 
 def ends(body: model.Body) -> bool:
@@ -430,7 +422,7 @@ class StateCompiler:
             keys, phrases = [], []
             for lb in b.labels:
                 if lb.kind == "phrase":
-                    norm = normalize_phrase(lb.text)
+                    norm = speech.normalize(lb.text)
                     if not norm:
                         self.ctx.error("E125", "an empty phrase matches nothing", lb.span)
                     elif norm in phrases_seen:
@@ -811,4 +803,4 @@ class StateCompiler:
         return tuple(out)
 
 
-__all__ = ["StateCompiler", "ends", "normalize_phrase"]
+__all__ = ["StateCompiler", "ends"]

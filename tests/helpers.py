@@ -1,0 +1,33 @@
+"""Shared helpers: compile a flow from text and look at its diagnostics.
+
+Imported by tests as `helpers` (tests/conftest.py puts this folder on sys.path)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ivrflow import Result, compile_file
+
+
+def compile_text(text: str, path: str = "test.ivr") -> Result:
+    return compile_file(path, text=textwrap.dedent(text).lstrip("\n"))
+
+
+def codes(result: Result) -> list[str]:
+    return [d.code for d in result.diagnostics]
+
+
+@pytest.fixture
+def write(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """write("name.ivr", text) → path of a dedented file under tmp_path."""
+
+    def _write(name: str, text: str) -> Path:
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return p
+
+    return _write
