@@ -53,12 +53,13 @@ def cmd_check(files: Sequence[str], strict: bool, fmt: str, quiet: bool, out: Te
     for file in files:
         result = compile_file(file)
         bad = result.diagnostics if strict else result.errors
-        failed = failed or bool(bad) or result.flow is None
+        compiled = result.flow is not None or result.module is not None
+        failed = failed or bool(bad) or not compiled
         if fmt == "json":
             report.append(
                 {
                     "path": file,
-                    "ok": not bad and result.flow is not None,
+                    "ok": not bad and compiled,
                     "diagnostics": [
                         d.as_json() | ({"severity": "error"} if strict else {})
                         for d in result.diagnostics
@@ -70,14 +71,16 @@ def cmd_check(files: Sequence[str], strict: bool, fmt: str, quiet: bool, out: Te
             shown = d if not strict or d.severity == "error" else _as_error(d)
             out.write(render(shown, result.sources.get(d.path)) + "\n")
         errors += len(result.diagnostics if strict else result.errors)
-        if not quiet and not bad and result.flow is not None:
-            flow = result.flow
-            warn = f", {_count(len(result.warnings), 'warning')}" if result.warnings else ""
-            out.write(
-                f"{file}: ok — flow '{flow.name}', {_count(len(flow.states), 'state')}{warn}\n"
-            )
-        elif bad or result.flow is None:
+        warn = f", {_count(len(result.warnings), 'warning')}" if result.warnings else ""
+        if bad or not compiled:
             failed_files += 1
+        elif quiet:
+            pass
+        elif result.flow is not None:
+            states = _count(len(result.flow.states), "state")
+            out.write(f"{file}: ok — flow '{result.flow.name}', {states}{warn}\n")
+        else:
+            out.write(f"{file}: ok — module '{result.module}'{warn}\n")
     if fmt == "json":
         json.dump(report if len(report) != 1 else report[0], out, indent=2, ensure_ascii=False)
         out.write("\n")

@@ -92,9 +92,9 @@ def render(diagnostic: Diagnostic, source: str | None) -> str:
         where += f":{d.span.line}:{d.span.column}"
     out = [f"{where}: {d.severity}[{d.code}]: {d.message}"]
     if d.span is not None and source is not None:
-        lines = source.splitlines()
+        lines = source.split("\n")  # as the parser counts lines: a lone \r is not a break
         if 1 <= d.span.line <= len(lines):
-            text = lines[d.span.line - 1]
+            text = lines[d.span.line - 1].rstrip("\r")
             start = _expand_tabs_prefix(text, d.span.column)
             if d.span.end_line == d.span.line and d.span.end_column > d.span.column:
                 end = _expand_tabs_prefix(text, d.span.end_column)

@@ -21,10 +21,15 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from lark.indenter import Indenter
 
 from . import ast
-from .errors import Diagnostic, FlowSyntaxError
+from .errors import Diagnostic, FlowSyntaxError, did_you_mean
 from .syntax_labels import EXAMPLES, describe_expected
 
 GRAMMAR_FILE = "ivrflow.lark"
+KEYWORDS = (
+    "flow", "module", "use", "import", "include", "list", "queue", "hours", "function", "var",
+    "prompt", "start", "step", "menu", "capture", "lookup", "transfer", "callback", "say",
+    "play", "set", "goto", "hangup", "call", "return", "if", "elif", "else", "switch", "split",
+)  # fmt: skip
 
 
 class IndentError(Exception):
@@ -52,16 +57,19 @@ class FlowIndenter(Indenter):
             self.indent_level.append(indent)
             yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
         else:
+            levels = list(self.indent_level)
             while indent < self.indent_level[-1]:
                 self.indent_level.pop()
                 yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
             if indent != self.indent_level[-1]:
                 line = token.end_line or token.line
                 pos = Token("_NL", indent_str, 0, line, len(indent_str) + 1)
-                levels = ", ".join(str(i) for i in self.indent_level)
+                choices = " or ".join(str(n) for n in sorted(set(levels), reverse=True))
+                tab = " (a tab counts as 8)" if "\t" in indent_str else ""
                 raise IndentError(
                     pos,
-                    f"this line's indentation ({indent}) matches no enclosing block ({levels})",
+                    f"this line is indented {indent} columns{tab}; indent it {choices} "
+                    "to line up with a block above",
                 )
 
 
@@ -247,12 +255,10 @@ class _Builder(Transformer):  # type: ignore[type-arg]
         return ast.StateDecl(_span(kw), "step", "start", _span(kw), None, tuple(body))
 
     def lookup_call(self, c: list[Any]) -> ast.LookupCall:
-        name, *rest = c
-        result = rest[-1] if rest and isinstance(rest[-1], Token) else None
-        args = tuple(a for a in rest[:-1] if a is not None)
-        end = result or (args[-1] if args else name)
+        name, *rest, rpar, result = c
+        args = tuple(a for a in rest if a is not None)
         return ast.LookupCall(
-            _span(name).to(_span(end)),
+            _span(name).to(_span(rpar)),
             str(name),
             args,
             str(result) if result else None,
@@ -456,10 +462,8 @@ class _Builder(Transformer):  # type: ignore[type-arg]
         return ast.Unary(_span(c[0]), "-", c[0])
 
     def func_call(self, c: list[Any]) -> ast.FuncCall:
-        name, *args = c
-        present = tuple(_present(args))
-        end = present[-1] if present else name
-        return ast.FuncCall(_span(name).to(_span(end)), str(name), present)
+        name, *args, rpar = c
+        return ast.FuncCall(_span(name).to(_span(rpar)), str(name), tuple(_present(args)))
 
     def list_expr(self, c: list[Any]) -> ast.ListExpr:
         bracket, *items = c
@@ -550,7 +554,7 @@ def _chunks(text: str) -> Iterator[str]:
         yield "\n" * begin + "\n".join(lines[begin:end]) + "\n" * (len(lines) - end)
 
 
-def _diagnostic(err: Exception, path: str, text: str) -> Diagnostic:
+def _diagnostic(err: Exception, path: str, text: str, truncated: bool = False) -> Diagnostic:
     if isinstance(err, IndentError):
         tok = err.token
         return Diagnostic(
@@ -575,19 +579,57 @@ def _diagnostic(err: Exception, path: str, text: str) -> Diagnostic:
                 span,
                 "close the string with '\"' on the same line",
             )
-        shown = char.encode("unicode_escape").decode() if char else "end of file"
         return Diagnostic(
-            "E011", "error", f"unexpected character '{shown}'", path, span, _char_hint(char)
+            "E011",
+            "error",
+            f"unexpected character {_show_char(char)}",
+            path,
+            span,
+            _char_hint(char),
         )
     assert isinstance(err, UnexpectedToken)
     stray = _stray_else(err, text, path)
     if stray is not None:
         return stray
     tok = err.token
+    if tok.type == "_INDENT":
+        return _unexpected_indent(tok, text, path)
     label = _label(err)
-    message, span = _token_message(tok, text)
+    message, span = _token_message(tok, text, truncated)
     hint = describe_expected(err.expected, _terminal_text)
+    if tok.type == "NAME":
+        hint = did_you_mean(str(tok), KEYWORDS) or hint
+    if label and hint and set(err.expected) <= {"_INDENT", "_NL"}:
+        hint = None  # the label says it all
     return Diagnostic("E010", "error", label or message, path, span, hint)
+
+
+def _show_char(char: str) -> str:
+    if not char:
+        return "at end of file"
+    if char == "'":
+        return '"\'"'
+    if char.isprintable():
+        return f"'{char}' (U+{ord(char):04X})" if ord(char) > 127 else f"'{char}'"
+    return f"'{char.encode('unicode_escape').decode()}'"
+
+
+def _unexpected_indent(tok: Token, text: str, path: str) -> Diagnostic:
+    line_no = tok.end_line or tok.line or 1
+    lines = text.split("\n")
+    line = lines[line_no - 1] if line_no <= len(lines) else ""
+    width = len(line) - len(line.lstrip(" \t"))
+    hint = "indent it like the line above, or end the line above with ':' to start a block"
+    if "\t" in line[:width]:
+        hint = "this line is indented with a tab, which counts as 8 columns; indent with spaces"
+    return Diagnostic(
+        "E012",
+        "error",
+        "unexpected indentation",
+        path,
+        ast.Span(line_no, 1, line_no, width + 1),
+        hint,
+    )
 
 
 def _stray_else(err: UnexpectedToken, text: str, path: str) -> Diagnostic | None:
@@ -631,7 +673,7 @@ def _terminal_text(name: str) -> str:
     return f"'{pattern.value}'" if pattern.type == "str" else name
 
 
-def _token_message(tok: Token, text: str) -> tuple[str, ast.Span]:
+def _token_message(tok: Token, text: str, truncated: bool) -> tuple[str, ast.Span]:
     if tok.type == "$END":
         lines = text.rstrip("\n").split("\n")
         line = len(lines)
@@ -646,7 +688,9 @@ def _token_message(tok: Token, text: str) -> tuple[str, ast.Span]:
         # Point just after the last character of the line the parser stopped on.
         src_line = text.split("\n")[line - 1] if line - 1 < text.count("\n") + 1 else ""
         col = len(src_line.split("#")[0].rstrip()) + 1
-        return "unexpected end of line", ast.Span(line, col, line, col + 1)
+        last = line >= len(text.rstrip("\n").split("\n"))
+        what = "unexpected end of file" if truncated and last else "unexpected end of line"
+        return what, ast.Span(line, col, line, col + 1)
     return f"unexpected '{tok}'", _token_span(tok)
 
 
@@ -682,6 +726,7 @@ def parse_tree(text: str, path: str = "<string>") -> ast.Module:
     """Parse one file's text; raise `FlowSyntaxError` with every syntax error found."""
     parser = _lark(True)
     prepared = _prepare(text)
+    truncated = not text.endswith("\n")
     try:
         header, items = cast(tuple[ast.Header | None, tuple[ast.Item, ...]], parser.parse(prepared))
         return ast.Module(path, header, items)
@@ -691,9 +736,9 @@ def parse_tree(text: str, path: str = "<string>") -> ast.Module:
             try:
                 parser.parse(chunk)
             except (UnexpectedInput, IndentError) as err:
-                diagnostics.append(_diagnostic(err, path, prepared))
+                diagnostics.append(_diagnostic(err, path, prepared, truncated))
         if not diagnostics:  # the error needs more than one chunk to show
-            diagnostics.append(_diagnostic(first, path, prepared))
+            diagnostics.append(_diagnostic(first, path, prepared, truncated))
         raise FlowSyntaxError(diagnostics, {path: text}) from None
 
 

@@ -94,10 +94,12 @@ def read_text(
             _byte_span(data, exc.start),
             "save the file as UTF-8",
         ) from None
-    if not allow_empty and not text.strip():
+    if not allow_empty and all(
+        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
+    ):
         raise _fail(
             "E003",
-            f"'{shown}' is empty",
+            f"'{shown}' is empty" if not text.strip() else f"'{shown}' holds only comments",
             where_path,
             where_span,
             'a flow starts with a line like: flow billing "Billing hotline"',
@@ -112,16 +114,17 @@ def _byte_span(data: bytes, offset: int) -> Span:
     return Span(line, col, line, col + 1)
 
 
-def read_list(path: Path, shown: str, at: tuple[str, Span]) -> list[tuple[str, int]]:
-    """Entries of a list file with their line numbers: CSV (first column, or a column
-    named number/ani/phone) or YAML (a list, or a mapping with one list)."""
+def read_list(path: Path, shown: str, at: tuple[str, Span]) -> tuple[str, list[tuple[str, Span]]]:
+    """The file's text and its entries with their positions: CSV (first column, or a column
+    named number/ani/phone) or YAML (a list, or a mapping holding one list)."""
     text = read_text(path, shown, allow_empty=True, at=at)
     if path.suffix.lower() in (".yaml", ".yml"):
-        return _yaml_entries(text, shown)
-    return _csv_entries(text)
+        return text, _yaml_entries(text, shown)
+    return text, _csv_entries(text)
 
 
-def _csv_entries(text: str) -> list[tuple[str, int]]:
+def _csv_entries(text: str) -> list[tuple[str, Span]]:
+    lines = text.split("\n")
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
         return []
@@ -135,40 +138,54 @@ def _csv_entries(text: str) -> list[tuple[str, int]]:
     out = []
     for n, row in enumerate(rows[start:], start=start + 1):
         if len(row) > column and row[column].strip() and not row[0].lstrip().startswith("#"):
-            out.append((row[column].strip(), n))
+            value = row[column].strip()
+            raw = lines[n - 1] if n <= len(lines) else ""
+            col = raw.find(value) + 1 or 1
+            out.append((value, Span(n, col, n, col + len(value))))
     return out
 
 
-def _yaml_entries(text: str, shown: str) -> list[tuple[str, int]]:
+def _yaml_entries(text: str, shown: str) -> list[tuple[str, Span]]:
     import yaml  # only flows with YAML lists pay for it
 
     try:
-        data = yaml.safe_load(text)
+        node = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         span = (
             Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
         )
+        problem = str(getattr(exc, "problem", "") or "")
         raise _fail(
             "E023",
-            f"'{shown}' is not valid YAML",
+            f"'{shown}' is not valid YAML ({problem})"
+            if problem
+            else f"'{shown}' is not valid YAML",
             shown,
             span,
-            str(getattr(exc, "problem", "") or exc),
+            "the mistake is often on the line above: an unclosed quote or a missing '-'",
         ) from None
-    if isinstance(data, dict) and len(data) == 1:
-        data = next(iter(data.values()))
-    if data is None:
+    if isinstance(node, yaml.MappingNode) and len(node.value) == 1:
+        node = node.value[0][1]
+    if node is None:
         return []
-    if not isinstance(data, list) or not all(isinstance(x, str | int) for x in data):
+    if not isinstance(node, yaml.SequenceNode) or not all(
+        isinstance(item, yaml.ScalarNode) for item in node.value
+    ):
         raise _fail(
             "E023",
             f"'{shown}' must hold a list of numbers or names",
             shown,
             None,
-            'for example:\n  - "+5511999990000"\n  - "+5521988880000"',
+            'one entry per line, like: - "+5511999990000"',
         )
-    return [(str(x), 0) for x in data]
+    out = []
+    for item in node.value:
+        m = item.start_mark
+        out.append(
+            (str(item.value), Span(m.line + 1, m.column + 1, m.line + 1, item.end_mark.column + 1))
+        )
+    return out
 
 
 __all__ = ["MAX_BYTES", "SourceError", "display_path", "read_list", "read_text"]

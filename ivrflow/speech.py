@@ -53,8 +53,11 @@ def score(utterance: str, phrase: str) -> float:
     return SequenceMatcher(None, u, p).ratio()
 
 
-def best_match(utterance: str, choices: Sequence[Sequence[str]], threshold: float,
-               ) -> tuple[int, str, float] | None:
+def best_match(
+    utterance: str,
+    choices: Sequence[Sequence[str]],
+    threshold: float,
+) -> tuple[int, str, float] | None:
     """(choice index, phrase, score) of the best phrase at or above threshold."""
     best: tuple[int, str, float] | None = None
     for i, phrases in enumerate(choices):

@@ -174,12 +174,17 @@ BUILTIN: dict[str, ValidatorSpec] = {
     spec.name: spec
     for spec in (
         ValidatorSpec(
-            "luhn", "none", 0, "a card or account number with a Luhn check digit", luhn, "luhn"
+            "luhn",
+            "none",
+            0,
+            "a card or account number with a Luhn check digit",
+            luhn,
+            "valid luhn",
         ),
-        ValidatorSpec("cpf", "none", 0, "a Brazilian CPF (11 digits)", cpf, "cpf"),
-        ValidatorSpec("cnpj", "none", 0, "a Brazilian CNPJ (14 digits)", cnpj, "cnpj"),
+        ValidatorSpec("cpf", "none", 0, "a Brazilian CPF (11 digits)", cpf, "valid cpf"),
+        ValidatorSpec("cnpj", "none", 0, "a Brazilian CNPJ (14 digits)", cnpj, "valid cnpj"),
         ValidatorSpec(
-            "mod11", "none", 0, "a number ending in a mod-11 check digit", mod11, "mod11"
+            "mod11", "none", 0, "a number ending in a mod-11 check digit", mod11, "valid mod11"
         ),
         ValidatorSpec(
             "date",
@@ -187,13 +192,18 @@ BUILTIN: dict[str, ValidatorSpec] = {
             1,
             "a real calendar date in the given format",
             date_check,
-            'date("DDMMYYYY")',
+            'valid date "DDMMYYYY"',
         ),
         ValidatorSpec(
-            "range", "range", 2, "a whole number from low to high", in_range, "range(1, 31)"
+            "range", "range", 2, "a whole number from low to high", in_range, "valid range 1..31"
         ),
         ValidatorSpec(
-            "regex", "string", 1, "digits matching a regular expression", regex, 'regex("[0-9]{4}")'
+            "regex",
+            "string",
+            1,
+            "digits matching a regular expression",
+            regex,
+            'valid regex "[0-9]{4}"',
         ),
     )
 }

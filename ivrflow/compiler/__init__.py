@@ -32,6 +32,7 @@ class Result:
     flow: model.Flow | None
     diagnostics: tuple[Diagnostic, ...]
     sources: Mapping[str, str]
+    module: str | None = None  # the name, when the file is a module checked on its own
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -79,16 +80,18 @@ def _load(path: Path, text: str | None) -> _Loaded:
             loaded.syntax_failed = True
             return
         if not is_main and module.header is not None and module.header.kind == "flow":
+            assert at is not None
             loaded.diagnostics.append(
                 Diagnostic(
                     "E022",
                     "error",
                     f"'{shown}' is a flow, not a module",
-                    shown,
-                    module.header.span,
-                    "shared files start with: module name",
+                    at[0],
+                    at[1],
+                    f"a flow cannot be used from another; make '{shown}' start with: module name",
                 )
             )
+            return
         loaded.modules.append((module, file))
         for item in module.items:
             if isinstance(item, ast.Use):
@@ -210,13 +213,14 @@ def compile_file(path: str | Path, text: str | None = None) -> Result:
     main_module, _ = loaded.modules[0]
     ctx = Context(Symbols(), list(loaded.diagnostics), main_module.path)
     header = main_module.header
-    if header is None or header.kind != "flow":
-        span = header.span if header else ast.Span(1, 1, 1, 2)
+    is_module = header is not None and header.kind == "module"
+    if header is None:
+        first = main_module.items[0].span if main_module.items else ast.Span(1, 1, 1, 2)
         ctx.error(
             "E132",
-            'a flow file starts with its name: flow billing "Billing hotline"',
-            span,
-            'modules (module name) are used from a flow with: use "file.ivr"',
+            "the file has no flow line",
+            first,
+            'start it with: flow billing "Billing hotline" (or: module name, for a shared file)',
         )
     sym = _symbols(ctx, loaded.modules)
     settings, header_settings = declarations.header_settings(ctx, header)
@@ -261,13 +265,18 @@ def compile_file(path: str | Path, text: str | None = None) -> Result:
                 states[item.name] = compiler.state(item)
     ctx.path = main_module.path
     decls = {name: d.node for name, d in sym.states.items()}
-    start = _start(ctx, main_module, header, states)
-    analysis.check(ctx, states, start, main_module.path, decls)
+    start = None if is_module else _start(ctx, main_module, header, states)
+    analysis.check(ctx, states, start, main_module.path, decls, settings.language)
     secure = frozenset(
         s.variable for s in states.values() if isinstance(s, model.Capture) and s.secure
     )
+    if any(d.severity == "error" for d in ctx.diagnostics):
+        # Unreachable states and endless loops are noise next to a broken graph.
+        ctx.diagnostics = [d for d in ctx.diagnostics if d.code not in ("W201", "W202")]
     diags = tuple(sorted(ctx.diagnostics, key=sort_key))
-    sources = MappingProxyType(loaded.sources)
+    sources = MappingProxyType({**loaded.sources, **ctx.sources})
+    if is_module:
+        return Result(None, diags, sources, header.name if header else None)
     if any(d.severity == "error" for d in diags) or header is None or start is None:
         return Result(None, diags, sources)
     flow = model.Flow(
@@ -312,6 +321,20 @@ def _start(
 def load(path: str | Path, *, strict: bool = False) -> model.Flow:
     """Compile a flow or raise `FlowError` with every diagnostic (warnings too when strict)."""
     result = compile_file(path)
+    if result.module is not None and not result.errors:
+        raise FlowValidationError(
+            [
+                Diagnostic(
+                    "E132",
+                    "error",
+                    f"'{path}' is the module '{result.module}', not a flow",
+                    str(path),
+                    None,
+                    'load a flow that uses it: use "…"',
+                )
+            ],
+            dict(result.sources),
+        )
     failing = result.diagnostics if strict else result.errors
     if result.flow is None or failing:
         syntax = any(d.code < "E100" for d in result.errors)

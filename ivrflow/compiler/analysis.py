@@ -5,21 +5,10 @@ These read the model, not the syntax, so what they judge is what will run.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 
 from .. import ast, model
 from .context import Context
-from .states import KEY_WORDS
-
-# "press 4", "tecle 4", "dial 4 or 5", "digite 9": the keys a prompt promises.
-MENTION = re.compile(
-    r"\b(?:press|dial|enter|key|tecle|digite|pressione|disque|aperte)\s+"
-    r"(\d|star|pound|hash|asterisco|estrela|cerquilha|sustenido)"
-    r"((?:\s*(?:,|or|ou|e|and)\s*\d)*)",
-    re.IGNORECASE,
-)
-SPOKEN_KEYS = {"asterisco": "*", "estrela": "*", "cerquilha": "#", "sustenido": "#"} | KEY_WORDS
 
 
 def walk(body: model.Body) -> Iterator[model.Statement]:
@@ -96,6 +85,7 @@ def check(
     start: str | None,
     main_path: str,
     decls: Mapping[str, ast.StateDecl],
+    language: str = "en-US",
 ) -> None:
     graph = {name: successors(s) for name, s in states.items()}
     if start is not None and start in states:
@@ -110,10 +100,10 @@ def check(
                     state.where.path,
                 )
         _no_way_out(ctx, graph, states, reached, decls)
+        _stray_returns(ctx, graph, states, reached, decls)
+        _missing_languages(ctx, states, language)
     for state in states.values():
         _silent_loop(ctx, state, states, decls)
-        if isinstance(state, model.Menu):
-            _key_mentions(ctx, state)
 
 
 def _reach(graph: Mapping[str, tuple[set[str], bool]], start: str) -> set[str]:
@@ -143,14 +133,88 @@ def _no_way_out(
             if name not in can_exit and targets & can_exit:
                 can_exit.add(name)
                 changed = True
-    for name in sorted(reached - can_exit, key=lambda n: decls[n].span.line):
+    trapped = reached - can_exit
+
+    # One warning per trap, at the state(s) through which the call falls into it.
+    def line(n: str) -> int:
+        return decls[n].span.line
+
+    doors = (
+        sorted((n for n in trapped if any(n in graph[p][0] for p in reached - trapped)), key=line)
+        or sorted(trapped, key=line)[:1]
+    )
+    for name in doors:
+        inside = sorted(_reach(graph, name) & trapped - {name})
+        also = (
+            f" (nor from {', '.join(repr(n) for n in inside[:4])}"
+            + (", …)" if len(inside) > 4 else ")")
+            if inside
+            else ""
+        )
         ctx.warning(
             "W202",
-            f"from '{name}' the call can never end",
+            f"from '{name}' the call can never end{also}",
             decls[name].name_span,
             "every path loops back without a hang-up, transfer or return",
             states[name].where.path,
         )
+
+
+def _stray_returns(
+    ctx: Context,
+    graph: Mapping[str, tuple[set[str], bool]],
+    states: Mapping[str, model.State],
+    reached: set[str],
+    decls: Mapping[str, ast.StateDecl],
+) -> None:
+    """W211: a `return` that no `call` leads to would end the call with an error."""
+    called = {
+        stmt.target
+        for s in states.values()
+        for body in bodies(s)
+        for stmt in walk(body)
+        if isinstance(stmt, model.CallSub)
+    }
+    inside: set[str] = set()
+    for target in called & set(graph):
+        inside |= _reach(graph, target)
+    for name in sorted(reached - inside, key=lambda n: decls[n].span.line):
+        for body in bodies(states[name]):
+            ret = next((x for x in walk(body) if isinstance(x, model.Return)), None)
+            if ret is not None:
+                ctx.warning(
+                    "W211",
+                    f"'return' in '{name}', which no 'call' leads to",
+                    ret.where.span,
+                    "use 'hangup' or '-> state' here; 'return' goes back after a 'call'",
+                    ret.where.path,
+                )
+                break
+
+
+def _missing_languages(ctx: Context, states: Mapping[str, model.State], default: str) -> None:
+    """W212: a named prompt lacks a language the flow can switch to."""
+    languages = {default}
+    for s in states.values():
+        for body in bodies(s):
+            for stmt in walk(body):
+                if (
+                    isinstance(stmt, model.Assign)
+                    and stmt.name == "language"
+                    and isinstance(stmt.value, model.Const)
+                    and isinstance(stmt.value.value, str)
+                ):
+                    languages.add(stmt.value.value)
+    for name, decl in ctx.symbols.prompts.items():
+        have = {t.language for t in decl.node.texts}
+        for missing in sorted(languages - have):
+            ctx.warning(
+                "W212",
+                f"prompt '{name}' has no {missing} text, but the flow can switch to {missing}",
+                decl.node.name_span,
+                f'add a line: {missing} "…"',
+                decl.path,
+            )
 
 
 def _silent_loop(
@@ -183,28 +247,6 @@ def _silent_loop(
             return
         seen.append(target)
         current = states[target]
-
-
-def _key_mentions(ctx: Context, menu: model.Menu) -> None:
-    bound = {k for c in menu.choices for k in c.keys}
-    for stmt in walk(menu.prompt):
-        if not isinstance(stmt, model.Say):
-            continue
-        for text in stmt.text.values():
-            for m in MENTION.finditer(text):
-                first = SPOKEN_KEYS.get(m.group(1).lower(), m.group(1))
-                keys = [first, *re.findall(r"\d", m.group(2))]
-                for key in keys:
-                    if key not in bound:
-                        span = stmt.where.span
-                        ctx.warning(
-                            "W203",
-                            f"the prompt offers key {key} but menu "
-                            f"'{menu.name}' has no choice for it",
-                            span,
-                            f"add: {key} -> state, or change the prompt",
-                            stmt.where.path,
-                        )
 
 
 __all__ = ["check", "successors", "walk"]

@@ -41,6 +41,8 @@ class Context:
     path: str = "<string>"
     known_variables: frozenset[str] = frozenset()
     country: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)  # list files, for rendering
+    warned_languages: set[tuple[str, str]] = field(default_factory=set)
 
     def error(
         self,

@@ -36,11 +36,14 @@ def check_timezone(ctx: Context, zone: str, span: ast.Span) -> bool:
         ZoneInfo(zone)
         return True
     except (ZoneInfoNotFoundError, ValueError):
+        from zoneinfo import available_timezones  # slow; only on this error path
+
         ctx.error(
             "E142",
             f"unknown time zone '{zone}'",
             span,
-            'use an IANA name like "America/Sao_Paulo" or "America/New_York"',
+            did_you_mean(zone, available_timezones())
+            or 'use an IANA name like "America/Sao_Paulo" or "America/New_York"',
         )
         return False
 
@@ -48,12 +51,14 @@ def check_timezone(ctx: Context, zone: str, span: ast.Span) -> bool:
 def check_language(ctx: Context, tag: str, span: ast.Span) -> None:
     if not LANG_TAG.match(tag):
         ctx.error("E145", f"bad language tag '{tag}'", span, "write it like en-US or pt-BR")
-    elif tag not in sayas.supported_locales():
+    elif tag not in sayas.supported_locales() and (ctx.path, tag) not in ctx.warned_languages:
+        ctx.warned_languages.add((ctx.path, tag))
+        fallback = sayas.resolve_locale(tag)
         ctx.warning(
             "W209",
             f"no say-as rules for '{tag}'",
             span,
-            "numbers, dates and currency will be read the en-US way; supported: "
+            f"numbers, dates and currency will be read the {fallback} way; supported: "
             + ", ".join(sayas.supported_locales()),
         )
 
@@ -61,29 +66,35 @@ def check_language(ctx: Context, tag: str, span: ast.Span) -> None:
 def header_settings(ctx: Context, header: ast.Header | None) -> tuple[model.FlowSettings, Settings]:
     s = Settings(ctx, "the flow header", HEADER_SETTINGS, header.settings if header else ())
     d = model.FlowSettings()
-    language = s.language("language") or d.language
-    if s.get("language"):
+    language = s.language("language")
+    if language is not None:
         check_language(ctx, language, s.by_name["language"].values[0].span)
-    timezone = s.string("timezone") or d.timezone
-    if s.get("timezone") and not check_timezone(ctx, timezone, s.by_name["timezone"].span):
-        timezone = d.timezone
+    timezone = s.string("timezone")
+    if timezone is not None and not check_timezone(
+        ctx, timezone, s.by_name["timezone"].values[0].span
+    ):
+        timezone = None
     country = None
-    if s.get("country"):
-        setting = s.by_name["country"]
-        country = s.word(setting) or s.string("country")
-        if country and not phone.is_valid_country(country):
+    setting = s.get("country")
+    if setting is not None:
+        value = setting.values[0] if len(setting.values) == 1 else None
+        if isinstance(value, ast.Ref) and len(value.path) == 1:
+            country = value.path[0]
+        elif isinstance(value, ast.Literal) and value.kind == "string":
+            country = value.text
+        if country is None or not phone.is_valid_country(country):
             ctx.error(
                 "E121",
-                f"unknown country '{country}'",
-                setting.values[0].span,
+                f"unknown country '{country}'" if country else "'country' expects a country code",
+                value.span if value is not None else setting.span,
                 "an ISO 3166 code like BR, US or PT",
             )
             country = None
     inp = d.input
     settings = model.FlowSettings(
-        language=language,
+        language=language or d.language,
         voice=s.string("voice"),
-        timezone=timezone,
+        timezone=timezone or d.timezone,
         country=country,
         input=model.InputSettings(
             timeout=s.duration("timeout", inp.timeout),
@@ -113,10 +124,9 @@ def number_list(ctx: Context, decl: Declared[ast.ListDecl], base: Path) -> model
         file = base / node.source
         shown = display_path(file)
         try:
-            for value, line in read_list(file, shown, (decl.path, node.source_span)):
-                entries.append(
-                    (value, ast.Span(line, 1, line, 1 + len(value)) if line else None, shown)
-                )
+            text, found = read_list(file, shown, (decl.path, node.source_span))
+            ctx.sources[shown] = text
+            entries.extend((value, span, shown) for value, span in found)
         except SourceError as err:
             ctx.diagnostics.append(err.diagnostic)
     else:
@@ -124,15 +134,29 @@ def number_list(ctx: Context, decl: Declared[ast.ListDecl], base: Path) -> model
             entries.append((str(literal_value(ctx, lit)), lit.span, decl.path))
     numbers = set()
     for value, span, path in entries:
-        if any(c.isalpha() for c in value):  # names (skills, regions) are kept as written
+        if _is_name(value):  # names (skills, regions) are kept as written
             numbers.add(value)
             continue
         normalized = phone.normalize(value, ctx.country)
-        if normalized is None:
-            ctx.error("E146", f"'{value}' is not a phone number", span, None, path)
+        digits = sum(c.isdigit() for c in normalized or "")
+        if normalized is None or (normalized.startswith("+") and not 8 <= digits <= 15):
+            ctx.error(
+                "E146",
+                f"'{value}' is not a phone number",
+                span,
+                'write numbers as dialed or in E.164, like "+5511987654321"',
+                path,
+            )
         else:
             numbers.add(normalized)
     return model.NumberList(node.name, frozenset(numbers), node.source, ctx.where(node.span))
+
+
+def _is_name(value: str) -> bool:
+    """'north', 'sao_paulo' are names; '+55 11 9876O-0004' is a mistyped number."""
+    letters = sum(c.isalpha() for c in value)
+    digits = sum(c.isdigit() for c in value)
+    return letters > 0 and digits <= letters and not value.lstrip().startswith("+")
 
 
 def hours(ctx: Context, decl: Declared[ast.HoursDecl], default_zone: str) -> model.Hours:
@@ -152,10 +176,16 @@ def hours(ctx: Context, decl: Declared[ast.HoursDecl], default_zone: str) -> mod
             first = parse_date(line.first)
             last = parse_date(line.last) if line.last else first
             if first is None or last is None:
+                ds = line.date_span
+                bad, col = (
+                    (line.first, ds.column)
+                    if first is None
+                    else (str(line.last), ds.end_column - len(str(line.last)))
+                )
                 ctx.error(
                     "E143",
-                    "bad date",
-                    line.date_span,
+                    f"bad date '{bad}'",
+                    ast.Span(ds.line, col, ds.line, col + len(bad)),
                     "dates are YYYY-MM-DD and must exist in the calendar",
                 )
                 continue
@@ -176,10 +206,11 @@ def _days(ctx: Context, spans: tuple[ast.DaySpan, ...]) -> list[int]:
         first, last = DAYS.get(d.first[:3].lower()), DAYS.get((d.last or d.first)[:3].lower())
         for name, idx in ((d.first, first), (d.last, last)):
             if name is not None and (idx is None or len(name) < 3 or not _day_name_ok(name)):
+                col = d.span.column if name is d.first else d.span.end_column - len(name)
                 ctx.error(
                     "E147",
                     f"unknown day '{name}'",
-                    d.span,
+                    ast.Span(d.span.line, col, d.span.line, col + len(name)),
                     did_you_mean(name.lower()[:3], DAYS) or "days: mon tue wed thu fri sat sun",
                 )
                 return out

@@ -16,8 +16,7 @@ from .. import ast, model
 from ..errors import did_you_mean
 from .context import Context
 
-DURATION_PART = re.compile(r"(\d+)(ms|h|m|s)")
-UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +47,11 @@ CONSTANTS = {"true": True, "false": False, "none": None, "yes": True, "no": Fals
 
 def parse_duration(text: str) -> float | None:
     """'5s' → 5.0, '1m30s' → 90.0, '500ms' → 0.5; None when malformed."""
-    parts = DURATION_PART.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
+    m = DURATION.fullmatch(text)
+    if m is None or not text:
         return None
-    return sum(int(n) * UNIT_SECONDS[u] for n, u in parts)
+    h, mins, s, ms = (int(g) if g else 0 for g in m.groups())
+    return h * 3600.0 + mins * 60.0 + s + ms / 1000.0
 
 
 def parse_time(text: str) -> dt.time | None:
@@ -118,11 +118,15 @@ def compile_regex(ctx: Context, pattern: str, span: ast.Span) -> re.Pattern[str]
     try:
         return re.compile(pattern)
     except re.error as exc:
+        col = span.column + 1 + (exc.pos or 0) if span.line == span.end_line else span.column
+        hint = None
+        if exc.pos is not None and pattern[exc.pos : exc.pos + 1] in ("+", "*", "?"):
+            hint = f'a {pattern[exc.pos]} that stands for itself needs a backslash: "\\{pattern[exc.pos]}"'
         ctx.error(
             "E144",
             f"bad regular expression: {exc.msg}",
-            span,
-            'backslashes are kept as written: "^\\+5521\\d+$"',
+            ast.Span(span.line, col, span.line, col + 1),
+            hint,
         )
         return None
 
@@ -206,7 +210,8 @@ def _call(ctx: Context, e: ast.FuncCall) -> model.Expression:
                 f"'{e.name}' is a host look-up: call it from a lookup state, "
                 f"e.g. lookup find {e.name}(…) as result:"
             )
-        ctx.error("E108", f"unknown function '{e.name}'", e.span.to(e.span), hint)
+        name_span = ast.Span(e.span.line, e.span.column, e.span.line, e.span.column + len(e.name))
+        ctx.error("E108", f"unknown function '{e.name}'", name_span, hint)
         return model.Const(None)
     if len(e.args) != len(spec.params):
         ctx.error(

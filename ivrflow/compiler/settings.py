@@ -46,7 +46,7 @@ class Settings:
         for s in (part for g in given for part in split(g, accepted)):
             if s.name not in accepted:
                 hint = did_you_mean(s.name, accepted) or (
-                    f"{owner} settings: " + ", ".join(sorted(accepted))
+                    "settings here: " + ", ".join(sorted(accepted))
                     if accepted
                     else f"{owner} takes no settings"
                 )

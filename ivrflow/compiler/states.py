@@ -13,8 +13,9 @@ from types import MappingProxyType
 
 from .. import ast, model, speech, templates, validators
 from ..errors import did_you_mean
-from .context import Context
-from .expressions import compile_expr, literal_value, number_value
+from . import prompt_checks
+from .context import Context, Symbols
+from .expressions import compile_expr, compile_regex, literal_value, number_value
 from .settings import Settings
 
 Lines = Sequence[ast.Line]
@@ -61,6 +62,36 @@ DTMF_KEYS = frozenset("0123456789*#")
 READ_ONLY = frozenset({"ani", "dnis", "call_id", "now", "ewt", "position"})
 
 
+def secure_variables(sym: Symbols) -> set[str]:
+    """Variables that `secure` captures fill, by name."""
+    out = set()
+    for d in sym.states.values():
+        node = d.node
+        if node.kind != "capture":
+            continue
+        settings = {x.name: x for x in node.body if isinstance(x, ast.Setting)}
+        if "secure" in settings:
+            into = settings.get("into")
+            value = into.values[0] if into and into.values else None
+            out.add(value.path[0] if isinstance(value, ast.Ref) else node.name)
+    return out
+
+
+def _escalation_lines(branches: Sequence[ast.Branch]) -> list[ast.Line]:
+    return [
+        line for b in branches if any(lb.text in ESCALATIONS for lb in b.labels) for line in b.body
+    ]
+
+
+def _name_span(span: ast.Span, name: str) -> ast.Span:
+    """Just the name at the start of `span` (a call's function name)."""
+    return ast.Span(span.line, span.column, span.line, span.column + len(name))
+
+
+def _literal_text(lit: ast.Literal) -> str:
+    return f'"{lit.text}"' if lit.kind == "string" else lit.text
+
+
 def ends(body: model.Body) -> bool:
     """True when running `body` always leaves the state (goto, hang-up, return …)."""
     if not body:
@@ -72,8 +103,8 @@ def ends(body: model.Body) -> bool:
         return all(ends(b) for _, b in last.branches)
     if isinstance(last, model.If):
         return last.branches[-1][0] is None and all(ends(b) for _, b in last.branches)
-    if isinstance(last, model.Switch):
-        return bool(last.cases) and last.cases[-1][0] == () and all(ends(b) for _, b in last.cases)
+    if isinstance(last, model.Switch):  # exhaustive only with an else
+        return any(v == () for v, _ in last.cases) and all(ends(b) for _, b in last.cases)
     return False
 
 
@@ -85,6 +116,7 @@ class StateCompiler:
         self.defaults = defaults
         self.queues = queues
         self.state_names = ctx.symbols.states
+        self.secure = secure_variables(ctx.symbols)
         self.current: ast.StateDecl | None = None
 
     # ------------------------------------------------------------ statements
@@ -223,7 +255,7 @@ class StateCompiler:
                 if v in seen:
                     self.ctx.error(
                         "E125",
-                        f"case {lit.text!r} appears twice",
+                        f"case {_literal_text(lit)} appears twice",
                         lit.span,
                         f"first on line {seen[v].line}",
                     )
@@ -261,6 +293,14 @@ class StateCompiler:
     # ------------------------------------------------------------ state bodies
     def state(self, decl: ast.StateDecl) -> model.State:
         self.current = decl
+        confirms = [
+            (v.text, v.span)
+            for x in decl.body
+            if isinstance(x, ast.Setting) and x.name == "confirm"
+            for v in x.values
+            if isinstance(v, ast.Literal) and v.kind == "string"
+        ]
+        prompt_checks.check_secure(self.ctx, decl.body, self.secure, confirms)
         statements = [x for x in decl.body if not isinstance(x, ast.Setting | ast.Branch)]
         settings = [x for x in decl.body if isinstance(x, ast.Setting)]
         branches = [x for x in decl.body if isinstance(x, ast.Branch)]
@@ -465,6 +505,12 @@ class StateCompiler:
                 'add a line like: 1, "billing" -> billing_menu',
             )
         self._warn_unhandled(decl, esc, outcomes)
+        prompt_checks.check_keys(
+            self.ctx,
+            f"menu '{decl.name}'",
+            [*statements, *_escalation_lines(branches)],
+            set(keys_seen),
+        )
         exhausted = outcomes.get("exhausted")
         return model.Menu(
             decl.name,
@@ -496,17 +542,10 @@ class StateCompiler:
             elif isinstance(v, ast.Literal) and v.kind == "string" and v.text in DTMF_KEYS:
                 terminator = v.text
             else:
-                self.ctx.error("E121", "'end' expects one key, like \"#\", or none", end.span)
+                where = end.values[0].span if end.values else end.span
+                self.ctx.error("E121", "'end' expects one key, like \"#\", or none", where)
         validators_ = tuple(v for v in (self.validator(x) for x in s.all("valid")) if v)
-        confirm = None
-        text = s.string("confirm")
-        if text is not None:
-            conf = s.get("confirm")
-            assert conf is not None
-            self.check_template(text, conf.values[0].span)
-            confirm = model.Say(
-                self.ctx.where(conf.span), MappingProxyType({"": text}), None, None, None
-            )
+        confirm = self._confirm(s)
         into = s.name("into")
         outcomes, esc, _ = self._branches(branches, CAPTURE_WORDS, "a capture", inp.retries)
         if "ok" not in outcomes:
@@ -537,6 +576,26 @@ class StateCompiler:
             inp,
         )
 
+    def _confirm(self, s: Settings) -> model.Say | None:
+        """`confirm "text"` or `confirm prompt_name` (every language of a named prompt)."""
+        conf = s.get("confirm")
+        if conf is None:
+            return None
+        v = conf.values[0] if len(conf.values) == 1 else None
+        if isinstance(v, ast.Literal) and v.kind == "string":
+            self.check_template(v.text, v.span)
+            text: Mapping[str, str] = {"": v.text}
+        elif isinstance(v, ast.Ref) and len(v.path) == 1 and v.path[0] in self.ctx.symbols.prompts:
+            text = {t.language: t.text for t in self.ctx.symbols.prompts[v.path[0]].node.texts}
+        else:
+            self.ctx.error(
+                "E121",
+                "'confirm' expects a \"text\" or the name of a prompt",
+                v.span if v is not None else conf.span,
+            )
+            return None
+        return model.Say(self.ctx.where(conf.span), MappingProxyType(text), None, None, None)
+
     def validator(self, s: ast.Setting) -> model.Validator | None:
         if not s.values or not isinstance(s.values[0], ast.Ref):
             self.ctx.error(
@@ -565,6 +624,9 @@ class StateCompiler:
                 args.append(literal_value(self.ctx, v))
             else:
                 args.append(None)
+        bad_regex = name == "regex" and len(args) == 1 and isinstance(args[0], str)
+        if bad_regex and compile_regex(self.ctx, str(args[0]), s.values[1].span) is None:
+            return None
         problem = validators.check_args(name, tuple(args))
         if problem:
             span = s.values[1].span.to(s.values[-1].span) if len(s.values) > 1 else s.span
@@ -600,7 +662,7 @@ class StateCompiler:
                     "E108",
                     "function",
                     function,
-                    call.span.to(call.span),
+                    _name_span(call.span, function),
                     ctx.symbols.functions,
                     f"declare the host function: function {function}(…)",
                 )
@@ -674,11 +736,20 @@ class StateCompiler:
         announce = s.names("announce")
         for word in announce:
             if word not in ("ewt", "position"):
+                setting = s.by_name["announce"]
+                where = next(
+                    (
+                        v.span
+                        for v in setting.values
+                        if isinstance(v, ast.Ref) and v.path == (word,)
+                    ),
+                    setting.span,
+                )
                 ctx.error(
                     "E121",
                     f"cannot announce '{word}'",
-                    s.by_name["announce"].span,
-                    "announce ewt, position or both",
+                    where,
+                    did_you_mean(word, ("ewt", "position")) or "announce ewt, position or both",
                 )
         outcomes, _, _ = self._branches(branches, TRANSFER_WORDS, "a transfer", 1)
         return model.Transfer(
@@ -724,14 +795,14 @@ class StateCompiler:
                 "add: queue name (the team that will call back)",
             )
         number = s.expression("number") or model.Var("ani")
-        confirm = None
-        text = s.string("confirm")
-        if text is not None:
-            conf = s.by_name["confirm"]
-            self.check_template(text, conf.values[0].span)
-            confirm = model.Say(
-                ctx.where(conf.span), MappingProxyType({"": text}), None, None, None
-            )
+        confirm = self._confirm(s)
+        accept, decline = self._answers(s, "accept", ("1",)), self._answers(s, "decline", ("2",))
+        prompt_checks.check_keys(
+            self.ctx,
+            f"callback '{decl.name}'",
+            [*statements, *_escalation_lines(branches)],
+            {k for k in accept + decline if k in DTMF_KEYS},
+        )
         outcomes, esc, _ = self._branches(branches, CALLBACK_WORDS, "a callback", inp.retries)
         if "scheduled" not in outcomes:
             ctx.error(
@@ -751,8 +822,8 @@ class StateCompiler:
             number,
             confirm,
             self._window(s),
-            self._answers(s, "accept", ("1",)),
-            self._answers(s, "decline", ("2",)),
+            accept,
+            decline,
             scheduled[1] if scheduled else (),
             declined[1] if declined else None,
             failed[1] if failed else None,

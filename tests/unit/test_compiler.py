@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import codes, compile_text
+from helpers import codes, compile_text
 
 from ivrflow import FlowValidationError, load, model
 
