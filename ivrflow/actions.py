@@ -1,0 +1,140 @@
+"""Actions a session asks its driver to perform. The driver owns all I/O.
+
+Plain slotted records (cheap on the hot path); treat them as immutable. Every
+action converts to a JSON-friendly dict with `as_dict()` for transcripts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, TypeAlias
+
+
+class _AsDict:
+    __slots__ = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": type(self).__name__.lower(), **asdict(self)}  # type: ignore[call-overload]
+
+
+@dataclass(slots=True)
+class Say(_AsDict):
+    """Speak rendered text (text-to-speech)."""
+
+    text: str
+    language: str
+    voice: str | None = None
+    barge_in: bool = True
+
+
+@dataclass(slots=True)
+class Play(_AsDict):
+    """Play an audio file."""
+
+    path: str
+    barge_in: bool = True
+
+
+@dataclass(slots=True)
+class Collect(_AsDict):
+    """Listen for the caller. VoiceXML-style input spec; the driver runs the timers.
+
+    The driver answers with `Digits` (as pressed, or the whole string from a
+    gateway that collects, `terminated=True` when it stopped on the terminator),
+    `Utterance`, or `NoInput` when `timeout` (before the first key) or
+    `interdigit` (after one) elapses.
+    """
+
+    kinds: tuple[str, ...]  # "dtmf", "speech"
+    min_digits: int
+    max_digits: int
+    terminator: str | None
+    timeout: float
+    interdigit: float
+    barge_in: bool
+    phrases: tuple[str, ...] = ()  # recognition hints for speech
+    secure: bool = False  # the driver must not log what is collected
+
+
+@dataclass(slots=True)
+class Lookup(_AsDict):
+    """Call a host-registered function; answer with `LookupResult` or `LookupFailed`."""
+
+    request: str
+    function: str
+    args: tuple[Any, ...]
+    timeout: float
+
+
+@dataclass(slots=True)
+class GetQueueStatus(_AsDict):
+    """Ask the ACD for the queue's EWT and position; answer with `QueueStatus`."""
+
+    queue: str
+
+
+@dataclass(slots=True)
+class TransferToQueue(_AsDict):
+    queue: str
+    priority: int
+    skills: tuple[str, ...]
+    ewt: float | None
+
+
+@dataclass(slots=True)
+class TransferToNumber(_AsDict):
+    number: str
+
+
+@dataclass(slots=True)
+class StoreCallback(_AsDict):
+    """Store a callback request; answer with `CallbackStored` or `CallbackFailed`."""
+
+    call_id: str
+    number: str
+    queue: str
+    ani: str | None
+    window: tuple[str, str] | None  # ISO datetimes of the preferred window, in the flow's zone
+    requested_at: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SetVariable(_AsDict):
+    """Hand a value to the gateway (an Asterisk channel variable, a webhook field)."""
+
+    name: str
+    value: str
+
+
+@dataclass(slots=True)
+class Hangup(_AsDict):
+    reason: str
+
+
+Action: TypeAlias = (
+    Say
+    | Play
+    | Collect
+    | Lookup
+    | GetQueueStatus
+    | TransferToQueue
+    | TransferToNumber
+    | StoreCallback
+    | SetVariable
+    | Hangup
+)
+
+__all__ = [
+    "Action",
+    "Collect",
+    "GetQueueStatus",
+    "Hangup",
+    "Lookup",
+    "Play",
+    "Say",
+    "SetVariable",
+    "StoreCallback",
+    "TransferToNumber",
+    "TransferToQueue",
+]

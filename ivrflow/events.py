@@ -1,0 +1,129 @@
+"""Events a driver sends into a session. Every event carries its time.
+
+`at` is seconds since the Unix epoch (UTC), as the driver's clock read it; the
+interpreter never reads a clock of its own. Events are plain slotted records:
+treat them as immutable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+
+@dataclass(slots=True)
+class Digits:
+    """Keys the caller pressed: one key, or a string from a gateway that collects them."""
+
+    at: float
+    keys: str
+    terminated: bool = False  # the gateway stopped on the terminator key
+
+
+@dataclass(slots=True)
+class Utterance:
+    """What the caller said, as the speech recognizer heard it."""
+
+    at: float
+    text: str
+    confidence: float = 1.0
+
+
+@dataclass(slots=True)
+class NoInput:
+    """The collect timeout elapsed (first-digit or inter-digit: the session knows which)."""
+
+    at: float
+
+
+@dataclass(slots=True)
+class TimerFired:
+    """A timer the session asked for (`StartTimer`) went off."""
+
+    at: float
+    timer: str
+
+
+@dataclass(slots=True)
+class Hangup:
+    """The caller hung up."""
+
+    at: float
+
+
+@dataclass(slots=True)
+class LookupResult:
+    at: float
+    request: str  # the id of the `Lookup` action it answers
+    value: Any
+
+
+@dataclass(slots=True)
+class LookupFailed:
+    at: float
+    request: str
+    reason: str
+    timed_out: bool = False
+
+
+@dataclass(slots=True)
+class QueueStatus:
+    """Estimated wait time (seconds) and position, from the host's queue-status provider."""
+
+    at: float
+    queue: str
+    ewt: float | None
+    position: int | None = None
+
+
+TransferStatus: TypeAlias = Literal["answered", "queued", "busy", "noanswer", "full", "failed"]
+
+
+@dataclass(slots=True)
+class TransferResult:
+    at: float
+    status: TransferStatus
+    detail: str | None = None
+
+
+@dataclass(slots=True)
+class CallbackStored:
+    at: float
+    reference: str | None = None
+
+
+@dataclass(slots=True)
+class CallbackFailed:
+    at: float
+    reason: str
+
+
+Event: TypeAlias = (
+    Digits
+    | Utterance
+    | NoInput
+    | TimerFired
+    | Hangup
+    | LookupResult
+    | LookupFailed
+    | QueueStatus
+    | TransferResult
+    | CallbackStored
+    | CallbackFailed
+)
+
+__all__ = [
+    "CallbackFailed",
+    "CallbackStored",
+    "Digits",
+    "Event",
+    "Hangup",
+    "LookupFailed",
+    "LookupResult",
+    "NoInput",
+    "QueueStatus",
+    "TimerFired",
+    "TransferResult",
+    "TransferStatus",
+    "Utterance",
+]

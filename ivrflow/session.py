@@ -1,0 +1,930 @@
+"""One call through a flow: a deterministic, sans-IO state machine.
+
+`Session(flow, call_id=…, ani=…, dnis=…, at=…)`, then `start()` and
+`send(event)` return the actions the driver must perform. The session never
+reads a clock, sleeps or touches a file or socket: time arrives with events,
+look-ups and transfers are actions answered by events. Whatever happens — a
+bad event, a failing template, a loop in the flow — the call ends with exactly
+one outcome and a record (`session.record`); nothing escapes `send`.
+
+The rules (VoiceXML-style input collection, escalation, defaults) are written
+down in docs/runtime.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Container, Mapping, Sequence
+from typing import Any
+
+from . import actions as act
+from . import events as ev
+from . import hours as hours_mod
+from . import model, phone, prompts, speech, templates, validators
+from .evaluate import EvaluationError, evaluate, truthy
+from .records import Listener, build_record, mask
+from .runtime_index import body_index
+
+# One `send` may run at most this many statements and state entries: a flow
+# that loops without waiting for the caller ends with an `error` outcome.
+STEP_BUDGET = 1000
+MAX_DIGITS = 64  # digits buffered before input is cut
+MAX_UTTERANCE = 1000  # characters of an utterance that are looked at
+
+Result = tuple[Any, ...]  # ("goto", target) | ("hangup", reason) | ("return",) | ("end", role)
+
+
+class _BudgetExceeded(Exception):
+    pass
+
+
+class Session:
+    """The state of one call. Plain data (see `to_dict`), plus the flow it runs."""
+
+    __slots__ = (
+        "flow", "call_id", "ani", "dnis", "started_at", "now", "vars", "state", "phase",
+        "noinput", "nomatch", "total_noinput", "total_nomatch", "buffer", "typeahead",
+        "pending", "pending_since", "seq", "calls", "rng", "outcome", "ended", "ended_at",
+        "path", "inputs", "lookups", "errors", "choice", "listeners", "emergency",
+        "mask_ani", "_out", "_budget", "_in_error",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        flow: model.Flow,
+        *,
+        call_id: str,
+        ani: str | None,
+        dnis: str | None,
+        at: float,
+        variables: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        emergency: Container[str] = frozenset(),
+        listeners: Sequence[Listener] = (),
+        mask_ani: bool = False,
+    ) -> None:
+        country = flow.settings.country
+        self.flow = flow
+        self.call_id = call_id
+        self.ani = phone.normalize(ani, country)
+        self.dnis = phone.normalize(dnis, country)
+        self.started_at = self.now = float(at)
+        self.vars: dict[str, Any] = {
+            "ani": self.ani,
+            "dnis": self.dnis,
+            "call_id": call_id,
+            "language": flow.settings.language,
+            "voice": flow.settings.voice,
+            "ewt": None,
+            "position": None,
+            "queue": None,
+            "callback_number": None,
+            "last_input": None,
+            "error": None,
+        }
+        self.state = flow.start
+        self.phase = "new"
+        self.noinput = self.nomatch = self.total_noinput = self.total_nomatch = 0
+        self.buffer = self.typeahead = ""
+        self.pending: str | None = None
+        self.pending_since = 0.0
+        self.seq = 0
+        self.calls: list[tuple[str, str, list[tuple[int, int]]]] = []
+        self.rng = (seed or 0x9E3779B9) & 0xFFFFFFFF
+        self.outcome: dict[str, Any] | None = None
+        self.ended = False
+        self.ended_at: float | None = None
+        self.path: list[tuple[str, float]] = []
+        self.inputs: list[dict[str, Any]] = []
+        self.lookups: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self.choice = -1
+        self.listeners = tuple(listeners)
+        self.emergency = emergency
+        self.mask_ani = mask_ani
+        self._out: list[act.Action] = []
+        self._budget = STEP_BUDGET
+        self._in_error = False
+        self.vars.update(variables or {})
+
+    # ------------------------------------------------------------ public API
+    def start(self) -> list[act.Action]:
+        """The first actions of the call: the flow runs from its start state."""
+        if self.phase != "new":
+            return []
+        self.phase = "running"
+        return self._guarded(self._begin)
+
+    def _begin(self) -> None:
+        for name, expr in self.flow.variables.items():
+            if name not in self.vars:
+                self.vars[name] = evaluate(expr, self)
+        self._follow(("goto", self.flow.start))
+
+    def send(self, event: ev.Event) -> list[act.Action]:
+        """Feed one event; get the actions to perform. Never raises."""
+        first = self.start() if self.phase == "new" else []
+        if self.ended:
+            return first
+        at = getattr(event, "at", None)
+        if isinstance(at, int | float) and at == at:  # NaN-safe
+            self.now = max(self.now, float(at))  # a clock that steps back is held still
+        handler = _HANDLERS.get(type(event))
+        if handler is None:
+            return first + self._guarded(lambda: self._fail(f"unexpected event {event!r:.80}"))
+        return first + self._guarded(lambda: handler(self, event))
+
+    @property
+    def record(self) -> dict[str, Any] | None:
+        """The call record, once the call has ended."""
+        return build_record(self) if self.ended else None
+
+    # ------------------------------------------------------------ scope (for expressions)
+    def variable(self, name: str) -> Any:
+        if name == "now":
+            return hours_mod.local_time(self.now, self.flow.settings.timezone)
+        try:
+            value = self.vars[name]
+        except KeyError:
+            raise EvaluationError(f"'{name}' has no value yet") from None
+        if value is _UNAVAILABLE:
+            raise EvaluationError(f"secure value '{name}' was not kept in the snapshot")
+        return value
+
+    def number_list(self, name: str) -> Container[Any]:
+        return self.flow.lists[name].numbers
+
+    def hours_status(self, name: str, function: str) -> bool:
+        h = self.flow.hours[name]
+        emergency = name in self.emergency
+        if function == "emergency":
+            return emergency
+        if function == "holiday":
+            return hours_mod.is_holiday(h, self.now)
+        is_open = hours_mod.is_open(h, self.now, emergency)
+        return is_open if function == "open" else not is_open
+
+    # ------------------------------------------------------------ the driving loop
+    def _guarded(self, run: Any) -> list[act.Action]:
+        out = self._out = []
+        self._budget = STEP_BUDGET
+        try:
+            run()
+        except _BudgetExceeded:
+            self._end_error(
+                f"step budget exceeded in state '{self.state}': the flow loops without "
+                "waiting for the caller",
+                say=True,
+            )
+        except Exception as exc:  # a call must never crash: the error path runs instead
+            try:
+                self._fail(_describe(exc))
+            except Exception as inner:
+                self._end_error(f"{_describe(exc)}; then {_describe(inner)}", say=True)
+        return out
+
+    def _tick(self) -> None:
+        self._budget -= 1
+        if self._budget < 0:
+            raise _BudgetExceeded
+
+    def _follow(self, result: Result | None) -> None:
+        while result is not None and not self.ended:
+            kind = result[0]
+            if kind == "goto":
+                target = result[1]
+                if target == model.REPEAT:
+                    result = self._enter(self.state, repeat=True)
+                elif target == model.HANGUP:
+                    result = ("hangup", None)
+                elif target == model.RETURN:
+                    result = ("return",)
+                else:
+                    result = self._enter(target)
+            elif kind == "hangup":
+                self._end("self_served", reason=result[1] or "flow ended the call")
+                self._out.append(act.Hangup(result[1] or "done"))
+                result = None
+            elif kind == "return":
+                if not self.calls:
+                    raise EvaluationError(
+                        f"'return' in state '{self.state}' with no call to return to"
+                    )
+                state, role, frames = self.calls.pop()
+                self.state = state
+                index = body_index(self.flow)
+                result = self._exec_frames([(index.bodies[b], i) for b, i in frames], role)
+            else:  # ("end", role): a body ran to its end
+                result = self._fallthrough(result[1])
+
+    def _enter(self, name: str, repeat: bool = False) -> Result | None:
+        self._tick()
+        state = self.flow.states[name]
+        if not repeat:
+            self.noinput = self.nomatch = 0
+            self.state = name
+            self.path.append((name, self.now))
+            for listener in self.listeners:
+                listener.state_entered(self, name, self.now)
+        self.buffer = ""
+        self.phase = "running"
+        t = type(state)
+        if t is model.Step:
+            return self._exec(state.body, "step")  # type: ignore[union-attr]
+        if t is model.Transfer:
+            tr: model.Transfer = state  # type: ignore[assignment]
+            if tr.queue is not None:
+                self.phase = "queue_status"
+                self._out.append(act.GetQueueStatus(tr.queue))
+                return None
+            return self._exec(tr.body, "transfer")
+        if t is model.Lookup:
+            return self._exec(state.prompt, "lookup")  # type: ignore[union-attr]
+        return self._exec(state.prompt, "prompt")  # type: ignore[union-attr]
+
+    def _exec(self, body: model.Body, role: str) -> Result:
+        return self._exec_frames([(body, 0)], role)
+
+    def _exec_frames(self, stack: list[tuple[model.Body, int]], role: str) -> Result:
+        """Run statements until one leaves the body; nested blocks push frames."""
+        while stack:
+            body, i = stack[-1]
+            if i >= len(body):
+                stack.pop()
+                continue
+            stack[-1] = (body, i + 1)
+            stmt = body[i]
+            self._tick()
+            if isinstance(stmt, model.Say):
+                self._say(stmt)
+            elif isinstance(stmt, model.Goto):
+                return ("goto", stmt.target)
+            elif isinstance(stmt, model.Assign):
+                self.vars[stmt.name] = evaluate(stmt.value, self)
+            elif isinstance(stmt, model.If):
+                for cond, branch in stmt.branches:
+                    if cond is None or truthy(evaluate(cond, self)):
+                        stack.append((branch, 0))
+                        break
+            elif isinstance(stmt, model.Play):
+                self._emit_prompt(act.Play(stmt.path, self._barge_in(stmt.barge_in)))
+            elif isinstance(stmt, model.Hangup):
+                return ("hangup", stmt.reason)
+            elif isinstance(stmt, model.Switch):
+                subject = evaluate(stmt.subject, self)
+                for values, branch in stmt.cases:
+                    if not values or subject in values:
+                        stack.append((branch, 0))
+                        break
+            elif isinstance(stmt, model.Split):
+                stack.append((self._draw(stmt), 0))
+            elif isinstance(stmt, model.CallSub):
+                index = body_index(self.flow)
+                frames = [(index.ids[id(b)], j) for b, j in stack]
+                self.calls.append((self.state, role, frames))
+                return ("goto", stmt.target)
+            else:  # Return
+                return ("return",)
+        return ("end", role)
+
+    def _fallthrough(self, role: str) -> Result | None:
+        state = self.flow.states[self.state]
+        if role == "prompt":
+            self._listen(state)
+            return None
+        if role == "lookup":
+            self._request_lookup(state)  # type: ignore[arg-type]
+            return None
+        if role == "transfer":
+            self._transfer(state)  # type: ignore[arg-type]
+            return None
+        if role == "handler":
+            return self._after_failure(state)
+        raise EvaluationError(f"state '{self.state}' ended without going anywhere")
+
+    # ------------------------------------------------------------ prompts
+    def _language(self) -> str:
+        return str(self.vars.get("language") or self.flow.settings.language)
+
+    def _barge_in(self, flag: bool | None) -> bool:
+        return self.flow.settings.barge_in if flag is None else flag
+
+    def _say(self, say: model.Say) -> None:
+        language = say.language or self._language()
+        text = say.text.get("") if "" in say.text else _pick(say.text, language)
+        if text is None:
+            raise EvaluationError(f"{say.where}: the prompt has no text in {language}")
+        if templates.is_template(text):
+            try:
+                text = templates.render(text, self._template_context(language))
+            except Exception as exc:
+                raise EvaluationError(f"{say.where}: prompt template failed: {exc}") from exc
+        self._emit_prompt(
+            act.Say(
+                text, language, say.voice or self.vars.get("voice"), self._barge_in(say.barge_in)
+            )
+        )
+
+    def _template_context(self, language: str) -> dict[str, Any]:
+        context = {k: v for k, v in self.vars.items() if v is not _UNAVAILABLE}
+        context["now"] = self.variable("now")
+        context["language"] = language
+        return context
+
+    def _emit_prompt(self, action: act.Say | act.Play) -> None:
+        self._out.append(action)
+        for listener in self.listeners:
+            listener.prompt(self, action)
+
+    def _say_default(self, key: str, **values: str) -> None:
+        language = self._language()
+        self._emit_prompt(
+            act.Say(
+                prompts.default(key, language, **values), language, self.vars.get("voice"), True
+            )
+        )
+
+    def _draw(self, split: model.Split) -> model.Body:
+        # xorshift32: deterministic per seed, and the state is one integer in snapshots.
+        x = self.rng
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        self.rng = x
+        point = (x % 10_000) / 100.0
+        total = 0.0
+        for weight, body in split.branches:
+            total += weight
+            if point < total:
+                return body
+        return split.branches[-1][1]
+
+    # ------------------------------------------------------------ input collection
+    def _listen(self, state: model.State, sub: str | None = None) -> None:
+        """Ask the driver to collect; type-ahead already buffered is used first."""
+        phase = self.phase = sub or _COLLECT_PHASE[type(state)]
+        if self.typeahead:
+            keys, self.typeahead = self.typeahead, ""
+            result = self._on_keys(keys, False)
+            if result is not None or self.phase != phase or self.ended:
+                self._follow(result)
+                return
+        spec = self._collect_spec(state, phase)
+        if self.buffer:  # keys typed ahead started the entry: collect the rest
+            have = len(self.buffer)
+            spec.min_digits = max(0, spec.min_digits - have)
+            spec.max_digits = max(1, spec.max_digits - have)
+            spec.timeout = spec.interdigit
+        self._out.append(spec)
+
+    def _collect_spec(self, state: model.State, phase: str) -> act.Collect:
+        inp = getattr(state, "input", self.flow.settings.input)
+        barge = self._barge_in(None)
+        for a in reversed(self._out):
+            if isinstance(a, act.Say | act.Play):
+                barge = a.barge_in
+                break
+        if phase == "capture":
+            cap: model.Capture = state  # type: ignore[assignment]
+            return act.Collect(
+                ("dtmf", "speech"),
+                cap.min_digits,
+                cap.max_digits,
+                cap.terminator,
+                inp.timeout,
+                inp.interdigit,
+                barge,
+                (),
+                cap.secure,
+            )
+        if phase == "offer_number":
+            return act.Collect(("dtmf",), 8, 15, "#", inp.timeout, inp.interdigit, barge)
+        if phase == "menu":
+            menu: model.Menu = state  # type: ignore[assignment]
+            phrases = tuple(p for c in menu.choices for p in c.phrases)
+            kinds = ("dtmf", "speech") if phrases else ("dtmf",)
+            return act.Collect(kinds, 1, 1, None, inp.timeout, inp.interdigit, barge, phrases)
+        if phase == "offer":
+            offer: model.CallbackOffer = state  # type: ignore[assignment]
+            phrases = tuple(a for a in offer.accept + offer.decline if len(a) > 1)
+            return act.Collect(
+                ("dtmf", "speech"), 1, 1, None, inp.timeout, inp.interdigit, barge, phrases
+            )
+        # Yes/no confirmations: 1 / 2 or spoken.
+        return act.Collect(
+            ("dtmf", "speech"),
+            1,
+            1,
+            None,
+            inp.timeout,
+            inp.interdigit,
+            barge,
+            ("yes", "no", "sim", "não"),
+        )
+
+    def _on_digits(self, e: ev.Digits) -> None:
+        if self.phase in ("lookup", "queue_status", "callback_store"):
+            self.typeahead = (self.typeahead + _keys(e.keys))[:MAX_DIGITS]  # type-ahead
+            return
+        if self.phase not in _INPUT_PHASES:
+            return  # keys while a transfer rings: not ours
+        self._follow(self._on_keys(_keys(e.keys), e.terminated, raw=e.keys))
+
+    def _on_keys(self, keys: str, terminated: bool, raw: str | None = None) -> Result | None:
+        state = self.flow.states[self.state]
+        if not keys:
+            return self._failure("nomatch") if raw else None
+        if self.phase == "capture":
+            return self._capture_keys(state, keys, terminated)  # type: ignore[arg-type]
+        if self.phase == "offer_number":
+            return self._number_keys(state, keys, terminated)  # type: ignore[arg-type]
+        key, self.typeahead = keys[0], (keys[1:] + self.typeahead)[:MAX_DIGITS]
+        self._record_input("dtmf", key)
+        return self._choose(state, key, None)
+
+    def _choose(self, state: model.State, key: str | None, answer: bool | None) -> Result | None:
+        """A single key (or a yes/no) in a menu, an offer or a confirmation."""
+        phase = self.phase
+        if phase == "menu":
+            menu: model.Menu = state  # type: ignore[assignment]
+            for choice in menu.choices:
+                if key in choice.keys:
+                    return self._exec(choice.body, "branch")
+            return self._failure("nomatch")
+        if phase == "offer":
+            offer: model.CallbackOffer = state  # type: ignore[assignment]
+            if key in offer.accept:
+                return self._callback_accepted(offer)
+            if key in offer.decline:
+                return self._callback_declined(offer)
+            return self._failure("nomatch")
+        yes = answer if answer is not None else {"1": True, "2": False}.get(key or "")
+        if yes is None:
+            return self._failure("nomatch")
+        if phase == "did_you_say":
+            menu = state  # type: ignore[assignment]
+            if yes:
+                return self._exec(menu.choices[self.choice].body, "branch")
+            return self._failure("nomatch")
+        if phase == "capture_confirm":
+            cap: model.Capture = state  # type: ignore[assignment]
+            return self._exec(cap.ok, "branch") if yes else self._enter(self.state, repeat=True)
+        if phase == "offer_confirm":
+            if yes:
+                return self._store_callback(state)  # type: ignore[arg-type]
+            self._say_default("callback_number")
+            self._listen(state, "offer_number")
+            return None
+        return None
+
+    def _capture_keys(self, cap: model.Capture, keys: str, terminated: bool) -> Result | None:
+        self.buffer = (self.buffer + keys)[:MAX_DIGITS]
+        if cap.terminator is not None and cap.terminator in self.buffer:
+            value, _, rest = self.buffer.partition(cap.terminator)
+            self.typeahead = rest + self.typeahead
+            return self._capture_done(cap, value, "terminator")
+        if len(self.buffer) >= cap.max_digits:
+            value, rest = self.buffer[: cap.max_digits], self.buffer[cap.max_digits :]
+            self.typeahead = rest + self.typeahead
+            return self._capture_done(cap, value, "max")
+        if terminated:
+            return self._capture_done(cap, self.buffer, "terminator")
+        return None  # keep collecting: the inter-digit timeout now applies
+
+    def _capture_done(self, cap: model.Capture, value: str, how: str) -> Result | None:
+        self.buffer = ""
+        self._record_input("dtmf", value, cap.secure, how)
+        if len(value) < cap.min_digits:
+            return self._failure("nomatch" if value or how == "terminator" else "noinput")
+        for v in cap.validators:
+            if not validators.BUILTIN[v.name].func(value, *v.args):
+                return self._failure("nomatch")
+        self.vars[cap.variable] = value
+        self.vars["last_input"] = "****" if cap.secure else value
+        if cap.confirm is not None:
+            self._say(cap.confirm)
+            self._listen(cap, "capture_confirm")
+            return None
+        return self._exec(cap.ok, "branch")
+
+    def _on_noinput(self, e: ev.NoInput | ev.TimerFired) -> None:
+        if self.phase not in _INPUT_PHASES:
+            return
+        state = self.flow.states[self.state]
+        if self.phase == "capture" and self.buffer:
+            # Inter-digit timeout with keys buffered: VoiceXML takes what is there.
+            self._follow(self._capture_done(state, self.buffer, "interdigit"))  # type: ignore[arg-type]
+            return
+        if self.phase == "offer_number" and self.buffer:
+            self._follow(self._number_done(state, self.buffer))  # type: ignore[arg-type]
+            return
+        self._follow(self._failure("noinput"))
+
+    def _on_utterance(self, e: ev.Utterance) -> None:
+        if self.phase not in _INPUT_PHASES:
+            return
+        text = str(e.text)[:MAX_UTTERANCE]
+        state = self.flow.states[self.state]
+        self._record_input("speech", text, getattr(state, "secure", False))
+        if self.phase in ("capture", "offer_number"):
+            digits = _spoken_digits(text)
+            self._follow(
+                self._on_keys(digits, True, raw=text) if digits else self._failure("nomatch")
+            )
+            return
+        key = speech.spoken_key(text)
+        if self.phase == "menu":
+            menu: model.Menu = state  # type: ignore[assignment]
+            if key is not None:
+                self._follow(self._choose(menu, key, None))
+                return
+            match = speech.best_match(
+                text, [c.phrases for c in menu.choices], self.flow.settings.fuzzy
+            )
+            if match is None:
+                self._follow(self._failure("nomatch"))
+                return
+            index, phrase, _ = match
+            if e.confidence < menu.input.confidence:
+                self.choice = index
+                self._say_default("did_you_say", phrase=phrase)
+                self._listen(menu, "did_you_say")
+                return
+            self._follow(self._exec(menu.choices[index].body, "branch"))
+            return
+        if self.phase == "offer":
+            offer: model.CallbackOffer = state  # type: ignore[assignment]
+            norm = speech.normalize(text)
+            accept = [speech.normalize(a) for a in offer.accept]
+            decline = [speech.normalize(d) for d in offer.decline]
+            answer = speech.yes_no(text)
+            if norm in accept or (answer is True and norm not in decline):
+                self._follow(self._callback_accepted(offer))
+            elif norm in decline or answer is False:
+                self._follow(self._callback_declined(offer))
+            else:
+                self._follow(self._failure("nomatch"))
+            return
+        self._follow(self._choose(state, key, speech.yes_no(text)))
+
+    def _failure(self, kind: str) -> Result | None:
+        """A no-input or no-match: count it, run the escalation, then retry or give up."""
+        state = self.flow.states[self.state]
+        self.buffer = ""
+        if kind == "noinput":
+            self.noinput += 1
+            self.total_noinput += 1
+            count = self.noinput
+        else:
+            self.nomatch += 1
+            self.total_nomatch += 1
+            count = self.nomatch
+        escalation: model.Escalation | None = getattr(state, kind, None)
+        handler = escalation.for_count(count) if escalation is not None else None
+        if handler is None:
+            self._say_default(kind)
+            return self._after_failure(state)
+        return self._exec(handler, "handler")
+
+    def _after_failure(self, state: model.State) -> Result | None:
+        inp = getattr(state, "input", self.flow.settings.input)
+        if self.noinput + self.nomatch >= inp.retries:
+            exhausted = getattr(state, "exhausted", None)
+            if exhausted is not None:
+                return self._exec(exhausted, "branch")
+            self._say_default("exhausted")
+            self._end("error", reason="retries exhausted", state=self.state)
+            self._out.append(act.Hangup("exhausted"))
+            return None
+        if self.phase in ("capture_confirm", "did_you_say", "offer_confirm", "offer_number"):
+            self._listen(state, self.phase)  # ask the same question again
+            return None
+        return self._enter(self.state, repeat=True)
+
+    # ------------------------------------------------------------ look-ups
+    def _request_lookup(self, lk: model.Lookup) -> None:
+        self.seq += 1
+        self.pending = f"{self.call_id}:{self.seq}"
+        self.pending_since = self.now
+        self.phase = "lookup"
+        args = tuple(evaluate(a, self) for a in lk.args)
+        self._out.append(act.Lookup(self.pending, lk.function, args, lk.timeout))
+
+    def _on_lookup(self, e: ev.LookupResult | ev.LookupFailed) -> None:
+        if self.phase != "lookup" or e.request != self.pending:
+            return  # a late answer to a request we no longer wait for
+        lk: model.Lookup = self.flow.states[self.state]  # type: ignore[assignment]
+        self.pending = None
+        latency = round((self.now - self.pending_since) * 1000, 1)
+        if isinstance(e, ev.LookupResult):
+            self._record_lookup(lk.function, "ok", latency)
+            if lk.result:
+                self.vars[lk.result] = e.value
+            self._follow(self._exec(lk.ok, "branch"))
+            return
+        status = "timeout" if e.timed_out else "error"
+        self._record_lookup(lk.function, status, latency, e.reason)
+        self.vars["error"] = f"{lk.function}: {e.reason}"
+        if lk.error is not None:
+            self._follow(self._exec(lk.error, "branch"))
+        else:
+            self._end_error(f"look-up {lk.function} failed: {e.reason}", say=True)
+
+    # ------------------------------------------------------------ transfers
+    def _on_queue_status(self, e: ev.QueueStatus) -> None:
+        if self.phase != "queue_status":
+            return
+        tr: model.Transfer = self.flow.states[self.state]  # type: ignore[assignment]
+        self.vars["ewt"] = e.ewt
+        self.vars["position"] = e.position
+        self.vars["queue"] = tr.queue
+        self.phase = "running"
+        self._follow(self._exec(tr.body, "transfer"))
+
+    def _transfer(self, tr: model.Transfer) -> None:
+        self.phase = "transfer"
+        if tr.number is not None:
+            number = evaluate(tr.number, self)
+            self._out.append(act.TransferToNumber(str(number)))
+            self.vars["error"] = None
+            return
+        assert tr.queue is not None
+        ewt, position = self.vars.get("ewt"), self.vars.get("position")
+        language = self._language()
+        if "ewt" in tr.announce and ewt is not None:
+            from . import sayas
+
+            self._say_default("ewt", ewt=sayas.duration(ewt, language))
+        if "position" in tr.announce and position is not None:
+            self._say_default("position", position=str(position))
+        queue = self.flow.queues[tr.queue]
+        priority = evaluate(tr.priority, self) if tr.priority is not None else queue.priority
+        self._out.append(act.TransferToQueue(tr.queue, int(priority or 0), tr.skills, ewt))
+
+    def _on_transfer(self, e: ev.TransferResult) -> None:
+        if self.phase != "transfer":
+            return
+        tr: model.Transfer = self.flow.states[self.state]  # type: ignore[assignment]
+        if e.status in ("answered", "queued"):
+            if tr.queue is not None:
+                self._end("transferred", queue=tr.queue)
+            else:
+                assert tr.number is not None
+                self._end("transferred", number=str(evaluate(tr.number, self)))
+            return
+        self.vars["error"] = f"transfer {e.status}" + (f": {e.detail}" if e.detail else "")
+        body = tr.on_result.get(e.status) or tr.on_result.get("failed")
+        if body is not None:
+            self._follow(self._exec(body, "branch"))
+        else:
+            self._end_error(f"transfer {e.status}", say=True)
+
+    # ------------------------------------------------------------ callbacks
+    def _callback_accepted(self, offer: model.CallbackOffer) -> Result | None:
+        number = evaluate(offer.number, self)
+        number = phone.normalize(str(number), self.flow.settings.country) if number else None
+        if number is None:
+            self._say_default("callback_number")
+            self._listen(offer, "offer_number")
+            return None
+        self.vars["callback_number"] = number
+        if offer.confirm is not None:
+            self._say(offer.confirm)
+            self._listen(offer, "offer_confirm")
+            return None
+        return self._store_callback(offer)
+
+    def _callback_declined(self, offer: model.CallbackOffer) -> Result | None:
+        if offer.declined is not None:
+            return self._exec(offer.declined, "branch")
+        self._say_default("callback_declined")
+        return ("hangup", "callback declined")
+
+    def _number_keys(
+        self, offer: model.CallbackOffer, keys: str, terminated: bool
+    ) -> Result | None:
+        self.buffer = (self.buffer + keys)[:MAX_DIGITS]
+        if "#" in self.buffer or terminated or len(self.buffer) >= 15:
+            value = self.buffer.split("#")[0]
+            return self._number_done(offer, value)
+        return None
+
+    def _number_done(self, offer: model.CallbackOffer, value: str) -> Result | None:
+        self.buffer = ""
+        number = phone.normalize(value, self.flow.settings.country)
+        if number is None or len(value) < 8:
+            return self._failure("nomatch")
+        self.vars["callback_number"] = number
+        return self._store_callback(offer)
+
+    def _store_callback(self, offer: model.CallbackOffer) -> Result | None:
+        self.phase = "callback_store"
+        self._out.append(
+            act.StoreCallback(
+                self.call_id,
+                str(self.vars["callback_number"]),
+                offer.queue,
+                self.ani,
+                _window(offer, self),
+                self.now,
+            )
+        )
+        return None
+
+    def _on_callback(self, e: ev.CallbackStored | ev.CallbackFailed) -> None:
+        if self.phase != "callback_store":
+            return
+        offer: model.CallbackOffer = self.flow.states[self.state]  # type: ignore[assignment]
+        if isinstance(e, ev.CallbackStored):
+            self.outcome = {
+                "kind": "callback_scheduled",
+                "queue": offer.queue,
+                "number": mask(str(self.vars["callback_number"])),
+            }
+            self._follow(self._exec(offer.scheduled, "branch"))
+            return
+        self.vars["error"] = f"callback not stored: {e.reason}"
+        if offer.failed is not None:
+            self._follow(self._exec(offer.failed, "branch"))
+        else:
+            self._end_error(f"callback not stored: {e.reason}", say=True)
+
+    # ------------------------------------------------------------ endings
+    def _on_hangup(self, e: ev.Hangup) -> None:
+        self._end("abandoned", state=self.state)
+
+    def _end(self, kind: str, **details: Any) -> None:
+        if self.ended:
+            return
+        # A callback stored earlier stays the outcome, whatever ends the call after it.
+        if self.outcome is None or kind == "transferred":
+            self.outcome = {"kind": kind, **details}
+        self.ended = True
+        self.ended_at = self.now
+        self.phase = "ended"
+        if self.listeners:
+            record = build_record(self)
+            for listener in self.listeners:
+                listener.ended(self, record)
+
+    def _end_error(self, reason: str, say: bool) -> None:
+        self.errors.append(reason)
+        if say:
+            self._say_default("error")
+        self._out.append(act.Hangup("error"))
+        self._end("error", reason=reason, state=self.state)
+
+    def _fail(self, reason: str) -> None:
+        """A runtime problem: the flow's `error` state if it has one, else apologize and end."""
+        if self.ended:
+            return
+        self.errors.append(reason)
+        self.vars["error"] = reason
+        if "error" in self.flow.states and not self._in_error:
+            self._in_error = True
+            self._follow(("goto", "error"))
+            return
+        self.errors.pop()
+        self._end_error(reason, say=True)
+
+    # ------------------------------------------------------------ records
+    def _record_input(
+        self,
+        kind: str,
+        value: str,
+        secure: bool = False,
+        how: str | None = None,
+    ) -> None:
+        shown = "****" if secure else value
+        entry: dict[str, Any] = {
+            "state": self.state,
+            "kind": kind,
+            "value": shown,
+            "t": round(self.now - self.started_at, 3),
+        }
+        if how:
+            entry["ended_by"] = how
+        self.inputs.append(entry)
+        if not secure:
+            self.vars["last_input"] = value
+        for listener in self.listeners:
+            listener.input(self, kind, shown, self.now)
+
+    def _record_lookup(self, function: str, status: str, latency: float, reason: str = "") -> None:
+        entry = {"function": function, "status": status, "latency_ms": latency}
+        if reason:
+            entry["reason"] = reason
+        self.lookups.append(entry)
+        for listener in self.listeners:
+            listener.lookup(self, function, status, latency)
+
+    # snapshots live in snapshot.py; these two are the public face.
+    def to_dict(self, key: bytes | None = None) -> dict[str, Any]:
+        from .snapshot import dump
+
+        return dump(self, key)
+
+    @classmethod
+    def from_dict(
+        cls, flow: model.Flow, data: Mapping[str, Any], key: bytes | None = None, **host: Any
+    ) -> Session:
+        from .snapshot import load
+
+        return load(cls, flow, data, key, **host)
+
+
+class _Unavailable:
+    def __repr__(self) -> str:
+        return "<secure value not restored>"
+
+
+_UNAVAILABLE = _Unavailable()
+
+_COLLECT_PHASE: dict[type, str] = {
+    model.Menu: "menu",
+    model.Capture: "capture",
+    model.CallbackOffer: "offer",
+}
+_INPUT_PHASES = frozenset({"menu", "capture", "offer", "capture_confirm", "did_you_say",
+                           "offer_confirm", "offer_number"})  # fmt: skip
+_VALID_KEYS = frozenset("0123456789*#")
+
+
+def _keys(raw: str) -> str:
+    return "".join(k for k in str(raw)[:MAX_DIGITS] if k in _VALID_KEYS)
+
+
+def _spoken_digits(text: str) -> str:
+    out = []
+    for word in speech.normalize(text).split():
+        if word.isdigit():
+            out.append(word)
+        elif word in speech.SPOKEN_DIGITS:
+            out.append(speech.SPOKEN_DIGITS[word])
+    return "".join(out)[:MAX_DIGITS]
+
+
+def _pick(texts: Mapping[str, str], language: str) -> str | None:
+    if language in texts:
+        return texts[language]
+    base = language.split("-")[0]
+    for tag, text in texts.items():
+        if tag.split("-")[0] == base:
+            return text
+    return next(iter(texts.values()), None)
+
+
+def _window(offer: model.CallbackOffer, session: Session) -> tuple[str, str] | None:
+    """The next callback window as ISO datetimes in the flow's time zone."""
+    if offer.window is None:
+        return None
+    if isinstance(offer.window, str):
+        h = session.flow.hours[offer.window]
+        local = hours_mod.local_time(session.now, h.timezone)
+        for days in range(15):
+            day = local.date() + dt.timedelta(days=days)
+            closure = next((c for c in h.closures if c.first <= day <= c.last), None)
+            if closure is not None and not closure.times:
+                continue
+            for start, end in h.weekly.get(day.weekday(), ()):
+                s = dt.datetime.combine(day, start, local.tzinfo)
+                e = dt.datetime.combine(day, end, local.tzinfo)
+                if e > local:
+                    return (
+                        max(s, local).isoformat(timespec="minutes"),
+                        e.isoformat(timespec="minutes"),
+                    )
+        return None
+    start, end = offer.window
+    local = hours_mod.local_time(session.now, session.flow.settings.timezone)
+    day = (
+        local.date() if local.time().replace(tzinfo=None) < end else local.date() + dt.timedelta(1)
+    )
+    s = dt.datetime.combine(day, start, local.tzinfo)
+    return (
+        max(s, local).isoformat(timespec="minutes"),
+        dt.datetime.combine(day, end, local.tzinfo).isoformat(timespec="minutes"),
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, EvaluationError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+_HANDLERS: dict[type, Any] = {
+    ev.Digits: Session._on_digits,
+    ev.NoInput: Session._on_noinput,
+    ev.TimerFired: Session._on_noinput,
+    ev.Utterance: Session._on_utterance,
+    ev.Hangup: Session._on_hangup,
+    ev.LookupResult: Session._on_lookup,
+    ev.LookupFailed: Session._on_lookup,
+    ev.QueueStatus: Session._on_queue_status,
+    ev.TransferResult: Session._on_transfer,
+    ev.CallbackStored: Session._on_callback,
+    ev.CallbackFailed: Session._on_callback,
+}
+
+__all__ = ["STEP_BUDGET", "Session"]
