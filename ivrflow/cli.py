@@ -82,7 +82,7 @@ def cmd_check(files: Sequence[str], strict: bool, fmt: str, quiet: bool, out: Te
         else:
             out.write(f"{file}: ok — module '{result.module}'{warn}\n")
     if fmt == "json":
-        json.dump(report if len(report) != 1 else report[0], out, indent=2, ensure_ascii=False)
+        json.dump(report, out, indent=2, ensure_ascii=False)  # always a list: one shape to parse
         out.write("\n")
     elif failed and not quiet:
         where = f" in {_count(failed_files, 'file')}" if len(files) > 1 else ""
