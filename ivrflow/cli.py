@@ -7,7 +7,6 @@ pays for prompt_toolkit or network code.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -82,6 +81,8 @@ def cmd_check(files: Sequence[str], strict: bool, fmt: str, quiet: bool, out: Te
         else:
             out.write(f"{file}: ok — module '{result.module}'{warn}\n")
     if fmt == "json":
+        import json
+
         json.dump(report, out, indent=2, ensure_ascii=False)  # always a list: one shape to parse
         out.write("\n")
     elif failed and not quiet:

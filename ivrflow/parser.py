@@ -8,11 +8,8 @@ with several broken declarations reports one error per declaration.
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
 from collections.abc import Callable, Iterator
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
@@ -501,10 +498,18 @@ setattr(_Builder, "return", _Builder.return_)
 
 
 def grammar_text() -> str:
+    here = Path(__file__).parent / "grammar" / GRAMMAR_FILE
+    if here.is_file():  # the usual install; importlib.resources covers zipped ones
+        return here.read_text("utf-8")
+    from importlib import resources
+
     return resources.files("ivrflow").joinpath("grammar", GRAMMAR_FILE).read_text("utf-8")
 
 
 def _cache_path(text: str) -> str:
+    import hashlib
+    import tempfile  # imported here: it costs start-up time and is needed once
+
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     return str(Path(tempfile.gettempdir()) / f"ivrflow-lalr-{digest}.cache")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from difflib import SequenceMatcher
 
 SPOKEN_DIGITS = {
     # en-US
@@ -50,6 +49,8 @@ def score(utterance: str, phrase: str) -> float:
         return 1.0
     if f" {p} " in f" {u} ":
         return 0.95
+    from difflib import SequenceMatcher  # only utterances that are not exact pay for it
+
     return SequenceMatcher(None, u, p).ratio()
 
 

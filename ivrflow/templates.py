@@ -11,17 +11,19 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes, pass_context
-from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from . import sayas
 from .errors import did_you_mean
 
+if TYPE_CHECKING:  # jinja2 is imported on first use: flows without templates skip it
+    from jinja2.runtime import Context
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
 
 def _locale_filter(fn: Callable[..., str]) -> Callable[..., str]:
+    from jinja2 import pass_context
+
     @pass_context
     def apply(context: Context, value: Any, *args: Any) -> str:
         locale = context.get("language") or "en-US"
@@ -32,6 +34,9 @@ def _locale_filter(fn: Callable[..., str]) -> Callable[..., str]:
 
 @lru_cache(maxsize=1)
 def environment() -> ImmutableSandboxedEnvironment:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     env = ImmutableSandboxedEnvironment(
         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
     )
@@ -62,6 +67,8 @@ def check(text: str, known_variables: frozenset[str]) -> Iterator[TemplateProble
     """Problems in one template: syntax, unknown filters, undefined variables."""
     if not is_template(text):
         return
+    from jinja2 import TemplateSyntaxError, meta, nodes
+
     env = environment()
     try:
         tree = env.parse(text)
