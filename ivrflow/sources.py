@@ -29,6 +29,33 @@ def _fail(
     return SourceError(Diagnostic(code, "error", message, path, span, hint))
 
 
+LIST_SUFFIXES = (".csv", ".txt", ".yaml", ".yml")
+
+
+def check_reference(target: str, suffixes: tuple[str, ...]) -> tuple[str, str] | None:
+    """(message, hint) when a `use`/`list … from` path is not one a flow may name.
+
+    Paths are relative to the flow and name flow or list files: a flow compiled on a
+    server cannot reach (and quote) /etc/shadow.
+    """
+    if not target.strip() or "\x00" in target:
+        return (
+            f"'{target}' is not a file name",
+            'write the path of a file, like "common/hours.ivr"',
+        )
+    if target.startswith(("/", "\\")) or (len(target) > 1 and target[1] == ":"):
+        return (
+            f"'{target}' is an absolute path",
+            'name files relative to the flow, like "lists/vip.csv"',
+        )
+    if not target.lower().endswith(suffixes):
+        return (
+            f"'{target}' is not a {' or '.join(suffixes)} file",
+            "flows use .ivr modules and .csv, .txt or .yaml lists",
+        )
+    return None
+
+
 def display_path(path: Path) -> str:
     """Paths in messages: relative to the working directory when below it."""
     try:
@@ -70,7 +97,7 @@ def read_text(
         raise _fail(
             "E001", f"cannot read '{shown}': permission denied", where_path, where_span
         ) from None
-    except (OSError, RuntimeError) as exc:  # symlink loops, I/O errors
+    except (OSError, RuntimeError, ValueError) as exc:  # symlink loops, I/O errors, NULs
         reason = getattr(exc, "strerror", None) or str(exc)
         raise _fail("E001", f"cannot read '{shown}': {reason}", where_path, where_span) from None
     if data.startswith(b"\xef\xbb\xbf"):

@@ -16,7 +16,7 @@ from typing import TypeVar
 from .. import ast, model
 from ..errors import Diagnostic, FlowError, FlowSyntaxError, FlowValidationError, sort_key
 from ..parser import parse_tree
-from ..sources import SourceError, display_path, read_text
+from ..sources import SourceError, check_reference, display_path, read_text
 from . import analysis, declarations
 from .context import Context, Declared, Symbols
 from .expressions import compile_expr
@@ -61,7 +61,7 @@ def _load(path: Path, text: str | None) -> _Loaded:
     ) -> None:
         try:
             key = file.resolve()
-        except (OSError, RuntimeError):  # a symlink loop: read_text reports it
+        except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL: read_text says
             key = file.absolute()
         if key in seen:
             return
@@ -95,6 +95,13 @@ def _load(path: Path, text: str | None) -> _Loaded:
         loaded.modules.append((module, file))
         for item in module.items:
             if isinstance(item, ast.Use):
+                problem = check_reference(item.path, (".ivr",))
+                if problem:
+                    loaded.diagnostics.append(
+                        Diagnostic("E024", "error", problem[0], shown, item.path_span, problem[1])
+                    )
+                    loaded.syntax_failed = True
+                    continue
                 target = file.parent / item.path
                 visit(target, display_path(target), None, (shown, item.path_span), False)
 

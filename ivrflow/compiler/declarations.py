@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .. import ast, model, phone, sayas
 from ..errors import did_you_mean
-from ..sources import SourceError, display_path, read_list
+from ..sources import LIST_SUFFIXES, SourceError, check_reference, display_path, read_list
 from .context import Context, Declared
 from .expressions import literal_value, parse_date, parse_time
 from .settings import Settings
@@ -119,7 +119,10 @@ def queue(ctx: Context, decl: Declared[ast.QueueDecl]) -> model.Queue:
 def number_list(ctx: Context, decl: Declared[ast.ListDecl], base: Path) -> model.NumberList:
     node = decl.node
     entries: list[tuple[str, ast.Span | None, str]] = []  # value, span, path for errors
-    if node.source is not None:
+    problem = check_reference(node.source, LIST_SUFFIXES) if node.source is not None else None
+    if problem is not None:
+        ctx.error("E024", problem[0], node.source_span, problem[1], decl.path)
+    elif node.source is not None:
         assert node.source_span is not None
         file = base / node.source
         shown = display_path(file)
