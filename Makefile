@@ -28,7 +28,9 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[bench]' --config-settings editable_mode=compat
 	$(BIN)/python bench/compile.py
+	$(BIN)/python bench/interpreter.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -740,6 +740,7 @@ class Session:
                 "kind": "callback_scheduled",
                 "queue": offer.queue,
                 "number": mask(str(self.vars["callback_number"])),
+                "reference": e.reference,
             }
             self._follow(self._exec(offer.scheduled, "branch"))
             return

@@ -153,7 +153,8 @@ def test_normalize_is_idempotent(number: str, country: str | None) -> None:
     once = normalize(number, country)
     assert normalize(once, country) == once
     assert once is None or re.fullmatch(r"\+?[0-9]+", once)
-    assert is_withheld(number) is (once is None)
+    if country is None:  # is_withheld knows no country: "011" is a prefix only in NANP
+        assert is_withheld(number) is (once is None)
 
 
 @given(st.text(alphabet="0123456789", min_size=4, max_size=14), _countries)

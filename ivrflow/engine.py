@@ -1,0 +1,260 @@
+"""The host's side: an `Engine` holds what sessions need, and runs calls with asyncio.
+
+Three tiers, as in Jinja: the Engine (configuration, look-up functions,
+stores, the emergency switch, a flow cache) → a Flow (compiled, immutable) →
+a Session (one call). The Engine is where I/O happens: it calls look-up
+functions (sync or async, with their timeout), asks the queue-status provider,
+stores callbacks and writes the record — exactly once per call. A `Channel`
+is the telephony side (the simulator, a FastAGI connection, a webhook).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import os
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import actions as act
+from . import events as ev
+from .compiler import load as compile_flow
+from .model import Flow
+from .records import Listener, MemorySink, RecordSink
+from .session import Session
+
+QueueStatusProvider = Callable[[str], "tuple[float | None, int | None]"]
+
+
+class CallbackStoreLike(Protocol):
+    def store(self, request: Any) -> str: ...
+
+
+class Channel(Protocol):
+    """The telephony side of one call, as seen by `Engine.run`."""
+
+    def now(self) -> float:
+        """The channel's clock: wall time behind a real gateway, virtual in tests."""
+        ...
+
+    async def play(self, action: act.Say | act.Play) -> ev.Event | None:
+        """Play one prompt; return an input event if the caller barged in, else None."""
+        ...
+
+    async def collect(self, action: act.Collect) -> ev.Event:
+        """Listen as the spec says: Digits, Utterance, NoInput or Hangup."""
+        ...
+
+    async def transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> ev.Event:
+        """Bridge the call: TransferResult, or Hangup if the caller left first."""
+        ...
+
+    async def hangup(self, reason: str) -> None: ...
+
+    async def set_variable(self, name: str, value: str) -> None: ...
+
+
+@dataclass
+class _Cached:
+    stamp: tuple[int, int]  # mtime_ns, size
+    flow: Flow
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        records: RecordSink | None = None,
+        callbacks: CallbackStoreLike | None = None,
+        queue_status: QueueStatusProvider | None = None,
+        mask_ani: bool = False,
+        snapshot_key: bytes | None = None,
+        listeners: Iterable[Listener] = (),
+    ) -> None:
+        self.records: RecordSink = records if records is not None else MemorySink()
+        self.callbacks = callbacks
+        self.queue_status = queue_status
+        self.mask_ani = mask_ani
+        self.snapshot_key = snapshot_key
+        self.listeners = tuple(listeners)
+        self.functions: dict[str, Callable[..., Any]] = {}
+        self.emergency: set[str] = set()  # hours names switched to emergency by the host
+        self._flows: dict[Path, _Cached] = {}
+        self._by_hash: dict[str, Flow] = {}
+        self._ids = itertools.count(1)
+
+    # ------------------------------------------------------------ configuration
+    def register(
+        self, name: str | None = None
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: `@engine.register()` makes a function callable from `lookup` states."""
+
+        def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.functions[name or fn.__name__] = fn
+            return fn
+
+        return add
+
+    def set_emergency(self, hours: str, on: bool = True) -> None:
+        """Close `hours` at once (open() turns false, emergency() true) or reopen them."""
+        (self.emergency.add if on else self.emergency.discard)(hours)
+
+    # ------------------------------------------------------------ flows
+    def load(self, path: str | Path) -> Flow:
+        """The compiled flow, recompiled when the file changed (hot reload).
+
+        Calls in flight keep the Flow object they started with; `flow_by_hash`
+        finds older versions for snapshots taken before a reload.
+        """
+        p = Path(path).resolve()
+        info = os.stat(p)
+        stamp = (info.st_mtime_ns, info.st_size)
+        cached = self._flows.get(p)
+        if cached is not None and cached.stamp == stamp:
+            return cached.flow
+        flow = compile_flow(p)
+        self._flows[p] = _Cached(stamp, flow)
+        self._by_hash[flow.content_hash] = flow
+        return flow
+
+    def flow_by_hash(self, content_hash: str) -> Flow | None:
+        return self._by_hash.get(content_hash)
+
+    def session(
+        self,
+        flow: Flow,
+        *,
+        ani: str | None,
+        dnis: str | None,
+        at: float,
+        call_id: str | None = None,
+        variables: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> Session:
+        call_id = call_id or f"call-{next(self._ids)}"
+        return Session(
+            flow,
+            call_id=call_id,
+            ani=ani,
+            dnis=dnis,
+            at=at,
+            variables=variables,
+            seed=seed if seed is not None else _seed(call_id),
+            emergency=self.emergency,
+            listeners=self.listeners,
+            mask_ani=self.mask_ani,
+        )
+
+    def restore(self, data: dict[str, Any]) -> Session:
+        flow = self._by_hash.get(str(data.get("flow_hash")))
+        if flow is None:
+            from .snapshot import SnapshotError
+
+            raise SnapshotError(f"no loaded flow has hash {str(data.get('flow_hash'))[:12]}")
+        return Session.from_dict(
+            flow, data, self.snapshot_key, emergency=self.emergency, listeners=self.listeners
+        )
+
+    # ------------------------------------------------------------ host-side work
+    async def lookup(self, action: act.Lookup, now: Callable[[], float]) -> ev.Event:
+        fn = self.functions.get(action.function)
+        if fn is None:
+            return ev.LookupFailed(now(), action.request, f"no function '{action.function}'")
+        try:
+            if inspect.iscoroutinefunction(fn):
+                call: Awaitable[Any] = fn(*action.args)
+            else:
+                call = asyncio.to_thread(fn, *action.args)
+            value = await asyncio.wait_for(call, action.timeout)
+        except TimeoutError:
+            return ev.LookupFailed(now(), action.request, "timed out", timed_out=True)
+        except Exception as exc:  # the host function failed: the flow's error branch runs
+            return ev.LookupFailed(now(), action.request, f"{type(exc).__name__}: {exc}")
+        return ev.LookupResult(now(), action.request, value)
+
+    def queue(self, action: act.GetQueueStatus, now: float) -> ev.QueueStatus:
+        if self.queue_status is None:
+            return ev.QueueStatus(now, action.queue, None, None)
+        try:
+            ewt, position = self.queue_status(action.queue)
+        except Exception:  # no status: the flow sees ewt = none
+            ewt, position = None, None
+        return ev.QueueStatus(now, action.queue, ewt, position)
+
+    def store_callback(self, action: act.StoreCallback, flow: Flow, now: float) -> ev.Event:
+        if self.callbacks is None:
+            return ev.CallbackFailed(now, "no callback store configured")
+        try:
+            from .callbacks import CallbackRequest
+
+            reference = self.callbacks.store(CallbackRequest.from_action(action, flow.name))
+        except Exception as exc:
+            return ev.CallbackFailed(now, f"{type(exc).__name__}: {exc}")
+        return ev.CallbackStored(now, reference)
+
+    def write_record(self, record: dict[str, Any]) -> None:
+        self.records.write(record)
+
+    # ------------------------------------------------------------ running a call
+    async def run(self, session: Session, channel: Channel) -> dict[str, Any]:
+        """Drive one call to its end; the record is written exactly once, whatever happens."""
+        try:
+            pending = session.start()
+            while not session.ended or pending:
+                event = await self._perform(session, channel, pending)
+                pending = []
+                if event is not None:
+                    pending = session.send(event)
+                elif not session.ended:  # nothing to wait for: a driver bug, not a hang
+                    pending = session.send(ev.Hangup(channel.now()))
+        except asyncio.CancelledError:
+            session.send(ev.Hangup(channel.now()))
+            raise
+        finally:
+            if not session.ended:
+                session.send(ev.Hangup(channel.now()))
+            record = session.record
+            assert record is not None
+            self.write_record(record)
+        return record
+
+    async def _perform(
+        self, session: Session, channel: Channel, actions: list[act.Action]
+    ) -> ev.Event | None:
+        """Carry out actions in order; the first event that answers one goes back in."""
+        for action in actions:
+            if isinstance(action, act.Say | act.Play):
+                barged = await channel.play(action)
+                if barged is not None:
+                    return barged  # the caller interrupted: the rest of the batch is moot
+            elif isinstance(action, act.Collect):
+                return await channel.collect(action)
+            elif isinstance(action, act.Lookup):
+                return await self.lookup(action, channel.now)
+            elif isinstance(action, act.GetQueueStatus):
+                return self.queue(action, channel.now())
+            elif isinstance(action, act.TransferToQueue | act.TransferToNumber):
+                return await channel.transfer(action)
+            elif isinstance(action, act.StoreCallback):
+                return await asyncio.to_thread(
+                    self.store_callback, action, session.flow, channel.now()
+                )
+            elif isinstance(action, act.SetVariable):
+                await channel.set_variable(action.name, action.value)
+            elif isinstance(action, act.Hangup):
+                await channel.hangup(action.reason)
+        return None
+
+
+def _seed(call_id: str) -> int:
+    # A stable seed per call id: A/B splits repeat when a call is replayed.
+    h = 2166136261
+    for c in call_id.encode():
+        h = ((h ^ c) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+__all__ = ["Channel", "Engine", "QueueStatusProvider"]
