@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from . import actions as act
 from . import events as ev
 from .compiler import load as compile_flow
+from .errors import LookupFailure
 from .model import Flow
 from .records import Listener, MemorySink, RecordSink
 from .session import Session
@@ -171,6 +172,8 @@ class Engine:
             value = await asyncio.wait_for(call, action.timeout)
         except TimeoutError:
             return ev.LookupFailed(now(), action.request, "timed out", timed_out=True)
+        except LookupFailure as exc:  # the host said no, in its own words
+            return ev.LookupFailed(now(), action.request, str(exc))
         except Exception as exc:  # the host function failed: the flow's error branch runs
             return ev.LookupFailed(now(), action.request, f"{type(exc).__name__}: {exc}")
         return ev.LookupResult(now(), action.request, value)

@@ -73,6 +73,13 @@ class IvrflowRuntimeError(IvrflowError):
     """Something failed while running a call."""
 
 
+class LookupFailure(IvrflowRuntimeError):
+    """Raise it from a look-up function to fail the look-up with a clean reason.
+
+    The flow's `error` branch runs and the `error` variable holds the message.
+    """
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     close = get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
@@ -125,6 +132,7 @@ __all__ = [
     "FlowValidationError",
     "IvrflowError",
     "IvrflowRuntimeError",
+    "LookupFailure",
     "Severity",
     "did_you_mean",
     "render",
