@@ -74,6 +74,11 @@ class Listener:
     def lookup(self, session: Session, function: str, status: str, latency_ms: float) -> None:
         pass
 
+    def edge(self, session: Session, source: str, target: str, label: str) -> None:
+        """The call follows a `->`/`goto` from `source`; `label` names the branch taken
+        ("choice 1", "noinput 2", "exhausted", "ok", "error", "busy", … or "" for a plain goto).
+        `target` may be `repeat`, `hangup` or `return`."""
+
     def ended(self, session: Session, record: dict[str, Any]) -> None:
         pass
 

@@ -46,7 +46,7 @@ class Session:
         "noinput", "nomatch", "total_noinput", "total_nomatch", "buffer", "typeahead",
         "pending", "pending_since", "seq", "calls", "rng", "outcome", "ended", "ended_at",
         "path", "inputs", "lookups", "errors", "choice", "listeners", "emergency",
-        "mask_ani", "_out", "_budget", "_in_error",
+        "mask_ani", "_out", "_budget", "_in_error", "_label",
     )  # fmt: skip
 
     def __init__(
@@ -105,6 +105,7 @@ class Session:
         self._out: list[act.Action] = []
         self._budget = STEP_BUDGET
         self._in_error = False
+        self._label = ""
         self.vars.update(variables or {})
 
     # ------------------------------------------------------------ public API
@@ -119,7 +120,7 @@ class Session:
         for name, expr in self.flow.variables.items():
             if name not in self.vars:
                 self.vars[name] = evaluate(expr, self)
-        self._follow(("goto", self.flow.start))
+        self._follow(self._enter(self.flow.start))
 
     def send(self, event: ev.Event) -> list[act.Action]:
         """Feed one event; get the actions to perform. Never raises."""
@@ -193,6 +194,8 @@ class Session:
             kind = result[0]
             if kind == "goto":
                 target = result[1]
+                for listener in self.listeners:
+                    listener.edge(self, self.state, target, self._label)
                 if target == model.REPEAT:
                     result = self._enter(self.state, repeat=True)
                 elif target == model.HANGUP:
@@ -202,6 +205,8 @@ class Session:
                 else:
                     result = self._enter(target)
             elif kind == "hangup":
+                for listener in self.listeners:
+                    listener.edge(self, self.state, model.HANGUP, self._label)
                 self._end("self_served", reason=result[1] or "flow ended the call")
                 self._out.append(act.Hangup(result[1] or "done"))
                 result = None
@@ -228,6 +233,7 @@ class Session:
                 listener.state_entered(self, name, self.now)
         self.buffer = ""
         self.phase = "running"
+        self._label = ""
         t = type(state)
         if t is model.Step:
             return self._exec(state.body, "step")  # type: ignore[union-attr]
@@ -242,7 +248,8 @@ class Session:
             return self._exec(state.prompt, "lookup")  # type: ignore[union-attr]
         return self._exec(state.prompt, "prompt")  # type: ignore[union-attr]
 
-    def _exec(self, body: model.Body, role: str) -> Result:
+    def _exec(self, body: model.Body, role: str, label: str = "") -> Result:
+        self._label = label  # which branch runs, for coverage and traces
         return self._exec_frames([(body, 0)], role)
 
     def _exec_frames(self, stack: list[tuple[model.Body, int]], role: str) -> Result:
@@ -298,7 +305,9 @@ class Session:
         if role == "transfer":
             self._transfer(state)  # type: ignore[arg-type]
             return None
-        if role == "handler":
+        if role == "handler":  # the escalation prompt played; the state asks again
+            for listener in self.listeners:
+                listener.edge(self, self.state, self.state, self._label)
             return self._after_failure(state)
         raise EvaluationError(f"state '{self.state}' ended without going anywhere")
 
@@ -449,7 +458,7 @@ class Session:
             menu: model.Menu = state  # type: ignore[assignment]
             for choice in menu.choices:
                 if key in choice.keys:
-                    return self._exec(choice.body, "branch")
+                    return self._exec(choice.body, "branch", choice_label(choice))
             return self._failure("nomatch")
         if phase == "offer":
             offer: model.CallbackOffer = state  # type: ignore[assignment]
@@ -464,11 +473,14 @@ class Session:
         if phase == "did_you_say":
             menu = state  # type: ignore[assignment]
             if yes:
-                return self._exec(menu.choices[self.choice].body, "branch")
+                choice = menu.choices[self.choice]
+                return self._exec(choice.body, "branch", choice_label(choice))
             return self._failure("nomatch")
         if phase == "capture_confirm":
             cap: model.Capture = state  # type: ignore[assignment]
-            return self._exec(cap.ok, "branch") if yes else self._enter(self.state, repeat=True)
+            return (
+                self._exec(cap.ok, "branch", "ok") if yes else self._enter(self.state, repeat=True)
+            )
         if phase == "offer_confirm":
             if yes:
                 return self._store_callback(state)  # type: ignore[arg-type]
@@ -505,7 +517,7 @@ class Session:
             self._say(cap.confirm)
             self._listen(cap, "capture_confirm")
             return None
-        return self._exec(cap.ok, "branch")
+        return self._exec(cap.ok, "branch", "ok")
 
     def _on_noinput(self, e: ev.NoInput | ev.TimerFired) -> None:
         if self.phase not in _INPUT_PHASES:
@@ -550,7 +562,8 @@ class Session:
                 self._say_default("did_you_say", phrase=phrase)
                 self._listen(menu, "did_you_say")
                 return
-            self._follow(self._exec(menu.choices[index].body, "branch"))
+            choice = menu.choices[index]
+            self._follow(self._exec(choice.body, "branch", choice_label(choice)))
             return
         if self.phase == "offer":
             offer: model.CallbackOffer = state  # type: ignore[assignment]
@@ -579,19 +592,20 @@ class Session:
             self.nomatch += 1
             self.total_nomatch += 1
             count = self.nomatch
-        escalation: model.Escalation | None = getattr(state, kind, None)
-        handler = escalation.for_count(count) if escalation is not None else None
+        escalation: model.Escalation = getattr(state, kind, model.NO_ESCALATION)
+        handler = escalation.for_count(count)
         if handler is None:
             self._say_default(kind)
             return self._after_failure(state)
-        return self._exec(handler, "handler")
+        declared = next((n for n, b in escalation.by_count.items() if b is handler), 0)
+        return self._exec(handler, "handler", f"{kind} {declared}" if declared else kind)
 
     def _after_failure(self, state: model.State) -> Result | None:
         inp = getattr(state, "input", self.flow.settings.input)
         if self.noinput + self.nomatch >= inp.retries:
             exhausted = getattr(state, "exhausted", None)
             if exhausted is not None:
-                return self._exec(exhausted, "branch")
+                return self._exec(exhausted, "branch", "exhausted")
             self._say_default("exhausted")
             self._end("error", reason="retries exhausted", state=self.state)
             self._out.append(act.Hangup("exhausted"))
@@ -620,13 +634,13 @@ class Session:
             self._record_lookup(lk.function, "ok", latency)
             if lk.result:
                 self.vars[lk.result] = e.value
-            self._follow(self._exec(lk.ok, "branch"))
+            self._follow(self._exec(lk.ok, "branch", "ok"))
             return
         status = "timeout" if e.timed_out else "error"
         self._record_lookup(lk.function, status, latency, e.reason)
         self.vars["error"] = f"{lk.function}: {e.reason}"
         if lk.error is not None:
-            self._follow(self._exec(lk.error, "branch"))
+            self._follow(self._exec(lk.error, "branch", "error"))
         else:
             self._end_error(f"look-up {lk.function} failed: {e.reason}", say=True)
 
@@ -673,9 +687,10 @@ class Session:
                 self._end("transferred", number=str(evaluate(tr.number, self)))
             return
         self.vars["error"] = f"transfer {e.status}" + (f": {e.detail}" if e.detail else "")
-        body = tr.on_result.get(e.status) or tr.on_result.get("failed")
+        status = e.status if e.status in tr.on_result else "failed"
+        body = tr.on_result.get(status)
         if body is not None:
-            self._follow(self._exec(body, "branch"))
+            self._follow(self._exec(body, "branch", status))
         else:
             self._end_error(f"transfer {e.status}", say=True)
 
@@ -696,7 +711,7 @@ class Session:
 
     def _callback_declined(self, offer: model.CallbackOffer) -> Result | None:
         if offer.declined is not None:
-            return self._exec(offer.declined, "branch")
+            return self._exec(offer.declined, "branch", "declined")
         self._say_default("callback_declined")
         return ("hangup", "callback declined")
 
@@ -742,11 +757,11 @@ class Session:
                 "number": mask(str(self.vars["callback_number"])),
                 "reference": e.reference,
             }
-            self._follow(self._exec(offer.scheduled, "branch"))
+            self._follow(self._exec(offer.scheduled, "branch", "scheduled"))
             return
         self.vars["error"] = f"callback not stored: {e.reason}"
         if offer.failed is not None:
-            self._follow(self._exec(offer.failed, "branch"))
+            self._follow(self._exec(offer.failed, "branch", "failed"))
         else:
             self._end_error(f"callback not stored: {e.reason}", say=True)
 
@@ -849,6 +864,11 @@ _COLLECT_PHASE: dict[type, str] = {
 _INPUT_PHASES = frozenset({"menu", "capture", "offer", "capture_confirm", "did_you_say",
                            "offer_confirm", "offer_number"})  # fmt: skip
 _VALID_KEYS = frozenset("0123456789*#")
+
+
+def choice_label(choice: model.Choice) -> str:
+    """How a menu choice is named in traces and coverage: its first key, else phrase."""
+    return f"choice {choice.keys[0] if choice.keys else choice.phrases[0]}"
 
 
 def _keys(raw: str) -> str:
