@@ -12,10 +12,21 @@ from types import ModuleType
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def all_commands() -> list[ModuleType]:
-    from . import check
+COMMANDS = ("check", "simulate", "test", "explore", "graph")
 
-    return [check]
+
+def all_commands() -> list[ModuleType]:
+    """The sub-command modules that exist (each is optional until it lands)."""
+    import importlib
+
+    found = []
+    for name in COMMANDS:
+        try:
+            found.append(importlib.import_module(f"{__name__}.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    return found
 
 
 def count(n: int, noun: str) -> str:
