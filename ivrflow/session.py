@@ -491,11 +491,20 @@ class Session:
 
     def _capture_keys(self, cap: model.Capture, keys: str, terminated: bool) -> Result | None:
         self.buffer = (self.buffer + keys)[:MAX_DIGITS]
-        if cap.terminator is not None and cap.terminator in self.buffer:
-            value, _, rest = self.buffer.partition(cap.terminator)
+        end = cap.terminator
+        at_end = self.buffer.find(end) if end is not None else -1
+        if terminated and (
+            at_end < 0 and len(self.buffer) > cap.max_digits or at_end > cap.max_digits
+        ):
+            # A gateway collected one entry, longer than allowed: not the first keys of it.
+            self.buffer = ""
+            self._record_input("dtmf", keys, cap.secure, "too long")
+            return self._failure("nomatch")
+        if 0 <= at_end <= cap.max_digits:  # the terminator came first: the entry is before it
+            value, rest = self.buffer[:at_end], self.buffer[at_end + 1 :]
             self.typeahead = rest + self.typeahead
             return self._capture_done(cap, value, "terminator")
-        if len(self.buffer) >= cap.max_digits:
+        if len(self.buffer) >= cap.max_digits:  # full: extra keys are type-ahead
             value, rest = self.buffer[: cap.max_digits], self.buffer[cap.max_digits :]
             self.typeahead = rest + self.typeahead
             return self._capture_done(cap, value, "max")
@@ -592,10 +601,20 @@ class Session:
             self.nomatch += 1
             self.total_nomatch += 1
             count = self.nomatch
-        escalation: model.Escalation = getattr(state, kind, model.NO_ESCALATION)
-        handler = escalation.for_count(count)
-        if handler is None:
+        if self.phase in _QUESTIONS:  # a yes/no or a number: the state's prompts don't fit
             self._say_default(kind)
+            return self._after_failure(state)
+        escalation: model.Escalation = getattr(state, kind, model.NO_ESCALATION)
+        inp = getattr(state, "input", self.flow.settings.input)
+        if self.noinput + self.nomatch >= inp.retries:
+            # The last failure: only a handler written for this very count plays, not a
+            # repeating one ("press 1 for …" right before the transfer would mislead).
+            handler = escalation.by_count.get(count)
+        else:
+            handler = escalation.for_count(count)
+        if handler is None:
+            if self.noinput + self.nomatch < inp.retries:
+                self._say_default(kind)
             return self._after_failure(state)
         declared = next((n for n, b in escalation.by_count.items() if b is handler), 0)
         return self._exec(handler, "handler", f"{kind} {declared}" if declared else kind)
@@ -610,10 +629,21 @@ class Session:
             self._end("error", reason="retries exhausted", state=self.state)
             self._out.append(act.Hangup("exhausted"))
             return None
-        if self.phase in ("capture_confirm", "did_you_say", "offer_confirm", "offer_number"):
-            self._listen(state, self.phase)  # ask the same question again
+        if self.phase == "did_you_say":  # "no" (or no answer): back to the menu
+            return self._enter(self.state, repeat=True)
+        if self.phase in _QUESTIONS:  # ask the same question again, in full
+            self._ask_again(state)
             return None
         return self._enter(self.state, repeat=True)
+
+    def _ask_again(self, state: model.State) -> None:
+        phase = self.phase
+        confirm = getattr(state, "confirm", None)  # captures and callback offers
+        if phase in ("capture_confirm", "offer_confirm") and confirm is not None:
+            self._say(confirm)
+        elif phase == "offer_number":
+            self._say_default("callback_number")
+        self._listen(state, phase)
 
     # ------------------------------------------------------------ look-ups
     def _request_lookup(self, lk: model.Lookup) -> None:
@@ -638,7 +668,7 @@ class Session:
             return
         status = "timeout" if e.timed_out else "error"
         self._record_lookup(lk.function, status, latency, e.reason)
-        self.vars["error"] = f"{lk.function}: {e.reason}"
+        self.vars["error"] = e.reason  # the host's words: flows switch on them
         if lk.error is not None:
             self._follow(self._exec(lk.error, "branch", "error"))
         else:
@@ -730,6 +760,10 @@ class Session:
         if number is None or len(value) < 8:
             return self._failure("nomatch")
         self.vars["callback_number"] = number
+        if offer.confirm is not None:  # a keyed number is the one most likely to be wrong
+            self._say(offer.confirm)
+            self._listen(offer, "offer_confirm")
+            return None
         return self._store_callback(offer)
 
     def _store_callback(self, offer: model.CallbackOffer) -> Result | None:
@@ -861,6 +895,7 @@ _COLLECT_PHASE: dict[type, str] = {
     model.Capture: "capture",
     model.CallbackOffer: "offer",
 }
+_QUESTIONS = frozenset({"capture_confirm", "did_you_say", "offer_confirm", "offer_number"})
 _INPUT_PHASES = frozenset({"menu", "capture", "offer", "capture_confirm", "did_you_say",
                            "offer_confirm", "offer_number"})  # fmt: skip
 _VALID_KEYS = frozenset("0123456789*#")
