@@ -143,6 +143,8 @@ class Goto(NamedTuple):
 class Hangup(NamedTuple):
     span: Span
     reason: str | None
+    outcome: str | None = None  # `as error`
+    outcome_span: Span | None = None
 
 
 class CallSub(NamedTuple):

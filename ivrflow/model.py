@@ -158,6 +158,7 @@ class Goto:
 class Hangup:
     where: Where
     reason: str | None
+    outcome: str = "self_served"  # or "error": what the call record counts it as
 
 
 @dataclass(frozen=True, slots=True)

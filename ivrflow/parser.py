@@ -355,8 +355,13 @@ class _Builder(Transformer):  # type: ignore[type-arg]
         return ast.Goto(_span(c[0]).to(_span(target)), str(target), _span(target))
 
     def hangup(self, c: list[Any]) -> ast.Hangup:
-        kw, reason = c
-        return ast.Hangup(_span(kw).to(_span(reason or kw)), _string(reason) if reason else None)
+        kw, reason, outcome = c
+        return ast.Hangup(
+            _span(kw).to(_span(outcome or reason or kw)),
+            _string(reason) if reason else None,
+            str(outcome) if outcome else None,
+            _span(outcome) if outcome else None,
+        )
 
     def call(self, c: list[Any]) -> ast.CallSub:
         kw, target = c

@@ -31,7 +31,8 @@ STEP_BUDGET = 1000
 MAX_DIGITS = 64  # digits buffered before input is cut
 MAX_UTTERANCE = 1000  # characters of an utterance that are looked at
 
-Result = tuple[Any, ...]  # ("goto", target) | ("hangup", reason) | ("return",) | ("end", role)
+# ("goto", target) | ("hangup", reason, outcome) | ("return",) | ("end", role)
+Result = tuple[Any, ...]
 
 
 class _BudgetExceeded(Exception):
@@ -199,7 +200,7 @@ class Session:
                 if target == model.REPEAT:
                     result = self._enter(self.state, repeat=True)
                 elif target == model.HANGUP:
-                    result = ("hangup", None)
+                    result = ("hangup", None, "self_served")
                 elif target == model.RETURN:
                     result = ("return",)
                 else:
@@ -207,7 +208,12 @@ class Session:
             elif kind == "hangup":
                 for listener in self.listeners:
                     listener.edge(self, self.state, model.HANGUP, self._label)
-                self._end("self_served", reason=result[1] or "flow ended the call")
+                reason = result[1] or "flow ended the call"
+                if result[2] == "error":
+                    self.errors.append(reason)
+                    self._end("error", reason=reason, state=self.state)
+                else:
+                    self._end("self_served", reason=reason)
                 self._out.append(act.Hangup(result[1] or "done"))
                 result = None
             elif kind == "return":
@@ -276,7 +282,7 @@ class Session:
             elif isinstance(stmt, model.Play):
                 self._emit_prompt(act.Play(stmt.path, self._barge_in(stmt.barge_in)))
             elif isinstance(stmt, model.Hangup):
-                return ("hangup", stmt.reason)
+                return ("hangup", stmt.reason, stmt.outcome)
             elif isinstance(stmt, model.Switch):
                 subject = evaluate(stmt.subject, self)
                 for values, branch in stmt.cases:
@@ -743,7 +749,7 @@ class Session:
         if offer.declined is not None:
             return self._exec(offer.declined, "branch", "declined")
         self._say_default("callback_declined")
-        return ("hangup", "callback declined")
+        return ("hangup", "callback declined", "self_served")
 
     def _number_keys(
         self, offer: model.CallbackOffer, keys: str, terminated: bool

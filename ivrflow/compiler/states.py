@@ -59,6 +59,7 @@ TRANSFER_WORDS = {"busy", "noanswer", "full", "failed"}
 CALLBACK_WORDS = {"scheduled", "declined", "failed", "noinput", "nomatch", "exhausted"}
 KEY_WORDS = {"hash": "#", "pound": "#", "star": "*"}
 DTMF_KEYS = frozenset("0123456789*#")
+HANGUP_OUTCOMES = ("self_served", "error")  # abandoned, transferred … are not the flow's to say
 READ_ONLY = frozenset({"ani", "dnis", "call_id", "now", "ewt", "position"})
 
 
@@ -158,7 +159,17 @@ class StateCompiler:
         if isinstance(s, ast.Goto):
             return model.Goto(where, self.target(s.target, s.target_span))
         if isinstance(s, ast.Hangup):
-            return model.Hangup(where, s.reason)
+            outcome = s.outcome or "self_served"
+            if outcome not in HANGUP_OUTCOMES:
+                ctx.error(
+                    "E121",
+                    f"a hang-up ends as self_served or error, not '{outcome}'",
+                    s.outcome_span,
+                    did_you_mean(outcome, HANGUP_OUTCOMES)
+                    or 'write: hangup "transfer failed" as error',
+                )
+                outcome = "self_served"
+            return model.Hangup(where, s.reason, outcome)
         if isinstance(s, ast.CallSub):
             return model.CallSub(where, self.target(s.target, s.target_span, special=False))
         if isinstance(s, ast.Return):

@@ -355,3 +355,16 @@ def _write_tmp(text: str) -> Path:
     p = d / "f.ivr"
     p.write_text(text)
     return p
+
+
+def test_hangup_outcome() -> None:
+    flow = flow_of('flow f\nstart:\n  hangup "transfer failed" as error\n')
+    stmt = flow.states["start"].body[0]  # type: ignore[union-attr]
+    assert isinstance(stmt, model.Hangup)
+    assert (stmt.reason, stmt.outcome) == ("transfer failed", "error")
+    assert flow_of('flow f\nstart:\n  hangup "done"\n').states["start"].body[0].outcome == (  # type: ignore[union-attr]
+        "self_served"
+    )
+    result = compile_text('flow f\nstart:\n  hangup "x" as transferred\n')
+    (d,) = result.errors
+    assert d.code == "E121" and d.span is not None and d.span.column == 17
