@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "CALLING_CODES",
@@ -85,6 +86,7 @@ def is_valid_country(code: str) -> bool:
     return code.upper() in CALLING_CODES
 
 
+@lru_cache(maxsize=4096)  # pure, and the same DNIS (and often ANI) comes back all day
 def normalize(number: str | None, country: str | None = None) -> str | None:
     """Return ``+<digits>`` when the number can be placed in E.164, else its bare digits.
 

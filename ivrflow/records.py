@@ -51,12 +51,19 @@ def build_record(session: Session) -> dict[str, Any]:
         "duration": round(end - start, 3),
         "outcome": outcome,
         "path": [{"state": s, "t": round(at - start, 3)} for s, at in session.path],
-        "inputs": [dict(i) for i in session.inputs],
+        "inputs": [_input(*row) for row in session.inputs],
         "lookups": [dict(lk) for lk in session.lookups],
         "noinput": session.total_noinput,
         "nomatch": session.total_nomatch,
         "errors": list(session.errors),
     }
+
+
+def _input(state: str, kind: str, value: str, t: float, how: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"state": state, "kind": kind, "value": value, "t": t}
+    if how:
+        entry["ended_by"] = how
+    return entry
 
 
 class Listener:

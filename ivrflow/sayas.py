@@ -157,11 +157,17 @@ def _decimal(value: object, name: str) -> Decimal:
     return result
 
 
+_QUANTUM = {places: Decimal(1).scaleb(-places) for places in range(5)}
+
+
 def _round(amount: Decimal, places: int) -> Decimal:
     """Round half up to ``places`` decimals, with enough precision for any amount's size."""
-    with localcontext() as context:
-        context.prec = max(28, amount.adjusted() + places + 2)
-        return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    quantum = _QUANTUM.get(places) or Decimal(1).scaleb(-places)
+    if amount.adjusted() + places + 2 <= 28:  # the default context is precise enough
+        return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+    with localcontext() as context:  # huge amounts: widen the precision
+        context.prec = amount.adjusted() + places + 2
+        return amount.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def _format_decimal(amount: Decimal, loc: _Locale) -> str:

@@ -13,8 +13,9 @@ down in docs/runtime.md.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from typing import Any
 
 from . import actions as act
@@ -96,7 +97,7 @@ class Session:
         self.ended = False
         self.ended_at: float | None = None
         self.path: list[tuple[str, float]] = []
-        self.inputs: list[dict[str, Any]] = []
+        self.inputs: list[tuple[str, str, str, float, str | None]] = []
         self.lookups: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self.choice = -1
@@ -125,16 +126,24 @@ class Session:
 
     def send(self, event: ev.Event) -> list[act.Action]:
         """Feed one event; get the actions to perform. Never raises."""
-        first = self.start() if self.phase == "new" else []
+        if self.phase == "new":
+            return self.start() + self.send(event)
         if self.ended:
-            return first
+            return []
         at = getattr(event, "at", None)
-        if isinstance(at, int | float) and at == at:  # NaN-safe
-            self.now = max(self.now, float(at))  # a clock that steps back is held still
+        # A clock that steps back is held still; NaN compares false and is ignored too.
+        if isinstance(at, (int, float)) and at > self.now:
+            self.now = float(at)
         handler = _HANDLERS.get(type(event))
         if handler is None:
-            return first + self._guarded(lambda: self._fail(f"unexpected event {event!r:.80}"))
-        return first + self._guarded(lambda: handler(self, event))
+            return self._guarded(self._fail, f"unexpected event {event!r:.80}")
+        out = self._out = []
+        self._budget = STEP_BUDGET
+        try:
+            handler(self, event)
+        except Exception as exc:  # the same guard as _guarded, inlined: this is the hot path
+            self._recover(exc)
+        return out
 
     @property
     def record(self) -> dict[str, Any] | None:
@@ -167,23 +176,28 @@ class Session:
         return is_open if function == "open" else not is_open
 
     # ------------------------------------------------------------ the driving loop
-    def _guarded(self, run: Any) -> list[act.Action]:
+    def _guarded(self, run: Any, *args: Any) -> list[act.Action]:
         out = self._out = []
         self._budget = STEP_BUDGET
         try:
-            run()
-        except _BudgetExceeded:
+            run(*args)
+        except Exception as exc:
+            self._recover(exc)
+        return out
+
+    def _recover(self, exc: Exception) -> None:
+        """A call must never crash: the error path runs instead, and the call still ends."""
+        if isinstance(exc, _BudgetExceeded):
             self._end_error(
                 f"step budget exceeded in state '{self.state}': the flow loops without "
                 "waiting for the caller",
                 say=True,
             )
-        except Exception as exc:  # a call must never crash: the error path runs instead
-            try:
-                self._fail(_describe(exc))
-            except Exception as inner:
-                self._end_error(f"{_describe(exc)}; then {_describe(inner)}", say=True)
-        return out
+            return
+        try:
+            self._fail(_describe(exc))
+        except Exception as inner:
+            self._end_error(f"{_describe(exc)}; then {_describe(inner)}", say=True)
 
     def _tick(self) -> None:
         self._budget -= 1
@@ -224,12 +238,14 @@ class Session:
                 state, role, frames = self.calls.pop()
                 self.state = state
                 index = body_index(self.flow)
-                result = self._exec_frames([(index.bodies[b], i) for b, i in frames], role)
+                result = self._resume([(index.bodies[b], i) for b, i in frames], role)
             else:  # ("end", role): a body ran to its end
                 result = self._fallthrough(result[1])
 
     def _enter(self, name: str, repeat: bool = False) -> Result | None:
-        self._tick()
+        self._budget -= 1
+        if self._budget < 0:
+            raise _BudgetExceeded
         state = self.flow.states[name]
         if not repeat:
             self.noinput = self.nomatch = 0
@@ -256,49 +272,74 @@ class Session:
 
     def _exec(self, body: model.Body, role: str, label: str = "") -> Result:
         self._label = label  # which branch runs, for coverage and traces
-        return self._exec_frames([(body, 0)], role)
+        result = self._run(body, 0)
+        if result is None:
+            return ("end", role)
+        return result if result[0] != "call" else self._finish(result, role, [])
 
-    def _exec_frames(self, stack: list[tuple[model.Body, int]], role: str) -> Result:
-        """Run statements until one leaves the body; nested blocks push frames."""
-        while stack:
-            body, i = stack[-1]
-            if i >= len(body):
-                stack.pop()
-                continue
-            stack[-1] = (body, i + 1)
+    def _resume(self, frames: list[tuple[model.Body, int]], role: str) -> Result:
+        """Continue after a `call` returned: the innermost body first, then outward."""
+        for k in range(len(frames) - 1, -1, -1):
+            body, index = frames[k]
+            result = self._run(body, index)
+            if result is not None:
+                return self._finish(result, role, frames[:k])
+        return ("end", role)
+
+    def _finish(
+        self, result: Result | None, role: str, outer: list[tuple[model.Body, int]]
+    ) -> Result:
+        if result is None:
+            return ("end", role)
+        if result[0] == "call":  # remember where to come back, as stable body numbers
+            index = body_index(self.flow)
+            chain = outer + result[2][::-1]
+            self.calls.append((self.state, role, [(index.ids[id(b)], j) for b, j in chain]))
+            return ("goto", result[1])
+        return result
+
+    def _run(self, body: model.Body, start: int) -> Result | None:
+        """Run statements from `start`; a result when one leaves the body, else None."""
+        for i in range(start, len(body)):
             stmt = body[i]
-            self._tick()
+            self._budget -= 1
+            if self._budget < 0:
+                raise _BudgetExceeded
             if isinstance(stmt, model.Say):
                 self._say(stmt)
             elif isinstance(stmt, model.Goto):
                 return ("goto", stmt.target)
             elif isinstance(stmt, model.Assign):
                 self.vars[stmt.name] = evaluate(stmt.value, self)
-            elif isinstance(stmt, model.If):
-                for cond, branch in stmt.branches:
-                    if cond is None or truthy(evaluate(cond, self)):
-                        stack.append((branch, 0))
-                        break
-            elif isinstance(stmt, model.Play):
-                self._emit_prompt(act.Play(stmt.path, self._barge_in(stmt.barge_in)))
             elif isinstance(stmt, model.Hangup):
                 return ("hangup", stmt.reason, stmt.outcome)
-            elif isinstance(stmt, model.Switch):
-                subject = evaluate(stmt.subject, self)
-                for values, branch in stmt.cases:
-                    if not values or subject in values:
-                        stack.append((branch, 0))
-                        break
-            elif isinstance(stmt, model.Split):
-                stack.append((self._draw(stmt), 0))
+            elif isinstance(stmt, model.Play):
+                self._emit_prompt(act.Play(stmt.path, self._barge_in(stmt.barge_in)))
             elif isinstance(stmt, model.CallSub):
-                index = body_index(self.flow)
-                frames = [(index.ids[id(b)], j) for b, j in stack]
-                self.calls.append((self.state, role, frames))
-                return ("goto", stmt.target)
-            else:  # Return
+                return ("call", stmt.target, [(body, i + 1)])
+            elif isinstance(stmt, model.Return):
                 return ("return",)
-        return ("end", role)
+            else:  # If, Switch, Split: run the chosen block, then carry on here
+                result = self._run(self._choose_block(stmt), 0)
+                if result is not None:
+                    if result[0] == "call":
+                        result[2].append((body, i + 1))
+                    return result
+        return None
+
+    def _choose_block(self, stmt: model.If | model.Switch | model.Split) -> model.Body:
+        if isinstance(stmt, model.If):
+            for cond, branch in stmt.branches:
+                if cond is None or truthy(evaluate(cond, self)):
+                    return branch
+            return ()
+        if isinstance(stmt, model.Switch):
+            subject = evaluate(stmt.subject, self)
+            for values, branch in stmt.cases:
+                if not values or subject in values:
+                    return branch
+            return ()
+        return self._draw(stmt)
 
     def _fallthrough(self, role: str) -> Result | None:
         state = self.flow.states[self.state]
@@ -325,26 +366,32 @@ class Session:
         return self.flow.settings.barge_in if flag is None else flag
 
     def _say(self, say: model.Say) -> None:
-        language = say.language or self._language()
+        variables = self.vars
+        language = say.language or variables["language"] or self.flow.settings.language
+        voice = say.voice or variables["voice"]
+        barge_in = self.flow.settings.barge_in if say.barge_in is None else say.barge_in
+        key = (id(say), language, voice, barge_in)
+        cached = _SAID.get(key)
+        if cached is not None and cached[0] is say:  # a constant prompt: one action object
+            self._out.append(cached[1])
+            for listener in self.listeners:
+                listener.prompt(self, cached[1])
+            return
         text = say.text.get("") if "" in say.text else _pick(say.text, language)
         if text is None:
             raise EvaluationError(f"{say.where}: the prompt has no text in {language}")
-        if templates.is_template(text):
+        constant = not templates.is_template(text)
+        if not constant:
             try:
-                text = templates.render(text, self._template_context(language))
+                text = templates.render(text, _TemplateScope(self), language)
             except Exception as exc:
                 raise EvaluationError(f"{say.where}: prompt template failed: {exc}") from exc
-        self._emit_prompt(
-            act.Say(
-                text, language, say.voice or self.vars.get("voice"), self._barge_in(say.barge_in)
-            )
-        )
-
-    def _template_context(self, language: str) -> dict[str, Any]:
-        context = {k: v for k, v in self.vars.items() if v is not _UNAVAILABLE}
-        context["now"] = self.variable("now")
-        context["language"] = language
-        return context
+        action = act.Say(text, language, voice, barge_in)
+        if constant:
+            if len(_SAID) > 20_000:
+                _SAID.clear()
+            _SAID[key] = (say, action)
+        self._emit_prompt(action)
 
     def _emit_prompt(self, action: act.Say | act.Play) -> None:
         self._out.append(action)
@@ -387,18 +434,36 @@ class Session:
         spec = self._collect_spec(state, phase)
         if self.buffer:  # keys typed ahead started the entry: collect the rest
             have = len(self.buffer)
-            spec.min_digits = max(0, spec.min_digits - have)
-            spec.max_digits = max(1, spec.max_digits - have)
-            spec.timeout = spec.interdigit
+            spec = dataclasses.replace(
+                spec,
+                min_digits=max(0, spec.min_digits - have),
+                max_digits=max(1, spec.max_digits - have),
+                timeout=spec.interdigit,
+            )
         self._out.append(spec)
 
     def _collect_spec(self, state: model.State, phase: str) -> act.Collect:
-        inp = getattr(state, "input", self.flow.settings.input)
         barge = self._barge_in(None)
-        for a in reversed(self._out):
-            if isinstance(a, act.Say | act.Play):
-                barge = a.barge_in
-                break
+        out = self._out
+        if out and isinstance(out[-1], act.Say | act.Play):  # the usual case: a prompt, then this
+            barge = out[-1].barge_in
+        else:
+            for a in reversed(out):
+                if isinstance(a, act.Say | act.Play):
+                    barge = a.barge_in
+                    break
+        key = (id(state), phase, barge)
+        cached = _SPECS.get(key)
+        if cached is not None and cached[0] is state:
+            return cached[1]
+        if len(_SPECS) > 20_000:
+            _SPECS.clear()
+        spec = self._build_spec(state, phase, barge)
+        _SPECS[key] = (state, spec)
+        return spec
+
+    def _build_spec(self, state: model.State, phase: str, barge: bool) -> act.Collect:
+        inp = getattr(state, "input", self.flow.settings.input)
         if phase == "capture":
             cap: model.Capture = state  # type: ignore[assignment]
             return act.Collect(
@@ -438,12 +503,14 @@ class Session:
         )
 
     def _on_digits(self, e: ev.Digits) -> None:
-        if self.phase in ("lookup", "queue_status", "callback_store"):
+        phase = self.phase
+        if phase in _INPUT_PHASES:
+            result = self._on_keys(_keys(e.keys), e.terminated, raw=e.keys)
+            if result is not None:
+                self._follow(result)
+        elif phase in ("lookup", "queue_status", "callback_store"):
             self.typeahead = (self.typeahead + _keys(e.keys))[:MAX_DIGITS]  # type-ahead
-            return
-        if self.phase not in _INPUT_PHASES:
-            return  # keys while a transfer rings: not ours
-        self._follow(self._on_keys(_keys(e.keys), e.terminated, raw=e.keys))
+        # else: keys while a transfer rings are not ours
 
     def _on_keys(self, keys: str, terminated: bool, raw: str | None = None) -> Result | None:
         state = self.flow.states[self.state]
@@ -852,15 +919,8 @@ class Session:
         how: str | None = None,
     ) -> None:
         shown = "****" if secure else value
-        entry: dict[str, Any] = {
-            "state": self.state,
-            "kind": kind,
-            "value": shown,
-            "t": round(self.now - self.started_at, 3),
-        }
-        if how:
-            entry["ended_by"] = how
-        self.inputs.append(entry)
+        # A compact row per input (a session holds many); the record makes dicts of them.
+        self.inputs.append((self.state, kind, shown, round(self.now - self.started_at, 3), how))
         if not secure:
             self.vars["last_input"] = value
         for listener in self.listeners:
@@ -913,7 +973,39 @@ def choice_label(choice: model.Choice) -> str:
 
 
 def _keys(raw: str) -> str:
+    if raw in _VALID_KEYS:  # one key, the common case
+        return raw
     return "".join(k for k in str(raw)[:MAX_DIGITS] if k in _VALID_KEYS)
+
+
+# Actions are immutable values, so a constant prompt or a collect spec is built once per
+# statement/state and shared by every call (keyed by id, checked by identity).
+_SAID: dict[tuple[Any, ...], tuple[model.Say, act.Say]] = {}
+_SPECS: dict[tuple[Any, ...], tuple[model.State, act.Collect]] = {}
+
+
+class _TemplateScope(Mapping[str, Any]):
+    """What a prompt template sees: the call's variables and `now`, read lazily."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "now":
+            return self.session.variable("now")
+        value = self.session.vars[name]
+        if value is _UNAVAILABLE:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        names = [k for k, v in self.session.vars.items() if v is not _UNAVAILABLE]
+        return iter([*names, "now"])
+
+    def __len__(self) -> int:
+        return len(self.session.vars) + 1
 
 
 def _spoken_digits(text: str) -> str:

@@ -36,7 +36,12 @@ class SnapshotError(IvrflowRuntimeError):
     """A snapshot cannot be restored (another flow, a changed flow, a bad key, bad data)."""
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _encode(value: Any) -> Any:
+    if type(value) in _PLAIN:  # nearly every value: no conversion
+        return value
     if isinstance(value, dt.datetime):
         return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):
@@ -53,6 +58,8 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, dict):
         if len(value) == 1:
             ((tag, text),) = value.items()
