@@ -44,8 +44,30 @@ def is_open(hours: model.Hours, at: float, emergency: bool = False) -> bool:
     return _within(hours.weekly.get(local.weekday(), ()), t)
 
 
+def open_spans(hours: model.Hours, day: dt.date) -> list[tuple[dt.time, dt.time]]:
+    """The day's opening hours: the weekly spans minus that day's closures."""
+    spans = list(hours.weekly.get(day.weekday(), ()))
+    for c in hours.closures:
+        if not c.first <= day <= c.last:
+            continue
+        if not c.times:
+            return []
+        for cut_start, cut_end in c.times:
+            kept: list[tuple[dt.time, dt.time]] = []
+            for start, end in spans:
+                if cut_end <= start or cut_start >= end:
+                    kept.append((start, end))
+                    continue
+                if start < cut_start:
+                    kept.append((start, cut_start))
+                if cut_end < end:
+                    kept.append((cut_end, end))
+            spans = kept
+    return spans
+
+
 def is_holiday(hours: model.Hours, at: float) -> bool:
     return closure_on(hours, local_time(at, hours.timezone)) is not None
 
 
-__all__ = ["closure_on", "is_holiday", "is_open", "local_time", "zone"]
+__all__ = ["closure_on", "is_holiday", "is_open", "local_time", "open_spans", "zone"]

@@ -48,7 +48,7 @@ class Session:
         "noinput", "nomatch", "total_noinput", "total_nomatch", "buffer", "typeahead",
         "pending", "pending_since", "seq", "calls", "rng", "outcome", "ended", "ended_at",
         "path", "inputs", "lookups", "errors", "choice", "listeners", "emergency",
-        "mask_ani", "_out", "_budget", "_in_error", "_label",
+        "mask_ani", "_out", "_budget", "_in_error", "_label", "_swallow",
     )  # fmt: skip
 
     def __init__(
@@ -91,7 +91,8 @@ class Session:
         self.pending: str | None = None
         self.pending_since = 0.0
         self.seq = 0
-        self.calls: list[tuple[str, str, list[tuple[int, int]]]] = []
+        # (state, body role, return frames, that state's no-input/no-match counts)
+        self.calls: list[tuple[str, str, list[tuple[int, int]], tuple[int, int]]] = []
         self.rng = (seed or 0x9E3779B9) & 0xFFFFFFFF
         self.outcome: dict[str, Any] | None = None
         self.ended = False
@@ -108,6 +109,7 @@ class Session:
         self._budget = STEP_BUDGET
         self._in_error = False
         self._label = ""
+        self._swallow: str | None = None  # a terminator to drop after an entry filled up
         self.vars.update(variables or {})
 
     # ------------------------------------------------------------ public API
@@ -132,7 +134,7 @@ class Session:
             return []
         at = getattr(event, "at", None)
         # A clock that steps back is held still; NaN compares false and is ignored too.
-        if isinstance(at, (int, float)) and at > self.now:
+        if isinstance(at, (int, float)) and self.now < at < _LATEST:
             self.now = float(at)
         handler = _HANDLERS.get(type(event))
         if handler is None:
@@ -235,8 +237,9 @@ class Session:
                     raise EvaluationError(
                         f"'return' in state '{self.state}' with no call to return to"
                     )
-                state, role, frames = self.calls.pop()
+                state, role, frames, counts = self.calls.pop()
                 self.state = state
+                self.noinput, self.nomatch = counts  # the caller's visit of that state goes on
                 index = body_index(self.flow)
                 result = self._resume([(index.bodies[b], i) for b, i in frames], role)
             else:  # ("end", role): a body ran to its end
@@ -294,7 +297,8 @@ class Session:
         if result[0] == "call":  # remember where to come back, as stable body numbers
             index = body_index(self.flow)
             chain = outer + result[2][::-1]
-            self.calls.append((self.state, role, [(index.ids[id(b)], j) for b, j in chain]))
+            frames = [(index.ids[id(b)], j) for b, j in chain]
+            self.calls.append((self.state, role, frames, (self.noinput, self.nomatch)))
             return ("goto", result[1])
         return result
 
@@ -504,18 +508,29 @@ class Session:
 
     def _on_digits(self, e: ev.Digits) -> None:
         phase = self.phase
+        keys = _keys(e.keys)
+        if self._swallow is not None:
+            if keys[:1] == self._swallow:
+                keys = keys[1:]
+                if not keys:
+                    self._swallow = None
+                    return
+            self._swallow = None
         if phase in _INPUT_PHASES:
-            result = self._on_keys(_keys(e.keys), e.terminated, raw=e.keys)
+            result = self._on_keys(keys, e.terminated, raw=e.keys)
             if result is not None:
                 self._follow(result)
         elif phase in ("lookup", "queue_status", "callback_store"):
-            self.typeahead = (self.typeahead + _keys(e.keys))[:MAX_DIGITS]  # type-ahead
+            self.typeahead = (self.typeahead + keys)[:MAX_DIGITS]  # type-ahead
         # else: keys while a transfer rings are not ours
 
     def _on_keys(self, keys: str, terminated: bool, raw: str | None = None) -> Result | None:
         state = self.flow.states[self.state]
         if not keys:
-            return self._failure("nomatch") if raw else None
+            if terminated and self.phase in ("capture", "offer_number"):
+                keys = "#"  # a gateway that strips the terminator: the entry was just "#"
+            else:
+                return self._failure("nomatch") if raw else None
         if self.phase == "capture":
             return self._capture_keys(state, keys, terminated)  # type: ignore[arg-type]
         if self.phase == "offer_number":
@@ -579,6 +594,10 @@ class Session:
             return self._capture_done(cap, value, "terminator")
         if len(self.buffer) >= cap.max_digits:  # full: extra keys are type-ahead
             value, rest = self.buffer[: cap.max_digits], self.buffer[cap.max_digits :]
+            if end is not None and rest.startswith(end):
+                rest = rest[1:]  # the terminator the caller added out of habit
+            elif not rest:
+                self._swallow = end  # … or that arrives with the next key event
             self.typeahead = rest + self.typeahead
             return self._capture_done(cap, value, "max")
         if terminated:
@@ -752,8 +771,11 @@ class Session:
         if self.phase != "queue_status":
             return
         tr: model.Transfer = self.flow.states[self.state]  # type: ignore[assignment]
-        self.vars["ewt"] = e.ewt
-        self.vars["position"] = e.position
+        # The provider is outside the flow: a nonsensical figure is "unknown", not a crash.
+        ewt = e.ewt if isinstance(e.ewt, (int, float)) and 0 <= e.ewt < 1e7 else None
+        position = e.position if isinstance(e.position, int) and e.position >= 0 else None
+        self.vars["ewt"] = ewt
+        self.vars["position"] = position
         self.vars["queue"] = tr.queue
         self.phase = "running"
         self._follow(self._exec(tr.body, "transfer"))
@@ -965,6 +987,7 @@ _QUESTIONS = frozenset({"capture_confirm", "did_you_say", "offer_confirm", "offe
 _INPUT_PHASES = frozenset({"menu", "capture", "offer", "capture_confirm", "did_you_say",
                            "offer_confirm", "offer_number"})  # fmt: skip
 _VALID_KEYS = frozenset("0123456789*#")
+_LATEST = 32503680000.0  # year 3000: a later event time is a broken clock, not a call
 
 
 def choice_label(choice: model.Choice) -> str:
@@ -1037,10 +1060,7 @@ def _window(offer: model.CallbackOffer, session: Session) -> tuple[str, str] | N
         local = hours_mod.local_time(session.now, h.timezone)
         for days in range(15):
             day = local.date() + dt.timedelta(days=days)
-            closure = next((c for c in h.closures if c.first <= day <= c.last), None)
-            if closure is not None and not closure.times:
-                continue
-            for start, end in h.weekly.get(day.weekday(), ()):
+            for start, end in hours_mod.open_spans(h, day):
                 s = dt.datetime.combine(day, start, local.tzinfo)
                 e = dt.datetime.combine(day, end, local.tzinfo)
                 if e > local:

@@ -28,7 +28,8 @@ FORMAT = 1
 _FIELDS = (
     "call_id", "ani", "dnis", "started_at", "now", "state", "phase", "noinput", "nomatch",
     "total_noinput", "total_nomatch", "pending", "pending_since", "seq", "rng", "outcome",
-    "ended", "ended_at", "inputs", "lookups", "errors", "choice", "mask_ani",
+    "ended", "ended_at", "inputs", "lookups", "errors", "choice", "mask_ani", "_in_error",
+    "_swallow",
 )  # fmt: skip
 
 
@@ -114,8 +115,11 @@ def unseal(token: str, key: bytes) -> Any:
 
 
 def _secure_input_now(session: Session) -> bool:
+    """Keys waiting may be secure: in a secure capture, or typed ahead in a flow that has one
+    (where type-ahead goes is not known until the next question)."""
     state = session.flow.states.get(session.state)
-    return isinstance(state, model.Capture) and state.secure
+    in_secure = isinstance(state, model.Capture) and state.secure
+    return in_secure or bool(session.typeahead and session.flow.secure_variables)
 
 
 def dump(session: Session, key: bytes | None = None) -> dict[str, Any]:
@@ -142,7 +146,10 @@ def dump(session: Session, key: bytes | None = None) -> dict[str, Any]:
         vars=variables,
         secure=sealed,
         path=[[s, t] for s, t in session.path],
-        calls=[[s, role, [list(f) for f in frames]] for s, role, frames in session.calls],
+        calls=[
+            [s, role, [list(f) for f in frames], list(counts)]
+            for s, role, frames, counts in session.calls
+        ],
     )
     return data
 
@@ -188,7 +195,8 @@ def load(
         s.buffer, s.typeahead = buffer, typeahead
         s.path = [(str(st), float(t)) for st, t in data["path"]]
         s.calls = [
-            (st, role, [(int(b), int(i)) for b, i in frames]) for st, role, frames in data["calls"]
+            (st, role, [(int(b), int(i)) for b, i in frames], (int(counts[0]), int(counts[1])))
+            for st, role, frames, counts in data["calls"]
         ]
     except SnapshotError:
         raise
