@@ -345,6 +345,11 @@ class Session:
             return ()
         return self._draw(stmt)
 
+    def _edge(self, target: str, label: str) -> None:
+        """Tell listeners the call ends through a pseudo-state (see flowgraph.TERMINALS)."""
+        for listener in self.listeners:
+            listener.edge(self, self.state, target, label)
+
     def _fallthrough(self, role: str) -> Result | None:
         state = self.flow.states[self.state]
         if role == "prompt":
@@ -718,6 +723,7 @@ class Session:
             if exhausted is not None:
                 return self._exec(exhausted, "branch", "exhausted")
             self._say_default("exhausted")
+            self._edge("(error)", "exhausted")
             self._end("error", reason="retries exhausted", state=self.state)
             self._out.append(act.Hangup("exhausted"))
             return None
@@ -764,6 +770,7 @@ class Session:
         if lk.error is not None:
             self._follow(self._exec(lk.error, "branch", "error"))
         else:
+            self._edge("(error)", "error")
             self._end_error(f"look-up {lk.function} failed: {e.reason}", say=True)
 
     # ------------------------------------------------------------ transfers
@@ -805,6 +812,7 @@ class Session:
             return
         tr: model.Transfer = self.flow.states[self.state]  # type: ignore[assignment]
         if e.status in ("answered", "queued"):
+            self._edge("(transfer)", "")
             if tr.queue is not None:
                 self._end("transferred", queue=tr.queue)
             else:
@@ -880,6 +888,7 @@ class Session:
             return
         offer: model.CallbackOffer = self.flow.states[self.state]  # type: ignore[assignment]
         if isinstance(e, ev.CallbackStored):
+            self._edge("(callback)", "")
             self.outcome = {
                 "kind": "callback_scheduled",
                 "queue": offer.queue,

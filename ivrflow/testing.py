@@ -125,7 +125,10 @@ class Call:
     def wait(self) -> list[Line]:
         """Let the pending timeout pass (the first-digit one, or the inter-digit one)."""
         spec = self.listening
-        self.now += spec.timeout if spec else 5.0
+        if spec is None:
+            self.now += 5.0
+        else:  # keys already in: the inter-digit timeout is the one running
+            self.now += spec.interdigit if self.session.buffer else spec.timeout
         return self._input("wait", "(silence)", ev.NoInput(self.now))
 
     def hangup(self) -> list[Line]:
@@ -184,8 +187,10 @@ class Call:
         if self.session.ended:
             return []
         self._log("caller", kind, text)
-        self.listening = None
+        listening, self.listening = self.listening, None
         self._drive(self.session.send(event))
+        if self.listening is None and self.session.buffer and not self.session.ended:
+            self.listening = listening  # half-way through an entry: the same collect goes on
         return self.transcript[mark:]
 
     def _drive(self, actions: list[act.Action]) -> list[Line]:
