@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .commands import EXIT_OK, EXIT_USAGE, all_commands
+from .commands import COMMANDS, EXIT_OK, EXIT_USAGE, load
 
 
 class _Parser(argparse.ArgumentParser):
@@ -20,14 +20,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _build() -> argparse.ArgumentParser:
+def _build(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = _Parser(prog="ivrflow", description="IVR call flows you can read, diff and test.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    for command in all_commands():
-        p = sub.add_parser(command.NAME, help=command.HELP, description=command.DESCRIPTION)
-        command.add_arguments(p)
-        p.set_defaults(run=command.run)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, help_text in COMMANDS.items():
+        # Only the command being run is imported: `ivrflow check` never loads the simulator.
+        command = load(name) if name == chosen else None
+        if name == chosen and command is None:
+            continue
+        p = sub.add_parser(
+            name, help=help_text, description=command.DESCRIPTION if command else help_text
+        )
+        if command is not None:
+            command.add_arguments(p)
+            p.set_defaults(run=command.run)
     return parser
 
 
@@ -36,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    parser = _build()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _build(argv)
     args = parser.parse_args(argv)
     if args.version:
         from . import __version__

@@ -12,21 +12,26 @@ from types import ModuleType
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-COMMANDS = ("check", "simulate", "test", "explore", "graph")
+# name → one-line help, so `ivrflow --help` lists every command without importing any.
+COMMANDS = {
+    "check": "compile flows and report every problem",
+    "simulate": "call a flow from the terminal (or from a script of caller inputs)",
+    "test": "run YAML scenario tests, with coverage",
+    "explore": "enumerate every path through a flow",
+    "graph": "draw a flow as Mermaid, DOT, SVG or PNG",
+}
 
 
-def all_commands() -> list[ModuleType]:
-    """The sub-command modules that exist (each is optional until it lands)."""
+def load(name: str) -> ModuleType | None:
+    """The sub-command's module, or None while it does not exist yet."""
     import importlib
 
-    found = []
-    for name in COMMANDS:
-        try:
-            found.append(importlib.import_module(f"{__name__}.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-    return found
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+        return None
 
 
 def count(n: int, noun: str) -> str:
@@ -34,4 +39,4 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "all_commands", "count"]
+__all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "count", "load"]
