@@ -91,8 +91,8 @@ class Session:
         self.pending: str | None = None
         self.pending_since = 0.0
         self.seq = 0
-        # (state, body role, return frames, that state's no-input/no-match counts)
-        self.calls: list[tuple[str, str, list[tuple[int, int]], tuple[int, int]]] = []
+        # (state, body role, return frames, that state's no-input/no-match counts, branch label)
+        self.calls: list[tuple[str, str, list[tuple[int, int]], tuple[int, int], str]] = []
         self.rng = (seed or 0x9E3779B9) & 0xFFFFFFFF
         self.outcome: dict[str, Any] | None = None
         self.ended = False
@@ -237,9 +237,12 @@ class Session:
                     raise EvaluationError(
                         f"'return' in state '{self.state}' with no call to return to"
                     )
-                state, role, frames, counts = self.calls.pop()
+                for listener in self.listeners:
+                    listener.edge(self, self.state, model.RETURN, self._label)
+                state, role, frames, counts, label = self.calls.pop()
                 self.state = state
                 self.noinput, self.nomatch = counts  # the caller's visit of that state goes on
+                self._label = label
                 index = body_index(self.flow)
                 result = self._resume([(index.bodies[b], i) for b, i in frames], role)
             else:  # ("end", role): a body ran to its end
@@ -298,7 +301,9 @@ class Session:
             index = body_index(self.flow)
             chain = outer + result[2][::-1]
             frames = [(index.ids[id(b)], j) for b, j in chain]
-            self.calls.append((self.state, role, frames, (self.noinput, self.nomatch)))
+            counts = (self.noinput, self.nomatch)
+            self.calls.append((self.state, role, frames, counts, self._label))
+            self._label = "call"
             return ("goto", result[1])
         return result
 

@@ -147,8 +147,8 @@ def dump(session: Session, key: bytes | None = None) -> dict[str, Any]:
         secure=sealed,
         path=[[s, t] for s, t in session.path],
         calls=[
-            [s, role, [list(f) for f in frames], list(counts)]
-            for s, role, frames, counts in session.calls
+            [s, role, [list(f) for f in frames], list(counts), label]
+            for s, role, frames, counts, label in session.calls
         ],
     )
     return data
@@ -195,8 +195,14 @@ def load(
         s.buffer, s.typeahead = buffer, typeahead
         s.path = [(str(st), float(t)) for st, t in data["path"]]
         s.calls = [
-            (st, role, [(int(b), int(i)) for b, i in frames], (int(counts[0]), int(counts[1])))
-            for st, role, frames, counts in data["calls"]
+            (
+                st,
+                role,
+                [(int(b), int(i)) for b, i in frames],
+                (int(counts[0]), int(counts[1])),
+                str(label),
+            )
+            for st, role, frames, counts, label in data["calls"]
         ]
     except SnapshotError:
         raise
