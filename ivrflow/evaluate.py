@@ -19,6 +19,7 @@ from .errors import IvrflowRuntimeError
 MAX_TEXT = 10_000  # characters a computed text may have
 MAX_NUMBER = 10**15  # magnitude a computed number may have
 MAX_ITEMS = 10_000  # items a list may have
+MAX_DEPTH = 300  # nesting of an expression (the compiler refuses more than 250)
 
 
 class EvaluationError(IvrflowRuntimeError):
@@ -218,7 +219,7 @@ def truthy(x: Any) -> bool:
 
 
 def evaluate(expr: model.Expression, scope: Scope, depth: int = 0) -> Any:
-    if depth > 200:
+    if depth > MAX_DEPTH:
         raise EvaluationError("expression nested too deeply")
     t = type(expr)
     if t is model.Const:

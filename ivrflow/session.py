@@ -212,7 +212,7 @@ class Session:
             if kind == "goto":
                 target = result[1]
                 for listener in self.listeners:
-                    listener.edge(self, self.state, target, self._label)
+                    self._notify(listener, "edge", self.state, target, self._label)
                 if target == model.REPEAT:
                     result = self._enter(self.state, repeat=True)
                 elif target == model.HANGUP:
@@ -223,7 +223,7 @@ class Session:
                     result = self._enter(target)
             elif kind == "hangup":
                 for listener in self.listeners:
-                    listener.edge(self, self.state, model.HANGUP, self._label)
+                    self._notify(listener, "edge", self.state, model.HANGUP, self._label)
                 reason = result[1] or "flow ended the call"
                 if result[2] == "error":
                     self.errors.append(reason)
@@ -238,7 +238,7 @@ class Session:
                         f"'return' in state '{self.state}' with no call to return to"
                     )
                 for listener in self.listeners:
-                    listener.edge(self, self.state, model.RETURN, self._label)
+                    self._notify(listener, "edge", self.state, model.RETURN, self._label)
                 state, role, frames, counts, label = self.calls.pop()
                 self.state = state
                 self.noinput, self.nomatch = counts  # the caller's visit of that state goes on
@@ -258,7 +258,7 @@ class Session:
             self.state = name
             self.path.append((name, self.now))
             for listener in self.listeners:
-                listener.state_entered(self, name, self.now)
+                self._notify(listener, "state_entered", name, self.now)
         self.buffer = ""
         self.phase = "running"
         self._label = ""
@@ -350,10 +350,17 @@ class Session:
             return ()
         return self._draw(stmt)
 
+    def _notify(self, listener: Listener, hook: str, *args: Any) -> None:
+        """Call a listener's hook; a broken listener is noted, never allowed to break a call."""
+        try:
+            getattr(listener, hook)(self, *args)
+        except Exception as exc:
+            self.errors.append(f"listener {type(listener).__name__}.{hook} failed: {exc!r:.200}")
+
     def _edge(self, target: str, label: str) -> None:
         """Tell listeners the call ends through a pseudo-state (see flowgraph.TERMINALS)."""
         for listener in self.listeners:
-            listener.edge(self, self.state, target, label)
+            self._notify(listener, "edge", self.state, target, label)
 
     def _fallthrough(self, role: str) -> Result | None:
         state = self.flow.states[self.state]
@@ -368,7 +375,7 @@ class Session:
             return None
         if role == "handler":  # the escalation prompt played; the state asks again
             for listener in self.listeners:
-                listener.edge(self, self.state, self.state, self._label)
+                self._notify(listener, "edge", self.state, self.state, self._label)
             return self._after_failure(state)
         raise EvaluationError(f"state '{self.state}' ended without going anywhere")
 
@@ -389,7 +396,7 @@ class Session:
         if cached is not None and cached[0] is say:  # a constant prompt: one action object
             self._out.append(cached[1])
             for listener in self.listeners:
-                listener.prompt(self, cached[1])
+                self._notify(listener, "prompt", cached[1])
             return
         text = say.text.get("") if "" in say.text else _pick(say.text, language)
         if text is None:
@@ -410,7 +417,7 @@ class Session:
     def _emit_prompt(self, action: act.Say | act.Play) -> None:
         self._out.append(action)
         for listener in self.listeners:
-            listener.prompt(self, action)
+            self._notify(listener, "prompt", action)
 
     def _say_default(self, key: str, **values: str) -> None:
         language = self._language()
@@ -795,9 +802,13 @@ class Session:
     def _transfer(self, tr: model.Transfer) -> None:
         self.phase = "transfer"
         if tr.number is not None:
-            number = evaluate(tr.number, self)
-            self._out.append(act.TransferToNumber(str(number)))
-            self.vars["error"] = None
+            value = evaluate(tr.number, self)
+            number = phone.normalize(str(value), self.flow.settings.country) if value else None
+            if number is None:  # nothing dialable: the transfer fails here, not at the gateway
+                self._follow(self._transfer_failed(tr, "failed", f"no number to dial ({value!r})"))
+                return
+            self.vars["transfer_number"] = number
+            self._out.append(act.TransferToNumber(number))
             return
         assert tr.queue is not None
         ewt, position = self.vars.get("ewt"), self.vars.get("position")
@@ -821,16 +832,20 @@ class Session:
             if tr.queue is not None:
                 self._end("transferred", queue=tr.queue)
             else:
-                assert tr.number is not None
-                self._end("transferred", number=str(evaluate(tr.number, self)))
+                self._end("transferred", number=str(self.vars.get("transfer_number")))
             return
-        self.vars["error"] = f"transfer {e.status}" + (f": {e.detail}" if e.detail else "")
-        status = e.status if e.status in tr.on_result else "failed"
-        body = tr.on_result.get(status)
+        self._follow(self._transfer_failed(tr, e.status, e.detail))
+
+    def _transfer_failed(
+        self, tr: model.Transfer, status: str, detail: str | None
+    ) -> Result | None:
+        self.vars["error"] = f"transfer {status}" + (f": {detail}" if detail else "")
+        branch = status if status in tr.on_result else "failed"
+        body = tr.on_result.get(branch)
         if body is not None:
-            self._follow(self._exec(body, "branch", status))
-        else:
-            self._end_error(f"transfer {e.status}", say=True)
+            return self._exec(body, "branch", branch)
+        self._end_error(str(self.vars["error"]), say=True)
+        return None
 
     # ------------------------------------------------------------ callbacks
     def _callback_accepted(self, offer: model.CallbackOffer) -> Result | None:
@@ -924,7 +939,7 @@ class Session:
         if self.listeners:
             record = build_record(self)
             for listener in self.listeners:
-                listener.ended(self, record)
+                self._notify(listener, "ended", record)
 
     def _end_error(self, reason: str, say: bool) -> None:
         self.errors.append(reason)
@@ -960,7 +975,7 @@ class Session:
         if not secure:
             self.vars["last_input"] = value
         for listener in self.listeners:
-            listener.input(self, kind, shown, self.now)
+            self._notify(listener, "input", kind, shown, self.now)
 
     def _record_lookup(self, function: str, status: str, latency: float, reason: str = "") -> None:
         entry = {"function": function, "status": status, "latency_ms": latency}
@@ -968,7 +983,7 @@ class Session:
             entry["reason"] = reason
         self.lookups.append(entry)
         for listener in self.listeners:
-            listener.lookup(self, function, status, latency)
+            self._notify(listener, "lookup", function, status, latency)
 
     # snapshots live in snapshot.py; these two are the public face.
     def to_dict(self, key: bytes | None = None) -> dict[str, Any]:

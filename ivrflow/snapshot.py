@@ -204,13 +204,37 @@ def load(
             )
             for st, role, frames, counts, label in data["calls"]
         ]
+        _check_shapes(s)
     except SnapshotError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
+    except Exception as exc:  # whatever is wrong with the data, the caller gets one error type
         raise SnapshotError(f"the snapshot is incomplete or damaged: {exc!r}") from None
     if s.state not in flow.states:
         raise SnapshotError(f"the snapshot is in state '{s.state}', which the flow lacks")
     return s
+
+
+def _check_shapes(s: Session) -> None:
+    """Fields a later `record` or `send` would trip on, checked now."""
+    problems = []
+    if s.outcome is not None and not isinstance(s.outcome, dict):
+        problems.append("outcome")
+    if not (
+        isinstance(s.inputs, list)
+        and all(isinstance(i, list | tuple) and len(i) == 5 for i in s.inputs)
+    ):
+        problems.append("inputs")
+    if not (isinstance(s.lookups, list) and all(isinstance(x, dict) for x in s.lookups)):
+        problems.append("lookups")
+    if not (isinstance(s.errors, list) and all(isinstance(x, str) for x in s.errors)):
+        problems.append("errors")
+    for name in ("now", "started_at"):
+        if not isinstance(getattr(s, name), int | float):
+            problems.append(name)
+    if not isinstance(s.vars, dict):
+        problems.append("vars")
+    if problems:
+        raise SnapshotError(f"the snapshot is damaged: bad {', '.join(problems)}")
 
 
 __all__ = ["FORMAT", "SnapshotError", "dump", "load", "seal", "unseal"]

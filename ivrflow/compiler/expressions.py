@@ -168,25 +168,57 @@ def _ref(ctx: Context, ref: ast.Ref, allow: frozenset[str]) -> model.Expression:
     return model.Const(None)
 
 
+MAX_NESTING = 250  # below the interpreter's limit (evaluate.MAX_DEPTH) and Python's stack
+
+
+def nesting(e: ast.Expr) -> int:
+    """How deep an expression nests (`a + b + c` is 3 deep), counted without recursion."""
+    deepest = 0
+    todo: list[tuple[ast.Expr, int]] = [(e, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, ast.Binary):
+            todo += [(node.left, depth + 1), (node.right, depth + 1)]
+        elif isinstance(node, ast.Unary | ast.Predicate):
+            todo.append((node.operand, depth + 1))
+        elif isinstance(node, ast.FuncCall | ast.ListExpr):
+            items = node.args if isinstance(node, ast.FuncCall) else node.items
+            todo += [(x, depth + 1) for x in items]
+    return deepest
+
+
 def compile_expr(
     ctx: Context, e: ast.Expr, allow: frozenset[str] = frozenset()
 ) -> model.Expression:
     """Syntax → model; every problem is reported and replaced by a constant."""
+    if nesting(e) > MAX_NESTING:
+        ctx.error(
+            "E149",
+            f"expression nested too deeply (more than {MAX_NESTING} levels)",
+            e.span,
+            "split it with set: set part = …, then use part",
+        )
+        return model.Const(None)
+    return _compile(ctx, e, allow)
+
+
+def _compile(ctx: Context, e: ast.Expr, allow: frozenset[str] = frozenset()) -> model.Expression:
     if isinstance(e, ast.Literal):
         return model.Const(literal_value(ctx, e))
     if isinstance(e, ast.Ref):
         return _ref(ctx, e, allow)
     if isinstance(e, ast.Unary):
-        operand = compile_expr(ctx, e.operand)
+        operand = _compile(ctx, e.operand)
         return model.Not(operand) if e.op == "not" else model.Neg(operand)
     if isinstance(e, ast.Binary):
         if e.op == "matches":
             assert isinstance(e.right, ast.Literal)
             pattern = compile_regex(ctx, e.right.text, e.right.span)
-            left = compile_expr(ctx, e.left)
+            left = _compile(ctx, e.left)
             return model.Match(left, pattern) if pattern else model.Const(False)
         right_allow = frozenset({"list"}) if e.op in ("in", "not in") else frozenset()
-        return model.BinOp(e.op, compile_expr(ctx, e.left), compile_expr(ctx, e.right, right_allow))
+        return model.BinOp(e.op, _compile(ctx, e.left), _compile(ctx, e.right, right_allow))
     if isinstance(e, ast.Predicate):
         if e.name not in PREDICATES:
             ctx.error(
@@ -195,9 +227,9 @@ def compile_expr(
                 e.name_span,
                 did_you_mean(e.name, PREDICATES) or "tests: " + ", ".join(PREDICATES),
             )
-        return model.Test(e.name, compile_expr(ctx, e.operand), e.negated)
+        return model.Test(e.name, _compile(ctx, e.operand), e.negated)
     if isinstance(e, ast.ListExpr):
-        return model.MakeList(tuple(compile_expr(ctx, x) for x in e.items))
+        return model.MakeList(tuple(_compile(ctx, x) for x in e.items))
     return _call(ctx, e)
 
 
@@ -239,7 +271,7 @@ def _call(ctx: Context, e: ast.FuncCall) -> model.Expression:
                 return model.Const(None)
             args.append(model.HoursRef(arg.path[0]))
         else:
-            args.append(compile_expr(ctx, arg))
+            args.append(_compile(ctx, arg))
     return model.Call(e.name, tuple(args))
 
 

@@ -199,6 +199,8 @@ class Settings:
             return default
         v = self._single(s)
         if isinstance(v, ast.Literal) and v.kind == "number" and v.text.isdigit():
+            if int(v.text) == 0:
+                self.ctx.error("E121", "a capture needs at least one digit", v.span)
             return int(v.text), int(v.text)
         if isinstance(v, ast.RangeValue) and v.low.text.isdigit() and v.high.text.isdigit():
             low, high = int(v.low.text), int(v.high.text)
