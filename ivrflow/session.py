@@ -22,6 +22,7 @@ from . import actions as act
 from . import events as ev
 from . import hours as hours_mod
 from . import model, phone, prompts, speech, templates, validators
+from .compiler.states import ends
 from .evaluate import EvaluationError, evaluate, truthy
 from .records import Listener, build_record, mask
 from .runtime_index import body_index
@@ -715,12 +716,15 @@ class Session:
             return self._after_failure(state)
         escalation: model.Escalation = getattr(state, kind, model.NO_ESCALATION)
         inp = getattr(state, "input", self.flow.settings.input)
-        if self.noinput + self.nomatch >= inp.retries:
-            # The last failure: only a handler written for this very count plays, not a
-            # repeating one ("press 1 for …" right before the transfer would mislead).
-            handler = escalation.by_count.get(count)
-        else:
-            handler = escalation.for_count(count)
+        handler = escalation.for_count(count)
+        last = self.noinput + self.nomatch >= inp.retries
+        if last and handler is not None and not ends(handler):
+            # The last failure: no re-prompt follows, so a handler meant to re-prompt
+            # ("press 1 for …") is skipped. One written for the retries-th time
+            # (`noinput 3` with retries 3) is a goodbye and plays; one that leads on runs.
+            declared = next((n for n, b in escalation.by_count.items() if b is handler), 0)
+            if declared < inp.retries:
+                handler = None
         if handler is None:
             if self.noinput + self.nomatch < inp.retries:
                 self._say_default(kind)
