@@ -56,7 +56,7 @@ def _targets(source: str, body: model.Body) -> Iterator[tuple[str, str]]:
         elif isinstance(stmt, model.CallSub):
             yield stmt.target, "call"
         elif isinstance(stmt, model.Hangup):
-            yield HANGUP, "goto"
+            yield (ERROR if stmt.outcome == "error" else HANGUP), "goto"
         elif isinstance(stmt, model.Return):
             yield RETURN, "goto"
 

@@ -224,7 +224,8 @@ class Session:
                     result = self._enter(target)
             elif kind == "hangup":
                 for listener in self.listeners:
-                    self._notify(listener, "edge", self.state, model.HANGUP, self._label)
+                    end = "(error)" if result[2] == "error" else model.HANGUP
+                    self._notify(listener, "edge", self.state, end, self._label)
                 reason = result[1] or "flow ended the call"
                 if result[2] == "error":
                     self.errors.append(reason)
