@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/ivrflow check flows/*.ivr
+	$(BIN)/ivrflow simulate flows/billing.ivr
 
 test: $(STAMP) system-deps lint typecheck unit
 
