@@ -395,26 +395,36 @@ class Session:
         barge_in = self.flow.settings.barge_in if say.barge_in is None else say.barge_in
         key = (id(say), language, voice, barge_in)
         cached = _SAID.get(key)
-        if cached is not None and cached[0] is say:  # a constant prompt: one action object
-            self._out.append(cached[1])
-            for listener in self.listeners:
-                self._notify(listener, "prompt", cached[1])
-            return
+        if cached is None or cached[0] is not say:
+            cached = _SAID[key] = (say, self._prepare_say(say, language, voice, barge_in))
+            if len(_SAID) > 20_000:
+                _SAID.clear()
+        prepared = cached[1]
+        if isinstance(prepared, str):  # a template: render it for this call
+            try:
+                text = templates.render(prepared, _TemplateScope(self), language)
+            except Exception as exc:
+                raise EvaluationError(f"{say.where}: prompt template failed: {exc}") from exc
+            prepared = act.Say(text, language, voice, barge_in)
+        self._out.append(prepared)
+        for listener in self.listeners:
+            self._notify(listener, "prompt", prepared)
+
+    def _prepare_say(
+        self,
+        say: model.Say,
+        language: str,
+        voice: str | None,
+        barge_in: bool,
+    ) -> act.Say | str:
+        """Per statement and language, once: the action of a constant prompt, or the
+        template text to render each time."""
         text = say.text.get("") if "" in say.text else _pick(say.text, language)
         if text is None:
             raise EvaluationError(f"{say.where}: the prompt has no text in {language}")
-        constant = not templates.is_template(text)
-        if not constant:
-            try:
-                text = templates.render(text, _TemplateScope(self), language)
-            except Exception as exc:
-                raise EvaluationError(f"{say.where}: prompt template failed: {exc}") from exc
-        action = act.Say(text, language, voice, barge_in)
-        if constant:
-            if len(_SAID) > 20_000:
-                _SAID.clear()
-            _SAID[key] = (say, action)
-        self._emit_prompt(action)
+        if templates.is_template(text):
+            return text
+        return act.Say(text, language, voice, barge_in)
 
     def _emit_prompt(self, action: act.Say | act.Play) -> None:
         self._out.append(action)
@@ -1037,7 +1047,7 @@ def _keys(raw: str) -> str:
 
 # Actions are immutable values, so a constant prompt or a collect spec is built once per
 # statement/state and shared by every call (keyed by id, checked by identity).
-_SAID: dict[tuple[Any, ...], tuple[model.Say, act.Say]] = {}
+_SAID: dict[tuple[Any, ...], tuple[model.Say, act.Say | str]] = {}
 _SPECS: dict[tuple[Any, ...], tuple[model.State, act.Collect]] = {}
 
 
