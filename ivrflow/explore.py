@@ -54,7 +54,7 @@ from . import actions as act
 from . import hours as hours_mod
 from . import model, phone, validators
 from .callbacks import MemoryCallbackStore
-from .compiler.analysis import walk
+from .compiler.analysis import bodies, walk
 from .fixtures import Fixtures, Rule
 from .records import OUTCOMES
 from .session import Session
@@ -393,7 +393,7 @@ class Explorer:
         self.splits = any(
             isinstance(stmt, model.Split)
             for state in flow.states.values()
-            for body in _bodies(state)
+            for body in bodies(state)
             for stmt in walk(body)
         )
         self._entries: dict[str, tuple[list[Option], list[Option]]] = {}
@@ -790,7 +790,7 @@ def _seeds_for_splits(flow: model.Flow) -> list[tuple[int, str]]:
     splits = [
         (name, stmt)
         for name, state in flow.states.items()
-        for body in _bodies(state)
+        for body in bodies(state)
         for stmt in walk(body)
         if isinstance(stmt, model.Split)
     ]
@@ -1110,20 +1110,6 @@ def _phone_number(country: str | None) -> str:
 # ---------------------------------------------------------------- reading the flow
 
 
-def _bodies(state: model.State) -> Iterator[model.Body]:
-    for attr in ("body", "prompt", "ok", "error", "scheduled", "declined", "failed", "exhausted"):
-        body = getattr(state, attr, None)
-        if body is not None:
-            yield body
-    if isinstance(state, model.Menu):
-        yield from (c.body for c in state.choices)
-    if isinstance(state, model.Transfer):
-        yield from state.on_result.values()
-    for esc in (getattr(state, "noinput", None), getattr(state, "nomatch", None)):
-        if isinstance(esc, model.Escalation):
-            yield from esc.by_count.values()
-
-
 def _expressions(flow: model.Flow) -> Iterator[model.Expression]:
     yield from flow.variables.values()
     for state in flow.states.values():
@@ -1136,7 +1122,7 @@ def _expressions(flow: model.Flow) -> Iterator[model.Expression]:
                 yield state.priority
         if isinstance(state, model.CallbackOffer):
             yield state.number
-        for body in _bodies(state):
+        for body in bodies(state):
             for stmt in walk(body):
                 if isinstance(stmt, model.Assign):
                     yield stmt.value
@@ -1165,7 +1151,7 @@ def _texts(flow: model.Flow) -> Iterator[str]:
     for prompt in flow.prompts.values():
         yield from prompt.text.values()
     for state in flow.states.values():
-        for body in _bodies(state):
+        for body in bodies(state):
             for stmt in walk(body):
                 if isinstance(stmt, model.Say):
                     yield from stmt.text.values()
@@ -1189,7 +1175,7 @@ def _generic_result(flow: model.Flow, function: str) -> Any:
                 if isinstance(e, model.Var) and e.name == name and e.attrs:
                     attrs.setdefault(e.attrs[0], 1)
         for state in flow.states.values():
-            for body in _bodies(state):
+            for body in bodies(state):
                 for stmt in walk(body):
                     if (
                         isinstance(stmt, model.Switch)
@@ -1284,7 +1270,7 @@ class Liveness:
                 names.add(state.variable)
             elif isinstance(state, model.Lookup) and state.result:
                 names.add(state.result)
-            for body in _bodies(state):
+            for body in bodies(state):
                 for stmt in walk(body):
                     if isinstance(stmt, model.Assign):
                         names.add(stmt.name)

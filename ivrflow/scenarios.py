@@ -44,11 +44,12 @@ import datetime as dt
 import difflib
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .compiler.analysis import bodies
 from .errors import IvrflowError, did_you_mean
 from .records import OUTCOMES, Listener
 
@@ -728,7 +729,7 @@ def known_variables(flow: Flow) -> set[str]:
 
     names = set(model.BUILTIN_VARIABLES) | set(flow.variables)
     for state in flow.states.values():
-        for body in _bodies(state):
+        for body in bodies(state):
             for stmt in walk(body):
                 if isinstance(stmt, model.Assign):
                     names.add(stmt.name)
@@ -737,22 +738,6 @@ def known_variables(flow: Flow) -> set[str]:
         elif isinstance(state, model.Lookup) and state.result:
             names.add(state.result)
     return names
-
-
-def _bodies(state: Any) -> Iterator[Any]:
-    from . import model
-
-    for attr in ("body", "prompt", "ok", "error", "scheduled", "declined", "failed", "exhausted"):
-        body = getattr(state, attr, None)
-        if body is not None:
-            yield body
-    if isinstance(state, model.Menu):
-        yield from (c.body for c in state.choices)
-    if isinstance(state, model.Transfer):
-        yield from state.on_result.values()
-    for esc in (getattr(state, "noinput", None), getattr(state, "nomatch", None)):
-        if esc is not None:
-            yield from esc.by_count.values()
 
 
 def load(path: str | Path, text: str | None = None) -> Scenario:
