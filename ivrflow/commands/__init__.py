@@ -19,6 +19,7 @@ COMMANDS = {
     "test": "run YAML scenario tests, with coverage",
     "explore": "enumerate every path through a flow",
     "graph": "draw a flow as Mermaid, DOT, SVG or PNG",
+    "serve": "run flows behind telephony: a FastAGI server for Asterisk, or a webhook",
 }
 
 

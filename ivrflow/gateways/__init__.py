@@ -1,0 +1,1 @@
+"""Gateways: the interpreter behind real telephony (FastAGI for Asterisk, HTTP webhooks)."""
