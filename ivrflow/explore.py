@@ -305,7 +305,7 @@ class ExploreCall(Call):
                 emergency=self.session.emergency,
             )
         else:
-            child.session = _copy_session(self.session)
+            child.session = self.session.copy()
         child.transcript = []
         child.callbacks = MemoryCallbackStore()
         child.blocked = list(self.blocked) if self.blocked else None
@@ -334,26 +334,6 @@ def _rule(answer: LookupAnswer) -> Rule:
     if answer.ok:
         return Rule(when, answer.value, None)
     return Rule(when, None, answer.reason)
-
-
-def _copy_session(session: Session) -> Session:
-    """A copy of a session as `to_dict`/`from_dict` would make it, without the encoding:
-    its containers are copied (the interpreter replaces the values in them, never mutates
-    them in place), the rest is shared. Much faster than a snapshot on long paths."""
-    copy = Session.__new__(Session)
-    for name in _SESSION_SLOTS:
-        try:
-            value = getattr(session, name)
-        except AttributeError:
-            continue
-        if type(value) in _CONTAINERS:
-            value = value.copy()
-        setattr(copy, name, value)
-    return copy
-
-
-_SESSION_SLOTS = tuple(Session.__slots__)
-_CONTAINERS = (list, dict, set)
 
 
 def _copy_fixtures(fx: Fixtures) -> Fixtures:

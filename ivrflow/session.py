@@ -1000,6 +1000,19 @@ class Session:
         for listener in self.listeners:
             self._notify(listener, "lookup", function, status, latency)
 
+    def copy(self) -> Session:
+        """An independent copy in this process (what a snapshot round trip gives, without
+        the encoding): containers are copied, values shared — the session replaces values,
+        it never changes one in place. The explorer forks calls with it."""
+        twin = Session.__new__(Session)
+        for name in Session.__slots__:
+            try:
+                value = getattr(self, name)
+            except AttributeError:
+                continue
+            setattr(twin, name, value.copy() if type(value) in (list, dict, set) else value)
+        return twin
+
     # snapshots live in snapshot.py; these two are the public face.
     def to_dict(self, key: bytes | None = None) -> dict[str, Any]:
         from .snapshot import dump

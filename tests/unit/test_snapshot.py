@@ -10,6 +10,7 @@ import copy
 import json
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -617,3 +618,20 @@ def test_type_ahead_for_a_secure_capture_is_not_in_clear() -> None:
     b = Session.from_dict(flow2, through_json(a, KEY), key=KEY)
     same_future(a, b, [ev.LookupResult(T0 + 2, "c1:1", {})])
     assert a.vars["card"] == CARD
+
+
+def test_copy_is_an_independent_fork() -> None:
+    """Session.copy() forks a call in process: both go on their own way from the same point."""
+    from ivrflow.testing import Call
+
+    flows = Path(__file__).resolve().parents[2] / "flows"
+    call = Call(ivrflow.load(flows / "billing.ivr"), dnis="+551130030001")
+    call.start()
+    call.press("2")
+    twin = call.session.copy()
+    a = call.session.send(ev.Digits(call.now + 5, "79927398713#"))
+    b = twin.send(ev.Hangup(call.now + 5))
+    assert twin.ended and not call.session.ended
+    assert twin.record is not None and twin.record["outcome"]["kind"] == "abandoned"
+    assert [x.as_dict() for x in a] and not b
+    assert call.session.inputs != twin.inputs
