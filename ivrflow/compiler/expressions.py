@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import ast, model
@@ -75,43 +76,32 @@ def number_value(text: str) -> int | float:
     return float(text) if "." in text else int(text)
 
 
+# Literals that can be malformed: how to read them, and what to say when they are not.
+_CHECKED: dict[str, tuple[Callable[[str], object | None], str, str, str]] = {
+    "duration": (
+        parse_duration,
+        "E140",
+        "bad duration",
+        "durations look like 500ms, 5s, 3m, 1h or 1m30s",
+    ),
+    "time": (parse_time, "E141", "bad time", "times are HH:MM on a 24-hour clock, 00:00 to 24:00"),
+    "date": (parse_date, "E143", "bad date", "dates are YYYY-MM-DD and must exist in the calendar"),
+}
+
+
 def literal_value(ctx: Context, lit: ast.Literal) -> object:
     """The Python value of a literal, or None after reporting a bad one."""
     if lit.kind == "number":
         return number_value(lit.text)
     if lit.kind == "string":
         return lit.text
-    if lit.kind == "duration":
-        seconds = parse_duration(lit.text)
-        if seconds is None:
-            ctx.error(
-                "E140",
-                f"bad duration '{lit.text}'",
-                lit.span,
-                "durations look like 500ms, 5s, 3m, 1h or 1m30s",
-            )
-        return seconds
-    if lit.kind == "time":
-        value = parse_time(lit.text)
-        if value is None:
-            ctx.error(
-                "E141",
-                f"bad time '{lit.text}'",
-                lit.span,
-                "times are HH:MM on a 24-hour clock, 00:00 to 24:00",
-            )
-        return value
-    if lit.kind == "date":
-        day = parse_date(lit.text)
-        if day is None:
-            ctx.error(
-                "E143",
-                f"bad date '{lit.text}'",
-                lit.span,
-                "dates are YYYY-MM-DD and must exist in the calendar",
-            )
-        return day
-    return float(lit.text.rstrip("%"))  # percent
+    if lit.kind == "percent":
+        return float(lit.text.rstrip("%"))
+    parse, code, message, hint = _CHECKED[lit.kind]
+    value = parse(lit.text)
+    if value is None:
+        ctx.error(code, f"{message} '{lit.text}'", lit.span, hint)
+    return value
 
 
 def compile_regex(ctx: Context, pattern: str, span: ast.Span) -> re.Pattern[str] | None:
