@@ -18,13 +18,14 @@ demo: $(STAMP)
 
 test: $(STAMP) system-deps lint typecheck unit
 
-# The simulator's terminal test drives tmux; the SVG diagram test runs Graphviz's dot.
-# Installed from Debian when missing and we may (root, apt-get); otherwise those tests skip.
+# The simulator's terminal test drives tmux; the SVG diagram test runs Graphviz's dot; the
+# webhook tests start a redis-server on 127.0.0.1. Installed from Debian when missing and we
+# may (root, apt-get); otherwise those tests skip and say why.
 system-deps:
-	@if ! command -v tmux >/dev/null || ! command -v dot >/dev/null; then \
+	@if ! command -v tmux >/dev/null || ! command -v dot >/dev/null || ! command -v redis-server >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux graphviz >/dev/null; \
-	  else echo "note: tmux/graphviz missing; their tests will be skipped"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux graphviz redis-server >/dev/null; \
+	  else echo "note: tmux/graphviz/redis-server missing; their tests will be skipped"; fi; \
 	fi
 
 lint: $(STAMP)
