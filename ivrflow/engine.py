@@ -216,6 +216,12 @@ class Engine:
         except asyncio.CancelledError:
             session.send(ev.Hangup(channel.now()))
             raise
+        except (ConnectionError, EOFError):  # the line went away: the caller is gone
+            session.send(ev.Hangup(channel.now()))
+            raise
+        except Exception as exc:  # the gateway misbehaved (a garbled reply): this call errs
+            session.abort(f"gateway: {type(exc).__name__}: {exc}", channel.now())
+            raise
         finally:
             if not session.ended:
                 session.send(ev.Hangup(channel.now()))

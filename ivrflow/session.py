@@ -1000,6 +1000,19 @@ class Session:
         for listener in self.listeners:
             self._notify(listener, "lookup", function, status, latency)
 
+    def abort(self, reason: str, at: float | None = None) -> list[act.Action]:
+        """End the call now with outcome `error` (the driver failed, not the flow).
+
+        The record says why; a call already ended is left as it was.
+        """
+        if self.ended:
+            return []
+        if at is not None and self.now < at < _LATEST:
+            self.now = float(at)
+        out = self._out = []
+        self._end_error(reason, say=False)
+        return out
+
     def copy(self) -> Session:
         """An independent copy in this process (what a snapshot round trip gives, without
         the encoding): containers are copied, values shared — the session replaces values,

@@ -150,3 +150,18 @@ def test_billing_menu_to_agent_with_queue_status() -> None:
     assert record["outcome"]["kind"] == "transferred"
     assert record["outcome"]["queue"] in ("billing", "billing_intl")
     assert any("[transfers to" in line for line in channel.transcript)
+
+
+def test_a_garbled_gateway_ends_the_call_as_an_error(flow_path: Path) -> None:
+    class Garbled(ScriptedChannel):
+        async def play(self, action: act.Say | act.Play) -> ev.Event | None:
+            raise ValueError("unexpected reply '999 what'")
+
+    sink = MemorySink()
+    engine = Engine(records=sink)
+    session = engine.session(engine.load(flow_path), ani=None, dnis=None, at=T0)
+    with pytest.raises(ValueError):
+        asyncio.run(engine.run(session, Garbled([], T0)))
+    (record,) = sink.records
+    assert record["outcome"]["kind"] == "error"
+    assert "unexpected reply" in record["outcome"]["reason"]
