@@ -211,8 +211,12 @@ class Engine:
                 pending = []
                 if event is not None:
                     pending = session.send(event)
-                elif not session.ended:  # nothing to wait for: a driver bug, not a hang
-                    pending = session.send(ev.Hangup(channel.now()))
+                elif not session.ended:
+                    # Nothing left to perform but the call goes on: the caller barged into a
+                    # prompt with the first keys of an entry, so collect the rest; anything
+                    # else would wait forever, so it ends the call.
+                    spec = session.listening()
+                    pending = [spec] if spec is not None else session.send(ev.Hangup(channel.now()))
         except asyncio.CancelledError:
             session.send(ev.Hangup(channel.now()))
             raise

@@ -464,16 +464,30 @@ class Session:
             if result is not None or self.phase != phase or self.ended:
                 self._follow(result)
                 return
-        spec = self._collect_spec(state, phase)
-        if self.buffer:  # keys typed ahead started the entry: collect the rest
-            have = len(self.buffer)
-            spec = dataclasses.replace(
-                spec,
-                min_digits=max(0, spec.min_digits - have),
-                max_digits=max(1, spec.max_digits - have),
-                timeout=spec.interdigit,
-            )
-        self._out.append(spec)
+        self._out.append(self._remaining(self._collect_spec(state, phase)))
+
+    def _remaining(self, spec: act.Collect) -> act.Collect:
+        """Keys already in started the entry: collect the rest, with the inter-digit timeout."""
+        if not self.buffer:
+            return spec
+        have = len(self.buffer)
+        return dataclasses.replace(
+            spec,
+            min_digits=max(0, spec.min_digits - have),
+            max_digits=max(1, spec.max_digits - have),
+            timeout=spec.interdigit,
+        )
+
+    def listening(self) -> act.Collect | None:
+        """What the session waits for from the caller now, or None.
+
+        A driver that dropped the rest of a batch (the caller barged in with the first
+        keys of an entry) asks this to go on collecting the remaining keys.
+        """
+        if self.ended or self.phase not in _INPUT_PHASES:
+            return None
+        state = self.flow.states[self.state]
+        return self._remaining(self._collect_spec(state, self.phase))
 
     def _collect_spec(self, state: model.State, phase: str) -> act.Collect:
         barge = self._barge_in(None)

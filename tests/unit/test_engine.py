@@ -165,3 +165,27 @@ def test_a_garbled_gateway_ends_the_call_as_an_error(flow_path: Path) -> None:
     (record,) = sink.records
     assert record["outcome"]["kind"] == "error"
     assert "unexpected reply" in record["outcome"]["reason"]
+
+
+def test_barging_into_a_prompt_with_the_first_keys_of_an_entry(tmp_path: Path) -> None:
+    """The caller keys the start of an account number over the prompt: the rest is collected."""
+    p = tmp_path / "entry.ivr"
+    p.write_text(
+        "flow entry\n  language en-US\nstart:\n  -> account\ncapture account:\n"
+        '  say "Enter your account number, then hash."\n  digits 4\n  end "#"\n'
+        '  ok: hangup "got {{ account }}"\n  noinput: say "?"\n  nomatch: say "?"\n'
+        '  exhausted: hangup "none"\n'
+    )
+
+    class Barging(ScriptedChannel):
+        async def play(self, action: act.Say | act.Play) -> ev.Event | None:
+            await super().play(action)
+            return ev.Digits(self.at, "12")  # two keys over the prompt
+
+    sink = MemorySink()
+    engine = Engine(records=sink)
+    session = engine.session(engine.load(p), ani=None, dnis=None, at=T0)
+    channel = Barging(["34"], T0)
+    record = asyncio.run(engine.run(session, channel))
+    assert record["outcome"]["kind"] == "self_served"
+    assert session.vars["account"] == "1234"  # "12" over the prompt, "34" when asked for the rest
