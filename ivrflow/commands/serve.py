@@ -8,6 +8,7 @@ import importlib
 import sys
 from typing import Any
 
+from ..gateways import hosting
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 NAME = "serve"
@@ -23,20 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="gateway", metavar="GATEWAY")
     sub.required = True
     a = sub.add_parser("agi", help="a FastAGI server for Asterisk", description=DESCRIPTION)
-    a.add_argument("flows_dir", metavar="FLOWS_DIR", help="the directory of .ivr flows")
-    a.add_argument("--listen", default="127.0.0.1:4573", metavar="HOST:PORT")
-    a.add_argument("--records", metavar="FILE", help="append call records (JSON lines)")
-    a.add_argument("--callbacks", metavar="DB", help="SQLite database for callback requests")
-    a.add_argument(
-        "--fixtures",
-        metavar="FILE",
-        help="answer look-ups and queue status from a fixtures file (YAML), for labs and demos",
-    )
-    a.add_argument(
-        "--functions",
-        metavar="MODULE:ATTR",
-        help="a dict of look-up functions, or a callable taking the Engine to register them",
-    )
+    hosting.add_arguments(a, "127.0.0.1:4573")
     a.add_argument("--sounds-dir", metavar="DIR", help="rendered prompts (espeak-ng + sox)")
     a.add_argument(
         "--asterisk-sounds-dir",
@@ -63,7 +51,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="on SIGTERM, how long calls in flight may take to finish",
     )
-    a.add_argument("--mask-ani", action="store_true", help="mask caller numbers in records")
     from importlib.util import find_spec
 
     if find_spec("ivrflow.gateways.webhook") is not None:
@@ -85,38 +72,23 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
 
 
-def _listen(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        host, port = "127.0.0.1", text
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
 async def _serve_agi(args: argparse.Namespace) -> int:
     import asyncio
     import signal
     from pathlib import Path
 
-    from ..engine import Engine
     from ..gateways.fastagi import FastAGIServer, ServerConfig
-    from ..records import JsonLinesSink, RecordSink
 
-    flows_dir = Path(args.flows_dir)
-    if not flows_dir.is_dir():
-        print(f"ivrflow serve agi: {flows_dir} is not a directory", file=sys.stderr)
+    found = hosting.setup(args, "agi", _LogSink())
+    if found is None:
         return EXIT_USAGE
-    try:
-        host, port = _listen(args.listen)
-    except ValueError:
-        print(f"ivrflow serve agi: bad --listen '{args.listen}'", file=sys.stderr)
-        return EXIT_USAGE
-    records: RecordSink = JsonLinesSink(args.records) if args.records else _LogSink()
-    callbacks: Any = None
-    if args.callbacks:
-        from ..callbacks import SQLiteCallbackStore
-
-        callbacks = SQLiteCallbackStore(args.callbacks)
-    engine = Engine(records=records, callbacks=callbacks, mask_ani=args.mask_ani)
+    flows_dir, host, port, engine, callbacks = (
+        found.flows_dir,
+        found.host,
+        found.port,
+        found.engine,
+        found.callbacks,
+    )
     config = ServerConfig(
         flows_dir=flows_dir,
         sounds_dir=Path(args.sounds_dir) if args.sounds_dir else None,
@@ -160,23 +132,9 @@ class _LogSink:
 
 def _configure_functions(server: Any, engine: Any, args: argparse.Namespace) -> None:
     if args.functions:
-        module, _, attr = args.functions.partition(":")
-        target = getattr(importlib.import_module(module), attr or "FUNCTIONS")
-        if isinstance(target, dict):
-            engine.functions.update(target)
-        elif callable(target):
-            target(engine)
-        else:
-            raise ValueError(f"--functions {args.functions}: not a dict nor a callable")
+        hosting.load_functions(engine, args.functions)
     if args.fixtures:
-        from ..fixtures import install, load
-
-        fixtures = load(args.fixtures)
-
-        def on_flow(engine: Any, flow: Any) -> None:
-            install(engine, flow, fixtures)
-
-        server.on_flow = on_flow
+        server.on_flow = hosting.fixtures_hook(args.fixtures)
 
 
 __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]

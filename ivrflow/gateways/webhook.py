@@ -65,6 +65,7 @@ from .. import events as ev
 from ..engine import Engine
 from ..model import Flow
 from ..session import Session
+from . import hosting
 from .session_store import MemorySessionStore, SessionStore
 
 if TYPE_CHECKING:
@@ -507,20 +508,7 @@ def create_app(engine: Engine, config: WebhookConfig) -> web.Application:
 
 # ---------------------------------------------------------------- command line
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("flows_dir", metavar="FLOWS_DIR", help="the directory of .ivr flows")
-    p.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
-    p.add_argument("--records", metavar="FILE", help="append call records (JSON lines)")
-    p.add_argument("--callbacks", metavar="DB", help="SQLite database for callback requests")
-    p.add_argument(
-        "--fixtures",
-        metavar="FILE",
-        help="answer look-ups and queue status from a fixtures file (YAML), for labs and demos",
-    )
-    p.add_argument(
-        "--functions",
-        metavar="MODULE:ATTR",
-        help="a dict of look-up functions, or a callable taking the Engine to register them",
-    )
+    hosting.add_arguments(p, "127.0.0.1:8080")
     p.add_argument(
         "--redis",
         metavar="URL",
@@ -556,33 +544,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--voice", metavar="VOICE", help='default <Say voice>, e.g. "Polly.Camila"')
     p.add_argument("--play-base-url", metavar="URL", help="prefix for relative audio paths")
-    p.add_argument("--mask-ani", action="store_true", help="mask caller numbers in records")
     p.add_argument(
         "--log-level",
         default="warning",
         choices=["debug", "info", "warning", "error"],
         help="log level of the gateway (default: warning)",
     )
-
-
-def _listen(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        host, port = "127.0.0.1", text
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def _functions(engine: Engine, spec: str) -> None:
-    import importlib
-
-    module, _, attr = spec.partition(":")
-    target = getattr(importlib.import_module(module), attr or "FUNCTIONS")
-    if isinstance(target, dict):
-        engine.functions.update(target)
-    elif callable(target):
-        target(engine)
-    else:
-        raise ValueError(f"--functions {spec}: not a dict nor a callable")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -596,32 +563,21 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from aiohttp import web
 
-    from ..records import JsonLinesSink, MemorySink, RecordSink
+    from ..records import MemorySink
 
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.setLevel(getattr(logging, str(getattr(args, "log_level", "warning")).upper()))
-    flows_dir = Path(args.flows_dir)
-    if not flows_dir.is_dir():
-        print(f"ivrflow serve webhook: {flows_dir} is not a directory", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        host, port = _listen(args.listen)
-    except ValueError:
-        print(f"ivrflow serve webhook: bad --listen '{args.listen}'", file=sys.stderr)
-        return EXIT_USAGE
-    records: RecordSink = JsonLinesSink(args.records) if args.records else MemorySink()
-    callbacks: Any = None
-    if args.callbacks:
-        from ..callbacks import SQLiteCallbackStore
-
-        callbacks = SQLiteCallbackStore(args.callbacks)
     key_text = os.environ.get(args.snapshot_key_env or "", "")
-    engine = Engine(
-        records=records,
-        callbacks=callbacks,
-        mask_ani=args.mask_ani,
-        snapshot_key=key_text.encode() if key_text else None,
+    found = hosting.setup(args, "webhook", MemorySink(), key_text.encode() if key_text else None)
+    if found is None:
+        return EXIT_USAGE
+    flows_dir, host, port, engine, callbacks = (
+        found.flows_dir,
+        found.host,
+        found.port,
+        found.engine,
+        found.callbacks,
     )
     store: SessionStore
     if args.redis:
@@ -641,17 +597,9 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         if args.functions:
-            _functions(engine, args.functions)
+            hosting.load_functions(engine, args.functions)
         if args.fixtures:
-            from ..fixtures import install
-            from ..fixtures import load as load_fixtures
-
-            fixtures = load_fixtures(args.fixtures)
-
-            def on_flow(engine: Engine, flow: Flow) -> None:
-                install(engine, flow, fixtures)
-
-            config.on_flow = on_flow
+            config.on_flow = hosting.fixtures_hook(args.fixtures)
     except Exception as exc:
         print(f"ivrflow serve webhook: {exc}", file=sys.stderr)
         return EXIT_FAILED
