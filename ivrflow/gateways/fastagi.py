@@ -42,6 +42,7 @@ import logging
 import re
 import shutil
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,12 +137,14 @@ class AGIConnection:
     ) -> None:
         self.reader, self.writer, self.config = reader, writer, config
         self.parser = parser or agi.AGIParser()
-        self._queue: list[agi.AGIEvent] = []
+        self._queue: deque[agi.AGIEvent] = deque()
         self.hung_up = False
         self.eof = False
 
     async def _next(self, timeout: float) -> agi.AGIEvent | None:
         """The next event, or None at EOF. Raises TimeoutError, AGIProtocolError."""
+        if self._queue:  # already read and parsed: no timer to arm
+            return self._queue.popleft()
         async with asyncio.timeout(timeout):
             while not self._queue:
                 if self.eof:
@@ -152,7 +155,7 @@ class AGIConnection:
                     self.parser.feed_eof()
                     return None
                 self._queue.extend(self.parser.feed(data))
-        return self._queue.pop(0)
+        return self._queue.popleft()
 
     async def environment(self) -> dict[str, str]:
         event = await self._next(self.config.env_timeout)
@@ -228,9 +231,8 @@ class AGIChannel:
         """End the call with outcome `error` (the record says why)."""
         self.error = reason
         s = self.session
-        if s is not None and not s.ended:
-            # No public API yet (reported to the lead): end as an error, not abandoned.
-            s._end_error(f"gateway: {reason}", say=False)
+        if s is not None:
+            s.abort(f"gateway: {reason}", self.now())
 
     # ------------------------------------------------------------ prompts
     async def play(self, action: act.Say | act.Play) -> ev.Event | None:
