@@ -8,7 +8,7 @@ with several broken declarations reports one error per declaration.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
@@ -750,10 +750,6 @@ def parse_tree(text: str, path: str = "<string>") -> ast.Module:
         if not diagnostics:  # the error needs more than one chunk to show
             diagnostics.append(_diagnostic(first, path, prepared, truncated))
         raise FlowSyntaxError(diagnostics, {path: text}) from None
-
-
-def bare_parse(text: str) -> Callable[[], Any]:
-    return lambda: bare_parser().parse(_prepare(text))
 
 
 __all__ = ["bare_parser", "grammar_text", "parse_tree"]

@@ -202,11 +202,6 @@ class Session:
         except Exception as inner:
             self._end_error(f"{_describe(exc)}; then {_describe(inner)}", say=True)
 
-    def _tick(self) -> None:
-        self._budget -= 1
-        if self._budget < 0:
-            raise _BudgetExceeded
-
     def _follow(self, result: Result | None) -> None:
         while result is not None and not self.ended:
             kind = result[0]

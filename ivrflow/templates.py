@@ -59,11 +59,6 @@ class TemplateProblem:
     hint: str | None = None
 
 
-def _find(text: str, needle: str) -> int:
-    idx = text.find(needle)
-    return max(idx, 0)
-
-
 def check(text: str, known_variables: frozenset[str]) -> Iterator[TemplateProblem]:
     """Problems in one template: syntax, unknown filters, undefined variables."""
     if not is_template(text):

@@ -269,25 +269,6 @@ def _span(v: ast.Value) -> ast.Span:
     return v.span
 
 
-def references(e: ast.Expr) -> set[str]:
-    """Root variable names an expression reads (for template/variable checks)."""
-    if isinstance(e, ast.Ref):
-        return {e.path[0]}
-    if isinstance(e, ast.Unary):
-        return references(e.operand)
-    if isinstance(e, ast.Binary):
-        return references(e.left) | references(e.right)
-    if isinstance(e, ast.Predicate):
-        return references(e.operand)
-    if isinstance(e, ast.FuncCall | ast.ListExpr):
-        items = e.args if isinstance(e, ast.FuncCall) else e.items
-        out: set[str] = set()
-        for x in items:
-            out |= references(x)
-        return out
-    return set()
-
-
 __all__ = [
     "BUILTIN_FUNCTIONS",
     "CONSTANTS",

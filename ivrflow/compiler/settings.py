@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from .. import ast, model
 from ..errors import did_you_mean
 from .context import Context
-from .expressions import compile_expr, literal_value, parse_duration
+from .expressions import compile_expr, literal_value
 
 
 def split(setting: ast.Setting, accepted: Mapping[str, str]) -> list[ast.Setting]:
@@ -225,10 +225,6 @@ class Settings:
             return v.text
         self._bad(s, "a language tag like en-US or pt-BR")
         return None
-
-
-def duration_of(text: str) -> float | None:
-    return parse_duration(text)
 
 
 __all__ = ["Settings"]
