@@ -422,19 +422,15 @@ class WebhookGateway:
                         self.engine.store_callback, action, session.flow, clock()
                     )
                     break
-                elif isinstance(action, act.TransferToQueue):
-                    page.add(
-                        "Enqueue",
-                        action.queue,
-                        action=self._callback(flow_name, step, stamped=False),
-                        method="POST",
+                elif isinstance(action, act.TransferToQueue | act.TransferToNumber):
+                    verb, target = (
+                        ("Enqueue", action.queue)
+                        if isinstance(action, act.TransferToQueue)
+                        else ("Dial", action.number)
                     )
-                    waiting = "transfer"
-                    break
-                elif isinstance(action, act.TransferToNumber):
                     page.add(
-                        "Dial",
-                        action.number,
+                        verb,
+                        target,
                         action=self._callback(flow_name, step, stamped=False),
                         method="POST",
                     )
