@@ -8,11 +8,44 @@ The same format feeds `ivrflow simulate` when standard input is not a terminal.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from . import actions as act
 from . import events as ev
+
+_KEYS = re.compile(r"[0-9*#]+")
+_COMMENT = re.compile(r"(^|\s)#.*$")
+
+
+def parse_input(line: str) -> str | None:
+    """A script line as `Call.step` takes it, None for a blank or comment line.
+
+    Keys alone (`1`, `123#`, `#`) are pressed; otherwise `#` at the start or after a
+    space starts a comment. `press 123` is the same as `123`. ValueError on anything else.
+    """
+    text = line.strip()
+    if not _KEYS.fullmatch(text):
+        text = _COMMENT.sub("", text).strip()
+    if not text:
+        return None
+    if _KEYS.fullmatch(text):
+        return text
+    word, _, rest = text.partition(" ")
+    word, rest = word.lower(), rest.strip()
+    if word == "say":
+        if not rest:
+            raise ValueError("'say' needs the caller's words, like: say segunda via")
+        return f"say {rest}"
+    if word == "press" and _KEYS.fullmatch(rest):
+        return rest
+    if word in ("wait", "hangup") and not rest:
+        return word
+    raise ValueError(
+        f"unknown caller input '{text}': write keys (1, 123#, *), say WORDS, wait or hangup"
+    )
+
 
 SPEECH_RATE = 15.0  # characters per second of text-to-speech
 TRANSFER_RESULTS = ("answered", "queued", "busy", "noanswer", "full", "failed")
@@ -30,9 +63,9 @@ class ScriptedChannel:
     def from_lines(
         cls, lines: Iterable[str], at: float = 0.0, transfer_result: str = "answered"
     ) -> ScriptedChannel:
-        """One input per line; blank lines and `#` comments are skipped."""
-        inputs = [line.strip() for line in lines]
-        return cls([i for i in inputs if i and not i.startswith("#")], at, transfer_result)
+        """One input per line (see `parse_input`); blank lines and comments are skipped."""
+        steps = [parse_input(line) for line in lines]
+        return cls([s for s in steps if s is not None], at, transfer_result)
 
     def now(self) -> float:
         return self.at
@@ -85,4 +118,4 @@ class ScriptedChannel:
         self._log(f"ivr: [sets {name}={value}]")
 
 
-__all__ = ["ScriptedChannel"]
+__all__ = ["ScriptedChannel", "parse_input"]

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from . import actions as act
+from .channels import parse_input
 from .errors import did_you_mean
 from .fixtures import FixtureError, Fixtures, for_flow, parse_queue_option
 from .fixtures import load as load_fixtures
@@ -237,38 +238,6 @@ class Simulation:
 
 
 # ---------------------------------------------------------------- scripted
-_KEYS = re.compile(r"[0-9*#]+")
-_COMMENT = re.compile(r"(^|\s)#.*$")
-
-
-def parse_input(line: str) -> str | None:
-    """A script line as `Call.step` takes it, None for a blank or comment line.
-
-    Keys alone (`1`, `123#`, `#`) are pressed; otherwise `#` at the start or after a
-    space starts a comment. `press 123` is the same as `123`. ValueError on anything else.
-    """
-    text = line.strip()
-    if not _KEYS.fullmatch(text):
-        text = _COMMENT.sub("", text).strip()
-    if not text:
-        return None
-    if _KEYS.fullmatch(text):
-        return text
-    word, _, rest = text.partition(" ")
-    word, rest = word.lower(), rest.strip()
-    if word == "say":
-        if not rest:
-            raise ValueError("'say' needs the caller's words, like: say segunda via")
-        return f"say {rest}"
-    if word == "press" and _KEYS.fullmatch(rest):
-        return rest
-    if word in ("wait", "hangup") and not rest:
-        return word
-    raise ValueError(
-        f"unknown caller input '{text}': write keys (1, 123#, *), say WORDS, wait or hangup"
-    )
-
-
 def run_script(sim: Simulation, lines: Iterable[str], source: str, err: TextIO) -> str | None:
     """Play the script; the caller hangs up when it runs out. Returns an error message for a
     bad line (the call is then left as it is), else None."""

@@ -26,6 +26,7 @@ from typing import Any
 from . import actions as act
 from . import events as ev
 from .callbacks import CallbackRequest, MemoryCallbackStore
+from .channels import parse_input
 from .errors import LookupFailure
 from .fixtures import Fixtures, for_flow
 from .model import Flow
@@ -136,15 +137,19 @@ class Call:
         return self._input("hangup", "(hangs up)", ev.Hangup(self.now))
 
     def step(self, line: str) -> list[Line]:
-        """One scripted input: `1`, `123#`, `say segunda via`, `wait`, `hangup`."""
-        word, _, rest = line.strip().partition(" ")
+        """One scripted input: `1`, `123#`, `say segunda via`, `wait`, `hangup` (see
+        `channels.parse_input`; ValueError for anything else)."""
+        step = parse_input(line)
+        if step is None:
+            return []
+        word, _, rest = step.partition(" ")
         if word == "wait":
             return self.wait()
         if word == "hangup":
             return self.hangup()
         if word == "say":
             return self.say(rest)
-        return self.press(line.strip())
+        return self.press(step)
 
     # ------------------------------------------------------------ what the test looks at
     @property
