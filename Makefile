@@ -19,13 +19,17 @@ demo: $(STAMP)
 test: $(STAMP) system-deps lint typecheck unit
 
 # The simulator's terminal test drives tmux; the SVG diagram test runs Graphviz's dot; the
-# webhook tests start a redis-server on 127.0.0.1. Installed from Debian when missing and we
-# may (root, apt-get); otherwise those tests skip and say why.
+# webhook tests start a redis-server on 127.0.0.1; the HTML report tests open pages in headless
+# Chromium. Installed from Debian when missing and we may (root, apt-get); otherwise those tests
+# skip and say why.
+SYSTEM_TOOLS := tmux:tmux dot:graphviz redis-server:redis-server chromium:chromium
 system-deps:
-	@if ! command -v tmux >/dev/null || ! command -v dot >/dev/null || ! command -v redis-server >/dev/null; then \
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux graphviz redis-server >/dev/null; \
-	  else echo "note: tmux/graphviz/redis-server missing; their tests will be skipped"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: missing$$missing; their tests will be skipped"; fi; \
 	fi
 
 lint: $(STAMP)

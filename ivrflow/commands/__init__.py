@@ -20,6 +20,10 @@ COMMANDS = {
     "explore": "enumerate every path through a flow",
     "graph": "draw a flow as Mermaid, DOT, SVG or PNG",
     "serve": "run flows behind telephony: a FastAGI server for Asterisk, or a webhook",
+    "fuzz": "call a flow with random callers and check that every call ends cleanly",
+    "report": "contact-center KPIs from call records (tables, JSON, CSV, HTML)",
+    "traffic": "predict what a flow does to the contact center: IVR time, queues, ASA, SL",
+    "recover": "write the records of calls a crashed server left unfinished",
 }
 
 
