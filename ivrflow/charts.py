@@ -1,0 +1,334 @@
+"""Small inline-SVG charts and a self-contained HTML page, with no dependency.
+
+A supervisor opens the page from a file, often on a machine with no network, so
+nothing here refers to anything outside the document: no script, no font, no CDN.
+Every function returns text; every text it draws is escaped; every chart carries a
+`<title>` and a `<desc>` (screen readers announce them) and labels its axes.
+
+    svg = bar_chart(["Mon", "Tue"], {"calls": [120, 98]}, title="Calls per day", unit="calls")
+    page = html_page("Billing — week 48", svg)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+
+# Okabe–Ito colours: told apart by readers with the common colour-vision deficiencies.
+PALETTE = (
+    "#0072b2",
+    "#e69f00",
+    "#009e73",
+    "#d55e00",
+    "#cc79a7",
+    "#56b4e9",
+    "#f0e442",
+    "#000000",
+)
+
+_WIDTH, _HEIGHT = 720, 320
+_LEFT, _RIGHT, _TOP, _BOTTOM = 64, 16, 40, 72  # room for the y ticks, title and x labels
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _number(value: float) -> str:
+    """1234.5 → '1,234.5'; 3.0 → '3': short, and never '3.0000000001'."""
+    if value != value or math.isinf(value):  # NaN and infinities have no place on an axis
+        return "–"
+    if abs(value - round(value)) < 1e-9:
+        return f"{round(value):,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.1f}"
+
+
+def _nice_ticks(top: float, count: int = 5) -> list[float]:
+    """0 and round steps (1, 2, 2.5, 5 × 10^n) up to at least `top`."""
+    if top <= 0 or not math.isfinite(top):
+        return [0.0, 1.0]
+    raw = top / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    n = math.ceil(top / step - 1e-9)
+    return [i * step for i in range(n + 1)]
+
+
+def _open_svg(title: str, description: str, height: int = _HEIGHT) -> tuple[str, str]:
+    """The opening of an accessible svg (title and desc tied to it) and its title id."""
+    # Derived from the content, so the same report gives the same page byte for byte.
+    ident = "chart-" + hashlib.sha1(f"{title}\n{description}".encode()).hexdigest()[:10]
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height}" '
+        f'width="{_WIDTH}" height="{height}" role="img" class="chart" '
+        f'aria-labelledby="{ident}-title {ident}-desc">'
+        f'<title id="{ident}-title">{_esc(title)}</title>'
+        f'<desc id="{ident}-desc">{_esc(description)}</desc>'
+        f'<text x="{_WIDTH / 2}" y="22" text-anchor="middle" class="chart-title">'
+        f"{_esc(title)}</text>"
+    )
+    return head, ident
+
+
+def _empty(title: str) -> str:
+    head, _ = _open_svg(title, "No data.", 120)
+    return head + '<text x="360" y="70" text-anchor="middle">No data</text></svg>'
+
+
+def _y_axis(top: float, unit: str) -> tuple[str, float]:
+    """Grid lines, tick labels and the axis label; returns the svg text and the axis maximum."""
+    ticks = _nice_ticks(top)
+    ymax = ticks[-1] or 1.0
+    plot_h = _HEIGHT - _TOP - _BOTTOM
+    parts = []
+    for tick in ticks:
+        y = _TOP + plot_h - tick / ymax * plot_h
+        parts.append(
+            f'<line x1="{_LEFT}" y1="{y:.1f}" x2="{_WIDTH - _RIGHT}" y2="{y:.1f}" class="grid"/>'
+            f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">'
+            f"{_esc(_number(tick))}</text>"
+        )
+    if unit:
+        mid = _TOP + plot_h / 2
+        parts.append(
+            f'<text x="14" y="{mid:.1f}" text-anchor="middle" class="axis-label" '
+            f'transform="rotate(-90 14 {mid:.1f})">{_esc(unit)}</text>'
+        )
+    base = _TOP + plot_h
+    parts.append(
+        f'<line x1="{_LEFT}" y1="{base}" x2="{_WIDTH - _RIGHT}" y2="{base}" class="axis"/>'
+    )
+    return "".join(parts), ymax
+
+
+def _x_labels(labels: list[str], centres: list[float]) -> str:
+    """Category labels under the plot; thinned out when there are too many to read."""
+    every = max(1, math.ceil(len(labels) / 24))
+    rotate = len(labels) > 8
+    base = _HEIGHT - _BOTTOM + 14
+    out = []
+    for i, (label, x) in enumerate(zip(labels, centres, strict=True)):
+        if i % every:
+            continue
+        if rotate:
+            out.append(
+                f'<text x="{x:.1f}" y="{base}" text-anchor="end" class="tick" '
+                f'transform="rotate(-40 {x:.1f} {base})">{_esc(label)}</text>'
+            )
+        else:
+            out.append(
+                f'<text x="{x:.1f}" y="{base}" text-anchor="middle" class="tick">'
+                f"{_esc(label)}</text>"
+            )
+    return "".join(out)
+
+
+def _legend(names: list[str]) -> str:
+    if len(names) < 2:
+        return ""
+    out, x = [], _LEFT
+    for i, name in enumerate(names):
+        colour = PALETTE[i % len(PALETTE)]
+        out.append(
+            f'<rect x="{x}" y="{_HEIGHT - 14}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{x + 14}" y="{_HEIGHT - 5}" class="tick">{_esc(name)}</text>'
+        )
+        x += 24 + 7 * len(name)
+    return "".join(out)
+
+
+def _check_series(labels: list[str], series: dict[str, list[float]]) -> None:
+    for name, values in series.items():
+        if len(values) != len(labels):
+            raise ValueError(f"series '{name}' has {len(values)} values for {len(labels)} labels")
+
+
+def bar_chart(
+    labels: list[str],
+    series: dict[str, list[float]],
+    *,
+    title: str,
+    unit: str = "",
+    stacked: bool = False,
+) -> str:
+    """Vertical bars, one group per label; several series side by side or `stacked`."""
+    _check_series(labels, series)
+    if not labels or not series:
+        return _empty(title)
+    kind = "Stacked bar chart" if stacked else "Bar chart"
+    description = f"{kind} of {', '.join(series)} by {len(labels)} categories."
+    return _bars(labels, series, title, unit, stacked, description, "")
+
+
+def _bars(
+    labels: list[str],
+    series: dict[str, list[float]],
+    title: str,
+    unit: str,
+    stacked: bool,
+    description: str,
+    x_label: str,
+) -> str:
+    names = list(series)
+    if stacked:
+        top = max(sum(max(0.0, series[n][i]) for n in names) for i in range(len(labels)))
+    else:
+        top = max(max(values) for values in series.values())
+    axis, ymax = _y_axis(top, unit)
+    plot_w = _WIDTH - _LEFT - _RIGHT
+    plot_h = _HEIGHT - _TOP - _BOTTOM
+    slot = plot_w / len(labels)
+    bar_w = slot * 0.8 / (1 if stacked else len(names))
+    bars, centres = [], []
+    for i, label in enumerate(labels):
+        x0 = _LEFT + i * slot + slot * 0.1
+        centres.append(_LEFT + (i + 0.5) * slot)
+        base = float(_TOP + plot_h)
+        for k, name in enumerate(names):
+            value = max(0.0, series[name][i])
+            h = value / ymax * plot_h
+            x = x0 if stacked else x0 + k * bar_w
+            y = base - h
+            tip = f"{label} — {name}: {_number(value)}{' ' + unit if unit else ''}"
+            bars.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(bar_w - 1, 1):.1f}" '
+                f'height="{h:.1f}" fill="{PALETTE[k % len(PALETTE)]}">'
+                f"<title>{_esc(tip)}</title></rect>"
+            )
+            if stacked:
+                base = y
+    head, _ = _open_svg(title, description)
+    under = ""
+    if x_label:
+        under = (
+            f'<text x="{_LEFT + plot_w / 2:.1f}" y="{_HEIGHT - 4}" text-anchor="middle" '
+            f'class="axis-label">{_esc(x_label)}</text>'
+        )
+    legend = _legend(names)
+    return head + axis + "".join(bars) + _x_labels(labels, centres) + legend + under + "</svg>"
+
+
+def line_chart(
+    x_labels: list[str],
+    series: dict[str, list[float]],
+    *,
+    title: str,
+    unit: str = "",
+) -> str:
+    """One line per series over the labels, with a dot (and its value as a tooltip) per point."""
+    _check_series(x_labels, series)
+    if not x_labels or not series:
+        return _empty(title)
+    names = list(series)
+    top = max(max(values) for values in series.values())
+    axis, ymax = _y_axis(top, unit)
+    plot_w = _WIDTH - _LEFT - _RIGHT
+    plot_h = _HEIGHT - _TOP - _BOTTOM
+    step = plot_w / max(1, len(x_labels) - 1) if len(x_labels) > 1 else 0.0
+    xs = [_LEFT + (i * step if step else plot_w / 2) for i in range(len(x_labels))]
+    lines = []
+    for k, name in enumerate(names):
+        colour = PALETTE[k % len(PALETTE)]
+        points = [
+            (x, _TOP + plot_h - max(0.0, v) / ymax * plot_h)
+            for x, v in zip(xs, series[name], strict=True)
+        ]
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        lines.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for (x, y), label, v in zip(points, x_labels, series[name], strict=True):
+            tip = f"{label} — {name}: {_number(v)}{' ' + unit if unit else ''}"
+            lines.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}">'
+                f"<title>{_esc(tip)}</title></circle>"
+            )
+    head, _ = _open_svg(title, f"Line chart of {', '.join(names)} over {len(x_labels)} points.")
+    return head + axis + "".join(lines) + _x_labels(x_labels, xs) + _legend(names) + "</svg>"
+
+
+def histogram(values: list[float], *, bins: int, title: str, unit: str = "") -> str:
+    """How many values fall in each of `bins` equal ranges between the smallest and largest."""
+    if bins < 1:
+        raise ValueError("bins must be at least 1")
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return _empty(title)
+    low, high = min(finite), max(finite)
+    width = (high - low) / bins or 1.0
+    counts = [0] * bins
+    for v in finite:
+        counts[min(bins - 1, int((v - low) / width))] += 1
+    suffix = f" {unit}" if unit else ""
+    labels = [f"{_number(low + i * width)}–{_number(low + (i + 1) * width)}" for i in range(bins)]
+    return _bars(
+        labels,
+        {"count": [float(c) for c in counts]},
+        title,
+        "count",
+        False,
+        f"Histogram of {len(finite):,} values{suffix} in {bins} ranges "
+        f"from {_number(low)} to {_number(high)}.",
+        f"{unit or 'value'} (ranges)",
+    )
+
+
+def funnel(steps: list[tuple[str, int]], *, title: str) -> str:
+    """Horizontal bars, widest first: how many calls reached each step, and the share of the
+    first step's calls that did."""
+    if not steps:
+        return _empty(title)
+    row_h, label_w = 26, 220
+    height = _TOP + row_h * len(steps) + 16
+    first = max(steps[0][1], 1)
+    widest = max(max(n for _, n in steps), 1)
+    plot_w = _WIDTH - label_w - 150
+    rows = []
+    for i, (name, n) in enumerate(steps):
+        y = _TOP + i * row_h
+        w = max(1.0, n / widest * plot_w)
+        share = n / first * 100
+        rows.append(
+            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end" class="tick">'
+            f"{_esc(name)}</text>"
+            f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" '
+            f'fill="{PALETTE[0]}"><title>{_esc(f"{name}: {n:,} calls ({share:.1f}%)")}</title>'
+            f"</rect>"
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 17}" class="tick">'
+            f"{_esc(f'{n:,} ({share:.1f}%)')}</text>"
+        )
+    head, _ = _open_svg(
+        title,
+        f"Funnel of {len(steps)} steps, from {steps[0][0]} ({steps[0][1]:,} calls).",
+        height,
+    )
+    return head + "".join(rows) + "</svg>"
+
+
+_CSS = """
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+       margin: 0 auto; max-width: 1000px; padding: 1.5rem; color: #1b1b1b; background: #fff; }
+h1 { font-size: 1.6rem; margin-top: 0; } h2 { font-size: 1.2rem; margin-top: 2rem; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; }
+th, td { border-bottom: 1px solid #ddd; padding: .25rem .6rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+thead th { background: #f3f5f7; }
+.chart { max-width: 100%; height: auto; display: block; margin: 1rem 0; }
+.chart-title { font-weight: 600; font-size: 15px; }
+.tick { font-size: 11px; fill: #333; } .axis-label { font-size: 12px; fill: #333; }
+.grid { stroke: #e4e4e4; } .axis { stroke: #555; }
+.note { color: #555; font-size: .9rem; }
+"""
+
+
+def html_page(title: str, body_html: str) -> str:
+    """A complete HTML document around `body_html` (trusted markup), with inline CSS only."""
+    return (
+        "<!doctype html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<h1>{_esc(title)}</h1>\n{body_html}\n</body>\n</html>\n"
+    )
+
+
+__all__ = ["PALETTE", "bar_chart", "funnel", "histogram", "html_page", "line_chart"]
