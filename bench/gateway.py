@@ -194,17 +194,30 @@ async def _serve(kind: str, commands: list[bytes], conn: Any, redis_url: str) ->
     conn.send("stopped")
 
 
-def server_main(kind: str, commands: list[bytes], conn: Any, redis_url: str = "") -> None:
+def server_main(
+    kind: str, commands: list[bytes], conn: Any, redis_url: str = "", profile: str = ""
+) -> None:
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(kind, commands, conn, redis_url))
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
 
 
 class ServerProcess:
-    def __init__(self, kind: str, commands: list[bytes], redis_url: str = "") -> None:
+    def __init__(
+        self, kind: str, commands: list[bytes], redis_url: str = "", profile: str = ""
+    ) -> None:
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(
-            target=server_main, args=(kind, commands, child, redis_url), daemon=True
+            target=server_main, args=(kind, commands, child, redis_url, profile), daemon=True
         )
         self.proc.start()
         deadline = time.monotonic() + 60
@@ -416,7 +429,7 @@ def pct(values: list[float], q: float) -> float:
 async def bench_server(
     kind: str, commands: list[bytes], args: argparse.Namespace
 ) -> tuple[dict[str, Any], list[bytes]]:
-    server = ServerProcess(kind, commands)
+    server = ServerProcess(kind, commands, profile=args.profile if kind == "ivrflow" else "")
     try:
         warm = Load(record=True)
         await caller(server.port, f"{kind}-first", warm, random.Random(1))
@@ -678,6 +691,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=3000, help="webhook requests")
     p.add_argument("--webhook-concurrency", type=int, default=50, help="webhook requests at a time")
     p.add_argument("--skip-webhook", action="store_true", help="skip the webhook gateway")
+    p.add_argument(
+        "--profile", default="", metavar="FILE", help="cProfile the ivrflow server into FILE"
+    )
     args = p.parse_args(argv)
     asyncio.run(main_async(args))
     return 0

@@ -125,37 +125,114 @@ def call_parameters(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-class AGIConnection:
-    """One FastAGI socket: send a command, get its reply; HANGUP lines are notices."""
+class AGIStream(asyncio.Protocol):
+    """One FastAGI socket as a protocol: bytes in → parsed events, woken waiter.
 
-    def __init__(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        config: ServerConfig,
-        parser: agi.AGIParser | None = None,
-    ) -> None:
-        self.reader, self.writer, self.config = reader, writer, config
+    A Protocol rather than StreamReader/StreamWriter, and one lazily re-armed timer per
+    connection rather than an `asyncio.timeout` per reply: a call exchanges one command and
+    one reply per prompt or key, so this is the gateway's hot path (bench/gateway.py).
+    """
+
+    def __init__(self, parser: agi.AGIParser | None = None) -> None:
         self.parser = parser or agi.AGIParser()
-        self._queue: deque[agi.AGIEvent] = deque()
-        self.hung_up = False
+        self.events: deque[agi.AGIEvent] = deque()
+        self.error: agi.AGIProtocolError | None = None  # raised once the events before it are read
         self.eof = False
+        self.transport: asyncio.Transport | None = None
+        self.peer: Any = None
+        self.closed: asyncio.Future[None] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._can_write: asyncio.Future[None] | None = None  # set while writing is paused
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peer = transport.get_extra_info("peername")
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        if self.error is None:
+            try:
+                self.events.extend(self.parser.feed(data))
+            except agi.AGIProtocolError as exc:
+                self.error = exc
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self.parser.feed_eof()
+        self._wake()
+        return False  # close our side too: Asterisk has nothing more to say
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.eof = True
+        self._wake()
+        if self._can_write is not None and not self._can_write.done():
+            self._can_write.set_result(None)
+        if self.closed is not None and not self.closed.done():
+            self.closed.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._can_write = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self._can_write is not None and not self._can_write.done():
+            self._can_write.set_result(None)
+        self._can_write = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def write(self, line: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            raise ConnectionResetError("the AGI connection is closed")
+        self.transport.write(line)
+        if self._can_write is not None:  # Asterisk reads slower than we write: wait for it
+            await self._can_write
+
+    async def wait(self, timeout: float) -> None:
+        """Until data, EOF or an error arrives. Raises TimeoutError after `timeout` seconds."""
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(timeout, _expire, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+class AGIConnection:
+    """One FastAGI call: send a command, get its reply; HANGUP lines are notices."""
+
+    def __init__(self, stream: AGIStream, config: ServerConfig) -> None:
+        self.stream, self.config = stream, config
+        self.hung_up = False
+
+    @property
+    def eof(self) -> bool:
+        return self.stream.eof and not self.stream.events
 
     async def _next(self, timeout: float) -> agi.AGIEvent | None:
         """The next event, or None at EOF. Raises TimeoutError, AGIProtocolError."""
-        if self._queue:  # already read and parsed: no timer to arm
-            return self._queue.popleft()
-        async with asyncio.timeout(timeout):
-            while not self._queue:
-                if self.eof:
-                    return None
-                data = await self.reader.read(65536)
-                if not data:
-                    self.eof = True
-                    self.parser.feed_eof()
-                    return None
-                self._queue.extend(self.parser.feed(data))
-        return self._queue.popleft()
+        stream = self.stream
+        while not stream.events:
+            if stream.error is not None:
+                raise stream.error
+            if stream.eof:
+                return None
+            await stream.wait(timeout)
+        return stream.events.popleft()
 
     async def environment(self) -> dict[str, str]:
         event = await self._next(self.config.env_timeout)
@@ -167,8 +244,7 @@ class AGIConnection:
         """Send one command; its reply. Raises CallerHungUp when the channel is gone."""
         if self.eof or (self.hung_up and not dead_ok):
             raise CallerHungUp()
-        self.writer.write(line)
-        await self.writer.drain()
+        await self.stream.write(line)
         while True:
             try:  # once the caller is gone, replies come at once or not at all
                 event = await self._next(
@@ -195,9 +271,11 @@ class AGIConnection:
             return event
 
     async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.writer.close()
-            await asyncio.wait_for(self.writer.wait_closed(), 1.0)
+        """Close the socket (Asterisk keeps the channel until it is closed)."""
+        self.stream.close()
+        if self.stream.closed is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self.stream.closed), 1.0)
 
 
 @dataclass
@@ -456,19 +534,18 @@ class FastAGIServer:
         return port
 
     async def start(self, host: str = "127.0.0.1", port: int = 4573) -> None:
-        self.server = await asyncio.start_server(self._accept, host, port, limit=agi.MAX_LINE)
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(self._accept, host, port, backlog=1024)
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
+    def _accept(self) -> AGIStream:
+        stream = AGIStream()
+        task = asyncio.get_running_loop().create_task(self.handle(stream))
         self.calls.add(task)
-        try:
-            await self.handle(reader, writer)
-        finally:
-            self.calls.discard(task)
+        task.add_done_callback(self.calls.discard)
+        return stream
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = AGIConnection(reader, writer, self.config)
+    async def handle(self, stream: AGIStream) -> None:
+        conn = AGIConnection(stream, self.config)
         try:
             try:
                 env = await conn.environment()
@@ -539,6 +616,7 @@ class FastAGIServer:
 __all__ = [
     "AGIChannel",
     "AGIConnection",
+    "AGIStream",
     "CallerHungUp",
     "FastAGIServer",
     "ServerConfig",
