@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
+import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import actions as act
 from . import events as ev
@@ -26,6 +27,11 @@ from .errors import LookupFailure
 from .model import Flow
 from .records import Listener, MemorySink, RecordSink
 from .session import Session
+
+if TYPE_CHECKING:
+    from .journal import CallJournal
+
+log = logging.getLogger("ivrflow.engine")
 
 QueueStatusProvider = Callable[[str], "tuple[float | None, int | None]"]
 
@@ -74,8 +80,10 @@ class Engine:
         mask_ani: bool = False,
         snapshot_key: bytes | None = None,
         listeners: Iterable[Listener] = (),
+        journal: CallJournal | None = None,
     ) -> None:
         self.records: RecordSink = records if records is not None else MemorySink()
+        self.journal = journal  # call starts and ends, for recovery after a crash
         self.callbacks = callbacks
         self.queue_status = queue_status
         self.mask_ani = mask_ani
@@ -201,9 +209,31 @@ class Engine:
     def write_record(self, record: dict[str, Any]) -> None:
         self.records.write(record)
 
+    def call_started(self, session: Session) -> None:
+        """Journal a call before it runs; a journal that cannot be written does not stop it."""
+        if self.journal is None:
+            return
+        try:
+            self.journal.started(session)
+        except OSError as exc:
+            log.error("journal: call %s not journaled: %s", session.call_id, exc)
+
+    def finish(self, session: Session) -> None:
+        """Write the record of a call that ended, then journal its end — in that order, so a
+        crash between the two leaves the call open in the journal, never without a record."""
+        record = session.record
+        assert record is not None
+        self.write_record(record)
+        if self.journal is not None:
+            try:
+                self.journal.ended(session.call_id)
+            except OSError as exc:  # recovery will find it open; the sink skips the duplicate
+                log.error("journal: end of call %s not journaled: %s", session.call_id, exc)
+
     # ------------------------------------------------------------ running a call
     async def run(self, session: Session, channel: Channel) -> dict[str, Any]:
         """Drive one call to its end; the record is written exactly once, whatever happens."""
+        self.call_started(session)
         try:
             pending = session.start()
             while not session.ended or pending:
@@ -229,9 +259,9 @@ class Engine:
         finally:
             if not session.ended:
                 session.send(ev.Hangup(channel.now()))
-            record = session.record
-            assert record is not None
-            self.write_record(record)
+            self.finish(session)
+        record = session.record
+        assert record is not None
         return record
 
     async def _perform(

@@ -1,19 +1,31 @@
 """What every gateway command shares: where the flows are, where to listen, and the Engine
-with its record sink, callback store and look-up functions (or fixtures)."""
+with its record sink, callback store and look-up functions (or fixtures).
+
+Nothing a call produced may be lost to a sick disk or a crash: the records file sits behind a
+spool (`FILE.spool`) that keeps what the file refused, the callback database likewise
+(`DB.spool`), both replayed at start-up, after the next success and every `REPLAY_EVERY`
+seconds; with `--journal`, calls a crashed server left unfinished get their `error` record
+when the server starts again."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
+import logging
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..engine import Engine
+from ..journal import CallJournal, recover_calls
 from ..model import Flow
-from ..records import JsonLinesSink, RecordSink
+from ..records import JsonLinesSink, RecordSink, SpoolingSink
+
+log = logging.getLogger("ivrflow.serve")
+REPLAY_EVERY = 30.0  # seconds between attempts to move spooled records and callbacks home
 
 
 def add_arguments(p: argparse.ArgumentParser, listen: str) -> None:
@@ -32,6 +44,12 @@ def add_arguments(p: argparse.ArgumentParser, listen: str) -> None:
         help="a dict of look-up functions, or a callable taking the Engine to register them",
     )
     p.add_argument("--mask-ani", action="store_true", help="mask caller numbers in records")
+    p.add_argument(
+        "--journal",
+        metavar="FILE",
+        help="journal call starts and ends (fsynced); on start, calls a crash left unfinished "
+        "get an `error` record (needs --records)",
+    )
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -73,6 +91,30 @@ class Host:
     port: int
     engine: Engine
     callbacks: Any  # the store to close at the end, or None
+    spools: list[Any] = field(default_factory=list)  # what `replay()`s when the store is back
+    recovered: list[str] = field(default_factory=list)  # calls recovery wrote a record for
+
+    def replay(self) -> int:
+        """Move what the spools hold home; how many records and callbacks moved."""
+        moved = 0
+        for spool in self.spools:
+            try:
+                moved += spool.replay()
+            except Exception as exc:  # still down: try again later
+                log.warning("replay of %s: %s", spool.spool_path, exc)
+        return moved
+
+    async def keep_replaying(self, every: float = REPLAY_EVERY) -> None:
+        """Replay the spools every `every` seconds (a task; cancel it to stop)."""
+        while True:
+            await asyncio.sleep(every)
+            await asyncio.to_thread(self.replay)
+
+    def close(self) -> None:
+        if self.callbacks is not None:
+            self.callbacks.close()
+        if self.engine.journal is not None:
+            self.engine.journal.close()
 
 
 def setup(
@@ -88,17 +130,47 @@ def setup(
     except ValueError:
         print(f"ivrflow serve {name}: bad --listen '{args.listen}'", file=sys.stderr)
         return None
-    if args.records:
-        records = JsonLinesSink(args.records)
-    callbacks: Any = None
-    if args.callbacks:
-        from ..callbacks import SQLiteCallbackStore
+    journal_path = getattr(args, "journal", None)
+    if journal_path and not args.records:
+        print(f"ivrflow serve {name}: --journal needs --records", file=sys.stderr)
+        return None
+    spools: list[Any] = []
+    try:
+        if args.records:
+            records = SpoolingSink(JsonLinesSink(args.records), f"{args.records}.spool")
+            spools.append(records)
+        callbacks: Any = None
+        if args.callbacks:
+            from ..callbacks import SpoolingStore, SQLiteCallbackStore
 
-        callbacks = SQLiteCallbackStore(args.callbacks)
+            callbacks = SpoolingStore(
+                SQLiteCallbackStore(args.callbacks), f"{args.callbacks}.spool"
+            )
+            spools.append(callbacks)
+        journal = CallJournal(journal_path) if journal_path else None
+    except Exception as exc:  # an unwritable records file, a broken database: say so, plainly
+        print(f"ivrflow serve {name}: {exc}", file=sys.stderr)
+        return None
     engine = Engine(
-        records=records, callbacks=callbacks, mask_ani=args.mask_ani, snapshot_key=snapshot_key
+        records=records,
+        callbacks=callbacks,
+        mask_ani=args.mask_ani,
+        snapshot_key=snapshot_key,
+        journal=journal,
     )
-    return Host(flows_dir, host, port, engine, callbacks)
+    found = Host(flows_dir, host, port, engine, callbacks, spools)
+    moved = found.replay()
+    if moved:
+        print(f"ivrflow: moved {moved} spooled records/callbacks home", file=sys.stderr)
+    if journal is not None:
+        found.recovered = recover_calls(journal, records)
+        if found.recovered:
+            print(
+                f"ivrflow: recovery: {len(found.recovered)} calls left unfinished by the last "
+                f"run got an `error` record",
+                file=sys.stderr,
+            )
+    return found
 
 
 __all__ = ["Host", "add_arguments", "fixtures_hook", "load_functions", "parse_listen", "setup"]
