@@ -142,6 +142,8 @@ class AGIStream(asyncio.Protocol):
         self.peer: Any = None
         self.closed: asyncio.Future[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._deadline = 0.0  # loop time at which the current wait times out
+        self._timer: asyncio.TimerHandle | None = None
         self._can_write: asyncio.Future[None] | None = None  # set while writing is paused
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -167,6 +169,9 @@ class AGIStream(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.eof = True
         self._wake()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._can_write is not None and not self._can_write.done():
             self._can_write.set_result(None)
         if self.closed is not None and not self.closed.done():
@@ -194,22 +199,33 @@ class AGIStream(asyncio.Protocol):
     async def wait(self, timeout: float) -> None:
         """Until data, EOF or an error arrives. Raises TimeoutError after `timeout` seconds."""
         loop = asyncio.get_running_loop()
+        self._deadline = loop.time() + timeout
+        # The timer stays armed across waits and only moves earlier: replies come in
+        # milliseconds and timeouts are minutes, so it almost never fires (see _on_timer).
+        if self._timer is None or self._timer.when() > self._deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_at(self._deadline, self._on_timer)
         waiter = self._waiter = loop.create_future()
-        timer = loop.call_later(timeout, _expire, waiter)
         try:
             await waiter
         finally:
-            timer.cancel()
             self._waiter = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return  # nobody waits: the next wait arms a new timer
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._deadline:
+            waiter.set_exception(TimeoutError())
+        else:  # this wait started after the timer was armed: sleep on to its own deadline
+            self._timer = loop.call_at(self._deadline, self._on_timer)
 
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
-
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
 
 
 class AGIConnection:

@@ -740,3 +740,43 @@ def test_hangup_notice_between_commands() -> None:
     (record,) = run(scenario()).records
     assert record["outcome"]["kind"] == "abandoned"
     assert len(sent(fake, "STREAM FILE")) == 1
+
+
+def test_a_command_never_answered_ends_the_call_as_error_after_the_reply_timeout() -> None:
+    # The second command is never answered: the timer armed for the first reply (and moved
+    # for the next wait) must still fire, end the call with a record and close the socket.
+    fake = FakeAsterisk([], special=lambda c: [] if c.startswith("STREAM") else None)
+
+    async def scenario() -> Lab:
+        async with Lab(reply_timeout=0.3) as lab:
+            await fake.call(lab.server.port, "call-mute")
+        return lab
+
+    (record,) = run(scenario()).records
+    assert record["outcome"]["kind"] == "error"
+    assert fake.closed_by_server
+
+
+def test_a_shorter_wait_after_a_longer_one_still_times_out_on_time() -> None:
+    # reply_timeout is long, hangup_grace short: after a HANGUP notice the pending reply never
+    # comes; the armed (long) timer must be moved earlier, or the call would hang for minutes.
+    fake = FakeAsterisk([], special=lambda c: ["HANGUP"] if c.startswith("STREAM") else None)
+
+    async def scenario() -> Lab:
+        async with Lab(reply_timeout=60.0, hangup_grace=0.3) as lab:
+            await asyncio.wait_for(fake.call(lab.server.port, "call-grace"), 5.0)
+        return lab
+
+    (record,) = run(scenario()).records
+    assert record["outcome"]["kind"] == "abandoned"
+
+
+def test_a_peer_that_never_sends_the_environment_is_dropped() -> None:
+    async def scenario() -> Lab:
+        async with Lab(env_timeout=0.3) as lab:
+            reader, writer = await asyncio.open_connection("127.0.0.1", lab.server.port)
+            assert await asyncio.wait_for(reader.read(), 5.0) == b""  # closed by the server
+            writer.close()
+        return lab
+
+    assert run(scenario()).records == []  # no call started: no record
