@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from .records import _iso, mask
 
@@ -49,7 +49,7 @@ class CallJournal:
         self._open, self._lines = _load(self.path)
         # When the last process stopped writing: the best guess of when its calls were cut.
         self.last_written = self.path.stat().st_mtime if self.path.exists() else None
-        self._file: IO[bytes] | None = None
+        self._fd: int | None = None  # kept open: one fsynced append per start and end
 
     # ------------------------------------------------------------ writing
     def started(self, session: Session) -> None:
@@ -89,24 +89,28 @@ class CallJournal:
 
     def close(self) -> None:
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            self._close_fd()
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def _append(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
-        if self._file is None:
-            self._file = _open_append(self.path)
-        f = self._file
-        start = f.tell()
+        if self._fd is None:
+            self._fd = _open_append(self.path)
+        fd = self._fd
+        start = os.lseek(fd, 0, os.SEEK_END)
         try:
-            f.write(line.encode("utf-8") + b"\n")
-            f.flush()
+            view = memoryview(line.encode("utf-8") + b"\n")
+            while view:
+                view = view[os.write(fd, view) :]
             if self.fsync:
-                os.fsync(f.fileno())
+                os.fsync(fd)
         except OSError:
             with contextlib.suppress(OSError):
-                f.truncate(start)  # no half line for the next entry to be glued to
+                os.ftruncate(fd, start)  # no half line for the next entry to be glued to
             raise
         self._lines += 1
 
@@ -121,22 +125,19 @@ class CallJournal:
             f.write("".join(line + "\n" for line in lines).encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._close_fd()
         os.replace(tmp, self.path)
         _fsync_dir(self.path.parent)
         self._lines = len(lines)
 
 
-def _open_append(path: Path) -> IO[bytes]:
-    f = open(path, "ab")  # noqa: SIM115  (kept open across writes; closed by close())
-    if f.tell():  # a torn last line (a crash mid-write) must not swallow the next entry
-        with open(path, "rb") as r:
-            r.seek(-1, os.SEEK_END)
-            if r.read(1) != b"\n":
-                f.write(b"\n")
-    return f
+def _open_append(path: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    size = os.lseek(fd, 0, os.SEEK_END)
+    # A torn last line (a crash mid-write) must not swallow the next entry.
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        os.write(fd, b"\n")
+    return fd
 
 
 def _fsync_dir(path: Path) -> None:

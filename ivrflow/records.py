@@ -140,26 +140,30 @@ class JsonLinesSink:
             if self._torn:
                 recover(self.path)
                 self._torn = False
-            with open(self.path, "ab") as f:
-                start = f.tell()
-                try:
-                    f.write(line.encode("utf-8"))
-                    f.flush()
-                    if self.fsync:
-                        os.fsync(f.fileno())
-                except BaseException:
-                    self._cut(f, start)
-                    raise
+            self._append(line.encode("utf-8"))
             if self.dedupe and isinstance(call_id, str):
                 self._seen.add(call_id)
 
-    def _cut(self, f: Any, size: int) -> None:
-        """Take back a half-written line (disk full, I/O error); if even that fails, the next
-        write trims it first."""
+    def _append(self, data: bytes) -> None:
+        """Unbuffered writes; on failure (disk full, file too large, I/O error) cut the file
+        back to where it was, so no half line is left for the next record to join."""
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            f.truncate(size)
-        except OSError:
-            self._torn = True
+            start = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if self.fsync:
+                    os.fsync(fd)
+            except BaseException:
+                try:
+                    os.ftruncate(fd, start)
+                except OSError:
+                    self._torn = True  # the next write trims it first
+                raise
+        finally:
+            os.close(fd)
 
 
 class SpoolingSink:
