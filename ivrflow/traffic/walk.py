@@ -1,0 +1,823 @@
+"""The flow part of the traffic model: the compiled flow as a probabilistic graph.
+
+Running the interpreter for every simulated call costs ~100 µs+; a day of a big
+center is millions of calls. So the flow is compiled, lazily and once, into
+nodes: a node is a state entered with given variables (and no-input/no-match
+counts, and `call` stack), and its table lists every way the visit can end —
+with its probability, the seconds it takes, and the next node or the call's
+end. Sampling a call is then a loop of table look-ups.
+
+What decides a branch, in the order the interpreter would meet it:
+- statements run for real (`set`, `if`, `switch`) with the flow's own
+  evaluator, on the caller's ANI/DNIS (a `callers` segment of the model), the
+  flow's variables and the look-up results the model draws;
+- business hours are the flow's real `hours`, read at the simulated time
+  (the node tables are kept per combination of open/holiday/emergency);
+- a menu, capture or callback offer: per attempt, hang-up, no-input, no-match
+  or an answer with the model's shares, then the flow's escalation, counts
+  and `retries` exactly as docs/runtime.md describes;
+- a condition that reads a value the model does not give (a field of a look-up
+  result it leaves out, `now`, a captured number) is true with the model's
+  `conditions` share, else `unknown_condition`; a `switch` on such a value
+  takes each case equally often. Every such guess is listed in `assumed`;
+- a transfer to a queue stops the walk: the center asks the queue for its EWT
+  at that moment and resumes the walk with `ewt` set (`resume`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from .. import hours as hours_mod
+from .. import model as fm
+from .. import phone, prompts
+from ..compiler.states import ends
+from ..evaluate import EvaluationError, evaluate, truthy
+from ..runtime_index import body_index
+from .durations import PLAY_DEFAULT, audio_seconds, speech_seconds, wpm_for
+from .model import StateModel, TrafficModel, choice_keys
+
+__all__ = [
+    "END",
+    "NEXT",
+    "QUEUE",
+    "TRANSFER",
+    "UNKNOWN",
+    "Node",
+    "Walker",
+    "expr_text",
+]
+
+NEXT, END, TRANSFER, QUEUE = 0, 1, 2, 3  # what a table row leads to
+MAX_STEPS = 1000  # node visits per call before the walk calls it a loop, as the interpreter does
+DEFAULT_ACCEPT = 0.5  # callback offers the model says nothing about
+CALLBACK_FLAG = "\x00callback"  # in a walk's variables: the queue a stored callback is for
+_IN_ERROR = "\x00in_error"
+
+
+class _UnknownValue:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "unknown"
+
+
+UNKNOWN: Any = _UnknownValue()  # a value the model does not give (a captured number, …)
+
+
+class _Unknowable(Exception):
+    """Evaluation reached a value the model does not give."""
+
+
+Env: TypeAlias = dict[str, Any]
+Frames: TypeAlias = tuple[tuple[int, int], ...]  # (body number, statement index)
+StackEntry: TypeAlias = tuple[str, str, Frames, tuple[int, int]]
+# One way a visit ends: (probability, seconds, what, target)
+Row: TypeAlias = tuple[float, float, int, Any]
+
+
+class Node:
+    """A state entered with known variables; `tables` per hours combination, built lazily."""
+
+    __slots__ = ("state", "counts", "stack", "mode", "env", "tables")
+
+    def __init__(
+        self,
+        state: str,
+        counts: tuple[int, int],
+        stack: tuple[StackEntry, ...],
+        mode: Any,
+        env: Env,
+    ) -> None:
+        self.state, self.counts, self.stack, self.mode, self.env = state, counts, stack, mode, env
+        self.tables: dict[int, tuple[list[float], list[tuple[float, int, Any]]]] = {}
+
+
+def _freeze(v: Any) -> Any:
+    if isinstance(v, dict):
+        return ("{", tuple(sorted((str(k), _freeze(x)) for k, x in v.items())))
+    if isinstance(v, list | tuple):
+        return ("[", tuple(_freeze(x) for x in v))
+    if isinstance(v, dt.datetime | dt.date | dt.time):
+        return ("t", v.isoformat())
+    return v
+
+
+class _Scope:
+    """What a condition sees during the walk; unknown values raise `_Unknowable`."""
+
+    __slots__ = ("flow", "env", "hours")
+
+    def __init__(self, flow: fm.Flow, env: Env, hours: Mapping[str, tuple[bool, bool, bool]]):
+        self.flow, self.env, self.hours = flow, env, hours
+
+    def variable(self, name: str) -> Any:
+        if name == "now":
+            raise _Unknowable
+        try:
+            value = self.env[name]
+        except KeyError:
+            raise EvaluationError(f"'{name}' has no value yet") from None
+        if value is UNKNOWN:
+            raise _Unknowable
+        return value
+
+    def number_list(self, name: str) -> Any:
+        return self.flow.lists[name].numbers
+
+    def hours_status(self, name: str, function: str) -> bool:
+        is_open, holiday, emergency = self.hours[name]
+        if function == "emergency":
+            return emergency
+        if function == "holiday":
+            return holiday
+        return is_open if function == "open" else not is_open
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    p: float
+    seconds: float
+    env: Env
+    result: tuple[Any, ...]  # ("goto", t) ("hangup", reason, outcome) ("call", t, frames)
+    # ("return",) ("end",) ("error", reason)
+
+
+class Walker:
+    """The compiled walk of one flow under one traffic model."""
+
+    def __init__(self, flow: fm.Flow, model: TrafficModel) -> None:
+        self.flow, self.model = flow, model
+        self.index = body_index(flow)
+        self.nodes: dict[Any, Node] = {}
+        self.assumed: dict[str, float] = {}  # "state: condition" → share used
+        self.hours_names = tuple(sorted(flow.hours))
+        self._hv_ids: dict[tuple[tuple[bool, bool, bool], ...], int] = {}
+        self._hv_list: list[dict[str, tuple[bool, bool, bool]]] = []
+        self._hv_by_minute: dict[int, int] = {}
+        self._hv_id = -1
+        self.base = Path(flow.path).parent
+        cum, total, self.segments = [], 0.0, []
+        for seg in model.callers:
+            total += seg.share
+            cum.append(total)
+            self.segments.append(self._start_node(seg.ani, seg.dnis))
+        self.segment_cum = [c / total for c in cum]
+
+    # ------------------------------------------------------------ sampling (the hot path)
+    def hours_id(self, at: float) -> int:
+        """The open/holiday/emergency combination at epoch `at` (cached per minute)."""
+        minute = int(at // 60)
+        hv = self._hv_by_minute.get(minute)
+        if hv is None:
+            emergency = self.model.emergency
+            vector = tuple(
+                (
+                    hours_mod.is_open(self.flow.hours[h], at, h in emergency),
+                    hours_mod.is_holiday(self.flow.hours[h], at),
+                    h in emergency,
+                )
+                for h in self.hours_names
+            )
+            hv = self._hv_ids.get(vector)
+            if hv is None:
+                hv = self._hv_ids[vector] = len(self._hv_list)
+                self._hv_list.append(dict(zip(self.hours_names, vector, strict=True)))
+            if len(self._hv_by_minute) > 500_000:
+                self._hv_by_minute.clear()
+            self._hv_by_minute[minute] = hv
+        return hv
+
+    def walk(
+        self, node: Node, hv: int, random: Callable[[], float]
+    ) -> tuple[float, int, Any, Node | None]:
+        """Follow tables from `node` until the call leaves the IVR or hands over to a queue.
+
+        Returns (seconds, END|TRANSFER|QUEUE, target, last node). END: target is the
+        outcome (kind, detail, callback queue or None); TRANSFER: the transfer node to
+        `resume` with the queue's EWT; QUEUE: (queue name, callback queue or None)."""
+        seconds = 0.0
+        for _ in range(MAX_STEPS):
+            table = node.tables.get(hv)
+            if table is None:
+                table = self._table(node, hv)
+            cum, rows = table
+            row = rows[bisect_right(cum, random()) if len(rows) > 1 else 0]
+            seconds += row[0]
+            if row[1] != NEXT:
+                return seconds, row[1], row[2], node
+            node = row[2]
+        return seconds, END, ("error", "step budget exceeded", None), node
+
+    def start(self, random: Callable[[], float]) -> Node:
+        return self.segments[bisect_right(self.segment_cum, random())]
+
+    def resume(self, transfer: Node, ewt: float, position: int) -> Node:
+        """The transfer state's node once the ACD answered the queue-status request."""
+        env = dict(transfer.env)
+        state = self.flow.states[transfer.state]
+        assert isinstance(state, fm.Transfer)
+        env["ewt"] = ewt if math.isfinite(ewt) else None
+        env["position"] = position
+        env["queue"] = state.queue
+        return self._node(transfer.state, transfer.counts, transfer.stack, "queued", env)
+
+    # ------------------------------------------------------------ nodes and tables
+    def _start_node(self, ani: str | None, dnis: str | None) -> Node:
+        country = self.flow.settings.country
+        number = phone.normalize(ani, country)
+        env: Env = {
+            "ani": number,
+            "dnis": phone.normalize(dnis, country),
+            "call_id": UNKNOWN,
+            "language": self.flow.settings.language,
+            "voice": self.flow.settings.voice,
+            "ewt": None,
+            "position": None,
+            "queue": None,
+            "callback_number": None,
+            "last_input": None,
+            "error": None,
+        }
+        for name, expr in self.flow.variables.items():
+            try:
+                env[name] = evaluate(expr, _Scope(self.flow, env, {}))
+            except (_Unknowable, EvaluationError):
+                env[name] = UNKNOWN
+        return self._node(self.flow.start, (0, 0), (), "enter", env)
+
+    def _node(
+        self,
+        state: str,
+        counts: tuple[int, int],
+        stack: tuple[StackEntry, ...],
+        mode: Any,
+        env: Env,
+    ) -> Node:
+        key = (state, counts, stack, mode, _freeze(env))
+        node = self.nodes.get(key)
+        if node is None:
+            node = self.nodes[key] = Node(state, counts, stack, mode, env)
+        return node
+
+    def _table(self, node: Node, hv: int) -> tuple[list[float], list[tuple[float, int, Any]]]:
+        rows = list(self._expand(node, self._hv_list[hv]))
+        merged: dict[tuple[int, Any, float], float] = {}
+        for p, seconds, kind, target in rows:
+            if p > 0:
+                k = (kind, target, round(seconds, 3))
+                merged[k] = merged.get(k, 0.0) + p
+        total = sum(merged.values()) or 1.0
+        cum: list[float] = []
+        out: list[tuple[float, int, Any]] = []
+        acc = 0.0
+        for (kind, target, seconds), p in merged.items():
+            acc += p / total
+            cum.append(acc)
+            out.append((seconds, kind, target))
+        cum[-1] = 1.0 + 1e-12  # random() < 1: the last row takes any rounding left over
+        node.tables[hv] = (cum, out)
+        return cum, out
+
+    # ------------------------------------------------------------ one visit, every way it ends
+    def _expand(self, node: Node, hours: Mapping[str, tuple[bool, bool, bool]]) -> Iterator[Row]:
+        state = self.flow.states[node.state]
+        mode, env = node.mode, node.env
+        if isinstance(mode, tuple):  # ("resume", role, frames): back from a `call`
+            _, role, frames = mode
+            first, *outer = [(self.index.bodies[b], i) for b, i in frames]
+            leaves = self._run(first[0], first[1], tuple(outer), env, 1.0, 0.0, node.state, hours)
+        else:
+            if isinstance(state, fm.Transfer):
+                if mode != "queued" and state.queue is not None:
+                    yield (1.0, 0.0, TRANSFER, node)
+                    return
+                body, role = state.body, "transfer"
+            elif isinstance(state, fm.Step):
+                body, role = state.body, "step"
+            elif isinstance(state, fm.Lookup):
+                body, role = state.prompt, "lookup"
+            else:
+                body, role = state.prompt, "prompt"
+            leaves = self._run(body, 0, (), env, 1.0, 0.0, node.state, hours)
+        for leaf in leaves:
+            yield from self._settle(node, role, node.counts, leaf, hours)
+
+    def _settle(
+        self,
+        node: Node,
+        role: str,
+        counts: tuple[int, int],
+        leaf: _Leaf,
+        hours: Mapping[str, tuple[bool, bool, bool]],
+    ) -> Iterator[Row]:
+        """Where a body's end leads: another node, the call's end, or more of this state."""
+        p, seconds, env, result = leaf.p, leaf.seconds, leaf.env, leaf.result
+        name, stack = node.state, node.stack
+        kind = result[0]
+        if kind == "goto":
+            target = result[1]
+            if target == fm.REPEAT:
+                yield (p, seconds, NEXT, self._node(name, counts, stack, "repeat", env))
+            elif target == fm.HANGUP:
+                yield (p, seconds, END, self._outcome(env, "self_served", "flow ended the call"))
+            elif target == fm.RETURN:
+                yield from self._settle(
+                    node, role, counts, _Leaf(p, seconds, env, ("return",)), hours
+                )
+            else:
+                yield (p, seconds, NEXT, self._node(target, (0, 0), stack, "enter", env))
+        elif kind == "hangup":
+            outcome = "error" if result[2] == "error" else "self_served"
+            yield (p, seconds, END, self._outcome(env, outcome, result[1] or "flow ended the call"))
+        elif kind == "call":
+            frames = tuple((self.index.ids[id(b)], i) for b, i in result[2])
+            entry: StackEntry = (name, role, frames, counts)
+            yield (p, seconds, NEXT, self._node(result[1], (0, 0), (*stack, entry), "enter", env))
+        elif kind == "return":
+            if not stack:
+                yield from self._error(p, seconds, env, f"'return' in state '{name}' with no call")
+                return
+            back, back_role, frames, back_counts = stack[-1]
+            mode = ("resume", back_role, frames)
+            yield (p, seconds, NEXT, self._node(back, back_counts, stack[:-1], mode, env))
+        elif kind == "error":
+            yield from self._error(p, seconds, env, result[1])
+        else:  # the body ran to its end
+            yield from self._fallthrough(node, role, counts, p, seconds, env, hours)
+
+    def _error(self, p: float, seconds: float, env: Env, reason: str) -> Iterator[Row]:
+        """The flow's error path: its `error` state once, else an apology and outcome error."""
+        if "error" in self.flow.states and not env.get(_IN_ERROR):
+            env = {**env, "error": reason, _IN_ERROR: True}
+            yield (p, seconds, NEXT, self._node("error", (0, 0), (), "enter", env))
+        else:
+            yield (
+                p,
+                seconds + self._default_seconds("error", env),
+                END,
+                self._outcome(env, "error", reason),
+            )
+
+    @staticmethod
+    def _outcome(env: Env, kind: str, detail: str) -> tuple[str, str, str | None]:
+        """(kind, detail, callback queue); a stored callback stays the call's outcome."""
+        queue = env.get(CALLBACK_FLAG)
+        if queue is not None:
+            return ("callback_scheduled", queue, queue)
+        return (kind, detail, None)
+
+    def _fallthrough(
+        self,
+        node: Node,
+        role: str,
+        counts: tuple[int, int],
+        p: float,
+        seconds: float,
+        env: Env,
+        hours: Mapping[str, tuple[bool, bool, bool]],
+    ) -> Iterator[Row]:
+        state = self.flow.states[node.state]
+        if role == "prompt":
+            yield from self._attempt(node, state, counts, p, seconds, env, hours)
+        elif role == "lookup":
+            assert isinstance(state, fm.Lookup)
+            yield from self._lookup(node, state, p, seconds, env, hours)
+        elif role == "transfer":
+            assert isinstance(state, fm.Transfer)
+            seconds += 1.0  # the ACD takes the call
+            if state.queue is None:
+                yield (p, seconds, END, ("transferred", "number", None))
+            else:
+                extra = 0.0
+                if "ewt" in state.announce and env.get("ewt") is not None:
+                    extra += self._default_seconds("ewt", env)
+                if "position" in state.announce and env.get("position") is not None:
+                    extra += self._default_seconds("position", env)
+                yield (p, seconds + extra, QUEUE, (state.queue, env.get(CALLBACK_FLAG)))
+        elif role == "handler":
+            yield from self._after_failure(node, state, counts, p, seconds, env, hours)
+        else:
+            reason = f"state '{node.state}' ended without going anywhere"
+            yield from self._error(p, seconds, env, reason)
+
+    def _branch(
+        self,
+        node: Node,
+        body: fm.Body,
+        role: str,
+        counts: tuple[int, int],
+        p: float,
+        seconds: float,
+        env: Env,
+        hours: Mapping[str, tuple[bool, bool, bool]],
+    ) -> Iterator[Row]:
+        for leaf in self._run(body, 0, (), env, p, seconds, node.state, hours):
+            yield from self._settle(node, role, counts, leaf, hours)
+
+    def _lookup(
+        self,
+        node: Node,
+        lk: fm.Lookup,
+        p: float,
+        seconds: float,
+        env: Env,
+        hours: Mapping[str, tuple[bool, bool, bool]],
+    ) -> Iterator[Row]:
+        lm = self.model.lookups.get(lk.function)
+        latency = lm.latency if lm else self.model.default_latency
+        outcomes = lm.outcomes if lm else ()
+        total = sum(o.share for o in outcomes)
+        if not outcomes or total <= 0:
+            env2 = {**env, lk.result: UNKNOWN} if lk.result else env
+            yield from self._branch(
+                node, lk.ok, "branch", (0, 0), p, seconds + latency, env2, hours
+            )
+            return
+        for o in outcomes:
+            q = p * o.share / total
+            if o.error is None:
+                value = _thaw(o.result) if o.known else UNKNOWN
+                env2 = {**env, lk.result: value} if lk.result else env
+                yield from self._branch(
+                    node, lk.ok, "branch", (0, 0), q, seconds + latency, env2, hours
+                )
+            elif lk.error is not None:
+                env2 = {**env, "error": o.error}
+                yield from self._branch(
+                    node, lk.error, "branch", (0, 0), q, seconds + latency, env2, hours
+                )
+            else:
+                reason = f"look-up {lk.function} failed: {o.error}"
+                yield (q, seconds + latency + self._default_seconds("error", env), END,
+                       self._outcome(env, "error", reason))  # fmt: skip
+
+    # ------------------------------------------------------------ input states
+    def _rates(self, name: str) -> tuple[StateModel | None, float, float, float]:
+        sm = self.model.states.get(name)
+        m = self.model
+
+        def pick(v: float | None, default: float) -> float:
+            return default if v is None else v
+
+        if sm is None:
+            return None, m.hangup, m.noinput, m.nomatch
+        return (
+            sm,
+            pick(sm.hangup, m.hangup),
+            pick(sm.noinput, m.noinput),
+            pick(sm.nomatch, m.nomatch),
+        )
+
+    def _attempt(
+        self,
+        node: Node,
+        state: fm.State,
+        counts: tuple[int, int],
+        p: float,
+        seconds: float,
+        env: Env,
+        hours: Mapping[str, tuple[bool, bool, bool]],
+    ) -> Iterator[Row]:
+        """The caller's answer to one prompt: hang up, silence, a wrong key, or an answer."""
+        assert isinstance(state, fm.Menu | fm.Capture | fm.CallbackOffer)
+        sm, hangup, noinput, nomatch = self._rates(node.state)
+        rest = max(0.0, 1.0 - hangup - noinput - nomatch)
+        think = self.model.think
+        if hangup:
+            yield (
+                p * hangup,
+                seconds + think / 2,
+                END,
+                self._outcome(env, "abandoned", node.state),
+            )
+        if noinput:
+            yield from self._failure(
+                node,
+                state,
+                counts,
+                "noinput",
+                p * noinput,
+                seconds + state.input.timeout,
+                env,
+                hours,
+            )
+        if nomatch:
+            yield from self._failure(
+                node, state, counts, "nomatch", p * nomatch, seconds + think, env, hours
+            )
+        if rest <= 0:
+            return
+        q = p * rest
+        if isinstance(state, fm.Menu):
+            keys = choice_keys(state)
+            shares = (
+                [sm.choices.get(k, 0.0) for k in keys] if sm and sm.choices else [1.0] * len(keys)
+            )
+            total = sum(shares) or 1.0
+            for choice, share in zip(state.choices, shares, strict=True):
+                if share > 0:
+                    env2 = {
+                        **env,
+                        "last_input": choice.keys[0] if choice.keys else choice.phrases[0],
+                    }
+                    yield from self._branch(
+                        node,
+                        choice.body,
+                        "branch",
+                        counts,
+                        q * share / total,
+                        seconds + think,
+                        env2,
+                        hours,
+                    )
+        elif isinstance(state, fm.Capture):
+            typing = think + self.model.key_time * (state.min_digits + state.max_digits) / 2
+            env2 = {**env, state.variable: UNKNOWN, "last_input": UNKNOWN}
+            if state.confirm is None:
+                yield from self._branch(
+                    node, state.ok, "branch", counts, q, seconds + typing, env2, hours
+                )
+                return
+            typing += self._say_seconds(state.confirm, env2) + think
+            yes = sm.confirm if sm else 0.95
+            yield from self._branch(
+                node, state.ok, "branch", counts, q * yes, seconds + typing, env2, hours
+            )
+            if yes < 1:
+                again = self._node(node.state, counts, node.stack, "repeat", env2)
+                yield (q * (1 - yes), seconds + typing, NEXT, again)
+        else:
+            accept = sm.accept if sm and sm.accept is not None else DEFAULT_ACCEPT
+            yield from self._accepted(node, state, q * accept, seconds + think, env, hours)
+            if accept < 1:
+                if state.declined is not None:
+                    yield from self._branch(
+                        node,
+                        state.declined,
+                        "branch",
+                        counts,
+                        q * (1 - accept),
+                        seconds + think,
+                        env,
+                        hours,
+                    )
+                else:
+                    extra = think + 1.5
+                    yield (q * (1 - accept), seconds + extra, END,
+                           self._outcome(env, "self_served", "callback declined"))  # fmt: skip
+
+    def _accepted(
+        self,
+        node: Node,
+        offer: fm.CallbackOffer,
+        p: float,
+        seconds: float,
+        env: Env,
+        hours: Mapping[str, tuple[bool, bool, bool]],
+    ) -> Iterator[Row]:
+        try:
+            number = evaluate(offer.number, _Scope(self.flow, env, hours))
+        except (_Unknowable, EvaluationError):
+            number = "+10000000000"  # a number the caller keyed earlier: taken as dialable
+        if not number or phone.normalize(str(number), self.flow.settings.country) is None:
+            # Withheld: the caller keys a number (the default prompt, then ~11 keys and #).
+            seconds += 2.5 + self.model.think + 12 * self.model.key_time
+        if offer.confirm is not None:
+            seconds += self._say_seconds(offer.confirm, env) + self.model.think
+        env2 = {**env, CALLBACK_FLAG: offer.queue, "callback_number": UNKNOWN}
+        yield from self._branch(node, offer.scheduled, "branch", (0, 0), p, seconds, env2, hours)
+
+    def _failure(
+        self,
+        node: Node,
+        state: fm.Menu | fm.Capture | fm.CallbackOffer,
+        counts: tuple[int, int],
+        kind: str,
+        p: float,
+        seconds: float,
+        env: Env,
+        hours: Mapping[str, tuple[bool, bool, bool]],
+    ) -> Iterator[Row]:
+        """A no-input or no-match, as the interpreter's `_failure` handles it."""
+        counts = (counts[0] + 1, counts[1]) if kind == "noinput" else (counts[0], counts[1] + 1)
+        count = counts[0] if kind == "noinput" else counts[1]
+        escalation: fm.Escalation = state.noinput if kind == "noinput" else state.nomatch
+        retries = state.input.retries
+        handler = escalation.for_count(count)
+        last = sum(counts) >= retries
+        if last and handler is not None and not ends(handler):
+            declared = next((n for n, b in escalation.by_count.items() if b is handler), 0)
+            if declared < retries:
+                handler = None
+        if handler is None:
+            if not last:
+                seconds += self._default_seconds(kind, env)
+            yield from self._after_failure(node, state, counts, p, seconds, env, hours)
+            return
+        yield from self._branch(node, handler, "handler", counts, p, seconds, env, hours)
+
+    def _after_failure(
+        self,
+        node: Node,
+        state: fm.State,
+        counts: tuple[int, int],
+        p: float,
+        seconds: float,
+        env: Env,
+        hours: Mapping[str, tuple[bool, bool, bool]],
+    ) -> Iterator[Row]:
+        inp = getattr(state, "input", self.flow.settings.input)
+        if sum(counts) >= inp.retries:
+            exhausted = getattr(state, "exhausted", None)
+            if exhausted is not None:
+                yield from self._branch(node, exhausted, "branch", counts, p, seconds, env, hours)
+            else:
+                seconds += self._default_seconds("exhausted", env)
+                yield (p, seconds, END, self._outcome(env, "error", "retries exhausted"))
+            return
+        yield (p, seconds, NEXT, self._node(node.state, counts, node.stack, "repeat", env))
+
+    # ------------------------------------------------------------ statements
+    def _run(
+        self,
+        body: fm.Body,
+        start: int,
+        rest: tuple[tuple[fm.Body, int], ...],
+        env: Env,
+        p: float,
+        seconds: float,
+        state: str,
+        hours: Mapping[str, tuple[bool, bool, bool]],
+    ) -> Iterator[_Leaf]:
+        """Run statements from `start`, forking where the model decides; one leaf per way out."""
+        i = start
+        while i < len(body):
+            stmt = body[i]
+            i += 1
+            if isinstance(stmt, fm.Say):
+                seconds += self._say_seconds(stmt, env)
+            elif isinstance(stmt, fm.Play):
+                seconds += self._play_seconds(stmt.path)
+            elif isinstance(stmt, fm.Assign):
+                try:
+                    value = evaluate(stmt.value, _Scope(self.flow, env, hours))
+                except _Unknowable:
+                    value = UNKNOWN
+                except EvaluationError as exc:
+                    yield _Leaf(p, seconds, env, ("error", str(exc)))
+                    return
+                env = {**env, stmt.name: value}
+            elif isinstance(stmt, fm.Goto):
+                yield _Leaf(p, seconds, env, ("goto", stmt.target))
+                return
+            elif isinstance(stmt, fm.Hangup):
+                yield _Leaf(p, seconds, env, ("hangup", stmt.reason, stmt.outcome))
+                return
+            elif isinstance(stmt, fm.CallSub):
+                yield _Leaf(p, seconds, env, ("call", stmt.target, ((body, i), *rest)))
+                return
+            elif isinstance(stmt, fm.Return):
+                yield _Leaf(p, seconds, env, ("return",))
+                return
+            else:
+                try:
+                    blocks = self._choose(stmt, env, state, hours)
+                except EvaluationError as exc:
+                    yield _Leaf(p, seconds, env, ("error", str(exc)))
+                    return
+                outer = ((body, i), *rest)
+                for share, block in blocks:
+                    yield from self._run(block, 0, outer, env, p * share, seconds, state, hours)
+                return
+        if rest:
+            (b, j), *more = rest
+            yield from self._run(b, j, tuple(more), env, p, seconds, state, hours)
+        else:
+            yield _Leaf(p, seconds, env, ("end",))
+
+    def _choose(
+        self,
+        stmt: fm.If | fm.Switch | fm.Split,
+        env: Env,
+        state: str,
+        hours: Mapping[str, tuple[bool, bool, bool]],
+    ) -> list[tuple[float, fm.Body]]:
+        scope = _Scope(self.flow, env, hours)
+        if isinstance(stmt, fm.Split):
+            return [(w / 100.0, b) for w, b in stmt.branches]
+        if isinstance(stmt, fm.If):
+            out: list[tuple[float, fm.Body]] = []
+            left = 1.0
+            for cond, block in stmt.branches:
+                if cond is None:
+                    out.append((left, block))
+                    return out
+                try:
+                    if truthy(evaluate(cond, scope)):
+                        out.append((left, block))
+                        return out
+                except _Unknowable:
+                    share = self._assume(f"{state}: {expr_text(cond)}")
+                    out.append((left * share, block))
+                    left *= 1 - share
+            out.append((left, ()))
+            return out
+        try:
+            subject = evaluate(stmt.subject, scope)
+        except _Unknowable:
+            self._assume(f"{state}: switch {expr_text(stmt.subject)}", equal=True)
+            blocks = [b for _, b in stmt.cases]
+            if not any(v == () for v, _ in stmt.cases):
+                blocks.append(())
+            return [(1.0 / len(blocks), b) for b in blocks]
+        for values, block in stmt.cases:
+            if not values or subject in values:
+                return [(1.0, block)]
+        return [(1.0, ())]
+
+    def _assume(self, key: str, equal: bool = False) -> float:
+        share = self.model.conditions.get(key)
+        if share is None:
+            share = self.model.unknown_condition
+            self.assumed[key] = -1.0 if equal else share
+        return share
+
+    # ------------------------------------------------------------ durations
+    def _say_seconds(self, say: fm.Say, env: Env) -> float:
+        language = say.language or env.get("language") or self.flow.settings.language
+        if not isinstance(language, str):
+            language = self.flow.settings.language
+        text = _pick(say.text, language) or ""
+        rate = wpm_for(language, self.model.wpm, self.model.default_wpm)
+        return speech_seconds(text, rate)
+
+    def _play_seconds(self, path: str) -> float:
+        if path in self.model.audio:
+            return self.model.audio[path]
+        measured = audio_seconds(str(self.base / path))
+        return measured if measured is not None else PLAY_DEFAULT
+
+    def _default_seconds(self, key: str, env: Env) -> float:
+        language = env.get("language")
+        language = language if isinstance(language, str) else self.flow.settings.language
+        text = prompts.default(key, language, ewt="três minutos", position="4", phrase="x")
+        return speech_seconds(text, wpm_for(language, self.model.wpm, self.model.default_wpm))
+
+
+def _pick(texts: Mapping[str, str], language: str) -> str | None:
+    if language in texts:
+        return texts[language]
+    base = language.split("-")[0]
+    for tag, text in texts.items():
+        if tag.split("-")[0] == base:
+            return text
+    return next(iter(texts.values()), None)
+
+
+def _thaw(value: Any) -> Any:
+    """A YAML value as the interpreter holds look-up results (dates stay ISO text)."""
+    if isinstance(value, dict):
+        return {str(k): _thaw(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_thaw(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+_OPS = {"and": 1, "or": 0}
+
+
+def expr_text(e: fm.Expression) -> str:
+    """An expression as the flow would write it, to name an assumed condition."""
+    if isinstance(e, fm.Const):
+        v = e.value
+        if isinstance(v, str):
+            return f'"{v}"'
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return "none" if v is None else str(v)
+    if isinstance(e, fm.Var):
+        return ".".join((e.name, *e.attrs))
+    if isinstance(e, fm.ListRef | fm.HoursRef):
+        return e.name
+    if isinstance(e, fm.Not):
+        return f"not {expr_text(e.operand)}"
+    if isinstance(e, fm.Neg):
+        return f"-{expr_text(e.operand)}"
+    if isinstance(e, fm.BinOp):
+        return f"{expr_text(e.left)} {e.op} {expr_text(e.right)}"
+    if isinstance(e, fm.Match):
+        return f"{expr_text(e.operand)} matches /{e.pattern.pattern}/"
+    if isinstance(e, fm.Call):
+        return f"{e.function}({', '.join(expr_text(a) for a in e.args)})"
+    if isinstance(e, fm.MakeList):
+        return f"[{', '.join(expr_text(a) for a in e.items)}]"
+    return f"{expr_text(e.operand)} is {'not ' if e.negated else ''}{e.name}"
