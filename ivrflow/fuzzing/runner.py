@@ -1,0 +1,431 @@
+"""Run random callers against a flow and check every invariant on every call.
+
+`fuzz_flow(flow, calls, seed)` is the public entry point (the CLI's `ivrflow fuzz` and
+`bench/reliability.py` use it); `replay(path)` plays a scenario the fuzzer wrote and
+checks the invariants again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import fixtures as fx
+from .. import model
+from ..session import Session
+from ..testing import Call
+from . import invariants as inv
+from .callers import PERSONAS, CallerStep, RandomCaller, Secrets, digit_runs, digits_of
+from .faults import TIMES, Setup, draw_setup
+from .leaks import LogCapture, SecretAudit, TraceListener, strings
+from .repro import scenario_yaml
+
+__all__ = ["FuzzReport", "Violation", "fuzz_flow", "replay"]
+
+SNAPSHOT_KEY = b"ivrflow-fuzz-snapshot-key"
+SNAPSHOT_EVERY = 3  # caller steps between two snapshot round trips (the first step always)
+
+
+@dataclass
+class Violation:
+    """One broken invariant on one call, with a scenario that replays the call."""
+
+    seed: int
+    call: int  # the call's index in the run, 0-based
+    invariant: str  # one of invariants.INVARIANTS
+    message: str
+    scenario_yaml: str  # flow path relative to the current directory; see repro.write
+
+    def __str__(self) -> str:
+        return f"seed={self.seed} call={self.call} {self.invariant}: {self.message}"
+
+
+@dataclass
+class FuzzReport:
+    """What a fuzz run saw. Field names are stable (bench/reliability.py reads them).
+
+    - `calls`: calls placed; `records`: calls that ended with exactly one record;
+      `records_lost` = calls − records (must be 0);
+    - `secrets_leaked`: secure values seen in clear (calls with a leak);
+    - `violations`: every broken invariant (`Violation`: seed, call, invariant, message,
+      scenario_yaml);
+    - `outcomes`: Counter of the records' outcome kinds; `personas`: of caller kinds;
+    - `steps`: caller steps taken; `seconds`: wall time of the run; `calls_per_second`.
+    """
+
+    flow: str
+    seed: int
+    calls: int = 0
+    records: int = 0
+    records_lost: int = 0
+    secrets_leaked: int = 0
+    violations: list[Violation] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    personas: Counter[str] = field(default_factory=Counter)
+    steps: int = 0
+    seconds: float = 0.0
+    silence_bound: inv.SilenceBound | None = None
+
+    @property
+    def calls_per_second(self) -> float:
+        return self.calls / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations and self.records_lost == 0
+
+
+@dataclass
+class _Outcome:
+    """One call's result: its steps and what broke."""
+
+    steps: list[CallerStep]
+    problems: list[tuple[str, str]]  # (invariant, message)
+    record: dict[str, Any] | None
+    records: int
+    leaked: bool
+    observed: dict[str, Any]
+
+
+class _Checker:
+    """Drives one `Call` step by step and checks the invariants as it goes."""
+
+    def __init__(
+        self, call: Call, flow: model.Flow, setup_emergency: Sequence[str], ignore: frozenset[str]
+    ) -> None:
+        self.call = call
+        self.flow = flow
+        self.emergency = frozenset(setup_emergency)
+        self.trace = TraceListener()
+        call.session.listeners = (self.trace,)
+        self.audit = SecretAudit(ignore=ignore)
+        self.problems: list[tuple[str, str]] = []
+        self.steps: list[CallerStep] = []
+        self.bound = inv.silence_bound(flow)
+        self._snapshot_turn = 0
+
+    # ------------------------------------------------------------ steps
+    def perform(self, step: CallerStep) -> None:
+        call, session = self.call, self.call.session
+        kind, value = step
+        state = self.flow.states.get(session.state)
+        if isinstance(state, model.Capture) and state.secure and session.phase == "capture":
+            self._note_secret(value if kind == "press" else value[0] if kind == "say" else "")
+        self.steps.append(step)
+        if kind == "press":
+            call.press(value)
+        elif kind == "say":
+            call.say(value[0], value[1])
+        elif kind == "wait":
+            call.wait()
+        else:
+            call.hangup()
+        for name in self.flow.secure_variables:
+            self.audit.add(call.session.vars.get(name))
+
+    def _note_secret(self, entry: str) -> None:
+        digits = "".join(k for k in entry if k.isdigit()) or digits_of(entry)
+        self.audit.add(digits)
+
+    def after_step(self, snapshots: bool) -> None:
+        session = self.call.session
+        if not session.ended and session.listening() is None:
+            self.problems.append(
+                (
+                    "not-stalled",
+                    f"the call waits for nothing in state '{session.state}' (phase {session.phase})",
+                )
+            )
+        if snapshots and (self._snapshot_turn % SNAPSHOT_EVERY == 0 or session.ended):
+            self._round_trip(session)
+        self._snapshot_turn += 1
+
+    def _round_trip(self, session: Session) -> None:
+        where = f"after step {len(self.steps)}"
+        plain = session.to_dict()
+        self.audit.scan_snapshot(f"to_dict() {where}", plain, keyed=False)
+        sealed = session.to_dict(key=SNAPSHOT_KEY)
+        self.audit.scan_snapshot(f"to_dict(key) {where}", sealed, keyed=True)
+        try:
+            text = json.dumps(sealed)
+            twin = Session.from_dict(
+                self.flow, json.loads(text), key=SNAPSHOT_KEY, emergency=self.emergency
+            )
+            again = json.loads(json.dumps(twin.to_dict()))
+        except Exception as exc:
+            self.problems.append(("snapshot-round-trip", f"{where}: {type(exc).__name__}: {exc}"))
+            return
+        if again != json.loads(json.dumps(plain)):
+            diff = sorted(k for k in plain if again.get(k) != json.loads(json.dumps(plain[k])))
+            self.problems.append(
+                ("snapshot-round-trip", f"{where}: restored session differs in {diff}")
+            )
+
+    # ------------------------------------------------------------ silence
+    def silent_until_end(self, started: int) -> None:
+        """The caller gives no more input: wait until the call ends, within the bound."""
+        call = self.call
+        trailing = 0
+        for kind, _ in reversed(self.steps):
+            if kind != "wait":
+                break
+            trailing += 1
+        began = call.now
+        path_mark = max(0, len(call.session.path) - 1)
+        while not call.ended:
+            if trailing >= self.bound.waits or call.now - began > self.bound.seconds:
+                path = [s for s, _ in call.session.path[path_mark:]]
+                loop = " → ".join(path[-12:])
+                self.problems.append(
+                    (
+                        "ends-when-silent",
+                        f"still in '{call.session.state}' after {trailing} no-inputs and "
+                        f"{call.now - began:.0f}s of silence (bound: {self.bound.waits} "
+                        f"no-inputs, {self.bound.seconds:.0f}s); path: {loop}",
+                    )
+                )
+                return
+            if call.session.listening() is None:
+                return  # reported by after_step as not-stalled
+            self.perform(("wait", None))
+            trailing += 1
+            self.after_step(snapshots=False)
+
+    # ------------------------------------------------------------ the end
+    def finish(self, logs: Sequence[str]) -> _Outcome:
+        call = self.call
+        record = call.record
+        records = 0
+        observed: dict[str, Any] = {"ended": call.ended}
+        if call.ended:
+            if record is None:
+                self.problems.append(("one-record", "the call ended without a record"))
+            elif self.trace.ended_calls != 1:
+                self.problems.append(
+                    ("one-record", f"the call ended {self.trace.ended_calls} times")
+                )
+            else:
+                records = 1
+            if record is not None:
+                try:
+                    json.dumps(record)
+                except (TypeError, ValueError) as exc:
+                    self.problems.append(("one-record", f"the record is not JSON: {exc}"))
+                    records = 0
+                bad = inv.check_outcome(record)
+                if bad:
+                    self.problems.append(("valid-outcome", bad))
+                internal = inv.internal_errors(record)
+                if internal:
+                    self.problems.append(("no-internal-error", "; ".join(internal)[:500]))
+                    observed["clean_errors"] = [
+                        e for e in record.get("errors", []) if e not in internal
+                    ]
+        audit = self.audit
+        audit.scan(
+            "action",
+            "transcript",
+            (f"{x.kind} {x.text}" for x in call.transcript if x.who == "ivr"),
+        )
+        if record is not None:
+            audit.scan("record", "record", strings(record))
+        audit.scan("trace", "listener", (f"{h} {t}" for h, t in self.trace.texts))
+        audit.scan("log", "logging", logs)
+        for leak in audit.leaks:
+            self.problems.append(("no-secret-leak", str(leak)))
+        return _Outcome(self.steps, self.problems, record, records, bool(audit.leaks), observed)
+
+
+def _flow_of(path_or_flow: str | Path | model.Flow) -> model.Flow:
+    if isinstance(path_or_flow, model.Flow):
+        return path_or_flow
+    from ..compiler import load
+
+    return load(str(path_or_flow))
+
+
+def _avoid(flow: model.Flow, base: fx.Fixtures) -> set[str]:
+    runs: set[str] = set()
+    for source in flow.sources:
+        with contextlib.suppress(OSError):
+            runs |= digit_runs(Path(source).read_text(encoding="utf-8"))
+    fixture_file = Path(flow.path).parent / "fixtures" / f"{Path(flow.path).stem}.yaml"
+    if fixture_file.is_file():
+        runs |= digit_runs(fixture_file.read_text(encoding="utf-8"))
+    for t in TIMES:
+        runs |= digit_runs(t)
+    runs |= digit_runs(json.dumps({"l": base.lookups, "c": base.calls}, default=repr))
+    return runs
+
+
+def _known_digits(base: fx.Fixtures) -> set[str]:
+    """Digit strings the fixtures answer for: account numbers, cards, dates of birth."""
+    out: set[str] = set()
+    for rules in base.lookups.values():
+        for rule in rules:
+            out.update(v for v in rule.when.values() if v.isdigit())
+    return out
+
+
+def _play(
+    flow: model.Flow,
+    fixtures: fx.Fixtures,
+    setup: Setup,
+    next_step: Callable[[Session], CallerStep | None],
+    logs: LogCapture,
+    snapshots: bool,
+    ignore: frozenset[str],
+) -> _Outcome:
+    call = Call(flow, fixtures=fixtures, **setup.call_options())
+    checker = _Checker(call, flow, setup.emergency, ignore)
+    mark = len(logs.lines)
+    try:
+        call.start()
+        checker.after_step(snapshots)
+        while not call.ended and not checker.problems:
+            step = next_step(call.session)
+            if step is None:
+                checker.silent_until_end(len(checker.steps))
+                break
+            checker.perform(step)
+            checker.after_step(snapshots)
+    except Exception as exc:
+        tb = traceback.format_exception(exc)[-3:]
+        checker.problems.append(("no-crash", f"{type(exc).__name__}: {exc} | {''.join(tb)}"))
+    return checker.finish(logs.lines[mark:])
+
+
+def fuzz_flow(
+    path_or_flow: str | Path | model.Flow,
+    calls: int,
+    seed: int,
+    *,
+    faults: bool = True,
+    max_turns: int = 30,
+    snapshots: bool = True,
+    on_violation: Callable[[Violation], None] | None = None,
+) -> FuzzReport:
+    """Place `calls` random calls against a flow and check every invariant on each.
+
+    Deterministic: the same flow, `calls` and `seed` give the same calls and the same
+    report (call K draws everything from `random.Random(f"{seed}:{K}")`). Look-ups are
+    answered by the flow's fixtures (flows/fixtures/<flow>.yaml), and with `faults` some
+    fail, time out or return malformed data; queues report odd figures, transfers end
+    busy/full/failed, the callback store fails. `max_turns`: caller turns before it goes
+    silent. `snapshots`: round-trip the session through `to_dict`/`from_dict` every few
+    steps. Returns a `FuzzReport`; `on_violation` sees each violation as it is found.
+    """
+    flow = _flow_of(path_or_flow)
+    base = fx.for_flow(flow)
+    avoid = _avoid(flow, base)
+    known = _known_digits(base)
+    report = FuzzReport(flow=flow.path, seed=seed, silence_bound=inv.silence_bound(flow))
+    began = time.perf_counter()
+    with LogCapture() as logs:
+        for k in range(calls):
+            rng = random.Random(f"{seed}:{k}")
+            persona = rng.choice(PERSONAS)
+            setup = draw_setup(rng, flow, base, faults)
+            seen = frozenset(avoid | digit_runs(str(setup.ani)) | digit_runs(str(setup.lookups)))
+            caller = RandomCaller(rng, persona, known, Secrets(set(seen)), max_turns)
+            fixtures = setup.fixtures(base)
+            result = _play(flow, fixtures, setup, caller.next_step, logs, snapshots, seen)
+            report.calls += 1
+            report.steps += len(result.steps)
+            report.personas[persona.name] += 1
+            report.records += result.records
+            report.secrets_leaked += int(result.leaked)
+            if result.record is not None:
+                report.outcomes[str(result.record.get("outcome", {}).get("kind"))] += 1
+            for invariant, message in result.problems:
+                violation = Violation(
+                    seed,
+                    k,
+                    invariant,
+                    message,
+                    scenario_yaml(
+                        flow_path=_relative(flow.path),
+                        setup=setup,
+                        steps=result.steps,
+                        seed=seed,
+                        call=k,
+                        invariant=invariant,
+                        message=message,
+                        observed=result.observed,
+                    ),
+                )
+                report.violations.append(violation)
+                if on_violation is not None:
+                    on_violation(violation)
+            if len(logs.lines) > 10_000:
+                del logs.lines[:]
+    report.records_lost = report.calls - report.records
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _relative(path: str) -> str:
+    import os
+
+    try:
+        return Path(os.path.relpath(path)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return path
+
+
+def replay(path: str | Path, *, snapshots: bool = True) -> list[tuple[str, str]]:
+    """Play a scenario file as a caller who then goes silent; every broken invariant as
+    (invariant, message). Load problems raise `scenarios.ScenarioError`."""
+    from .. import scenarios
+
+    scenario = scenarios.load(path)
+    caller_steps: list[CallerStep] = []
+    for step in scenario.steps:
+        if step.kind in scenarios.CALLER_STEPS:
+            value = step.value
+            caller_steps.append((step.kind, value))
+    setup = Setup(
+        scenario.options.get("ani", "+5511912345678"),
+        scenario.options.get("dnis"),
+        TIMES[0],
+        list(scenario.options.get("emergency", [])),
+    )
+    queue = list(caller_steps)
+
+    def next_step(session: Session) -> CallerStep | None:
+        return queue.pop(0) if queue else None
+
+    options = dict(scenario.options)
+    call_options = setup.call_options()
+    call_options.update(options)
+    with LogCapture() as logs:
+        return _replay_call(
+            scenario.flow, scenario.fixtures, call_options, next_step, logs, snapshots
+        )
+
+
+def _replay_call(
+    flow: model.Flow,
+    fixtures: fx.Fixtures,
+    options: dict[str, Any],
+    next_step: Callable[[Session], CallerStep | None],
+    logs: LogCapture,
+    snapshots: bool,
+) -> list[tuple[str, str]]:
+    class _Given(Setup):
+        def call_options(self) -> dict[str, Any]:
+            return options
+
+    setup = _Given(
+        options.get("ani"), options.get("dnis"), TIMES[0], list(options.get("emergency", []))
+    )
+    ignore = frozenset(_avoid(flow, fixtures) | digit_runs(str(options.get("ani"))))
+    return _play(flow, fixtures, setup, next_step, logs, snapshots, ignore).problems
