@@ -225,8 +225,8 @@ def line_chart(
     axis, ymax = _y_axis(top, unit)
     plot_w = _WIDTH - _LEFT - _RIGHT
     plot_h = _HEIGHT - _TOP - _BOTTOM
-    step = plot_w / max(1, len(x_labels) - 1) if len(x_labels) > 1 else 0.0
-    xs = [_LEFT + (i * step if step else plot_w / 2) for i in range(len(x_labels))]
+    slot = plot_w / len(x_labels)  # points at the centres of equal slots, as bars are
+    xs = [_LEFT + (i + 0.5) * slot for i in range(len(x_labels))]
     lines = []
     for k, name in enumerate(names):
         colour = PALETTE[k % len(PALETTE)]
@@ -308,7 +308,7 @@ _CSS = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
        margin: 0 auto; max-width: 1000px; padding: 1.5rem; color: #1b1b1b; background: #fff; }
 h1 { font-size: 1.6rem; margin-top: 0; } h2 { font-size: 1.2rem; margin-top: 2rem; }
-table { border-collapse: collapse; margin: .5rem 0 1rem; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; display: block; overflow-x: auto; }
 th, td { border-bottom: 1px solid #ddd; padding: .25rem .6rem; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 thead th { background: #f3f5f7; }

@@ -13,7 +13,7 @@ import datetime as dt
 import math
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,11 +204,14 @@ class Report:
         by: str = "day",
         zone: dt.tzinfo = dt.UTC,
         flows: dict[str, FlowInfo] | None = None,
+        resolve: Callable[[str], FlowInfo | None] | None = None,
     ) -> None:
         if by not in ("hour", "day"):
             raise ValueError(f"group by 'hour' or 'day', not '{by}'")
         self.by, self.zone = by, zone
-        self.flows = flows or {}
+        self.flows = dict(flows or {})
+        self._resolve = resolve
+        self._unresolved: set[str] = set()
         self.total = _Tally(durations=array("d"))
         self.quality = _Quality()
         self.per_flow: dict[str, _Tally] = {}
@@ -243,7 +246,7 @@ class Report:
             row[0] += 1
             row[1] += duration
 
-        info = self.flows.get(flow)
+        info = self._info(flow)
         self._states(record, flow, info, outcome)
         for q in (self.quality, self.per_flow_quality[flow]):
             self._quality(q, record, info)
@@ -255,6 +258,17 @@ class Report:
             latency = entry.get("latency_ms")
             if isinstance(latency, int | float) and not isinstance(latency, bool):
                 stats.latencies.append(float(latency))
+
+    def _info(self, flow: str) -> FlowInfo | None:
+        """The flow's info: given, or found once by `resolve` (a flow file beside the records)."""
+        info = self.flows.get(flow)
+        if info is None and self._resolve is not None and flow not in self._unresolved:
+            info = self._resolve(flow)
+            if info is None:
+                self._unresolved.add(flow)
+            else:
+                self.flows[flow] = info
+        return info
 
     def _period(self, started: float) -> str:
         local = dt.datetime.fromtimestamp(started, self.zone)
@@ -504,10 +518,11 @@ def build(
     by: str = "day",
     zone: dt.tzinfo = dt.UTC,
     flows: dict[str, FlowInfo] | None = None,
+    resolve: Callable[[str], FlowInfo | None] | None = None,
 ) -> Report:
     """A report over `records` (pairs of a record and its start, as `records_input.read`
     yields them)."""
-    report = Report(by=by, zone=zone, flows=flows)
+    report = Report(by=by, zone=zone, flows=flows, resolve=resolve)
     for record, started in records:
         report.add(record, started)
     return report

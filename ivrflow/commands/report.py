@@ -1,0 +1,175 @@
+"""`ivrflow report RECORDS.jsonl...`: contact-center KPIs from call records."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE, count
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Callable
+
+    from ..insight.kpis import FlowInfo
+    from ..insight.records_input import Filters, InputStats
+
+NAME = "report"
+HELP = "contact-center KPIs from call records (tables, JSON, CSV, HTML)"
+DESCRIPTION = (
+    "Read call records (JSON lines; several files, gzip files, or - for stdin) and report "
+    "containment, transfers per queue, abandonment in the IVR and where it happens, time in "
+    "IVR, no-input and no-match, look-up errors and latency, and callbacks; every figure is "
+    "defined in docs/metrics.md. Malformed lines are counted and the first few shown on "
+    "stderr. Exit 0 with a report, 1 when no line was a usable record (or, with --strict, "
+    "when any line was malformed), 2 on bad usage or an unreadable file."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="RECORDS", help="JSON-lines records, or -")
+    p.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    p.add_argument("--html", metavar="FILE", type=Path, help="also write a self-contained page")
+    p.add_argument("--by", choices=("hour", "day"), default="day", help="periods over time")
+    p.add_argument("--tz", default="UTC", metavar="ZONE", help="time zone of periods and dates")
+    p.add_argument("--dnis", action="append", default=[], help="only calls to this number")
+    p.add_argument("--flow", action="append", default=[], help="only calls of this flow")
+    p.add_argument("--flow-version", action="append", default=[], metavar="VERSION")
+    p.add_argument("--since", metavar="TIME", help="calls started at or after (ISO date/time)")
+    p.add_argument("--until", metavar="TIME", help="calls started before; a date: to its end")
+    p.add_argument(
+        "--flows",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="flow files or directories (state kinds, callback offers); "
+        "default: <flow>.ivr beside the records or in their parent directory",
+    )
+    p.add_argument("--strict", action="store_true", help="fail on any malformed line")
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    from ..insight import kpis, render
+    from ..insight.records_input import RecordsInputError, read
+
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        zone = _zone(args.tz)
+        filters = _filters(args, zone)
+    except ValueError as exc:
+        err.write(f"ivrflow report: {exc}\n")
+        return EXIT_USAGE
+    if args.files.count("-") > 1:
+        err.write("ivrflow report: '-' (stdin) can be read only once\n")
+        return EXIT_USAGE
+    from ..insight.records_input import InputStats
+
+    stats = InputStats()
+    resolve = _resolver(args.flows, args.files, err)
+    try:
+        report = kpis.build(
+            read(args.files, stats, filters), by=args.by, zone=zone, resolve=resolve
+        )
+    except RecordsInputError as exc:
+        err.write(f"ivrflow report: {exc}\n")
+        return EXIT_USAGE
+    _tell_malformed(stats, err)
+    if stats.records == 0:
+        err.write(f"ivrflow report: no usable records in {count(len(args.files), 'file')}\n")
+        return EXIT_FAILED
+    if args.strict and stats.malformed_total:
+        err.write("ivrflow report: --strict: not reporting on part of the records\n")
+        return EXIT_FAILED
+    if stats.used == 0:
+        err.write("ivrflow report: no record matches the filters\n")
+    data = report.result(stats.as_json() | {"filters": filters.as_json()})
+    if args.html is not None:
+        from ..insight.page import render_page
+
+        try:
+            args.html.write_text(render_page(data), encoding="utf-8")
+        except OSError as exc:
+            err.write(f"ivrflow report: cannot write '{args.html}': {exc.strerror or exc}\n")
+            return EXIT_USAGE
+    render.WRITERS[args.format](data, out)
+    return EXIT_OK
+
+
+def _zone(name: str) -> dt.tzinfo:
+    import datetime as dt
+    import zoneinfo
+
+    if name.upper() == "UTC":
+        return dt.UTC
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone '{name}' (an IANA name: America/Sao_Paulo)") from None
+
+
+def _filters(args: argparse.Namespace, zone: dt.tzinfo) -> Filters:
+    from ..insight.records_input import Filters, parse_time
+
+    since = parse_time(args.since, zone) if args.since else None
+    until = parse_time(args.until, zone, end=True) if args.until else None
+    if since is not None and until is not None and until <= since:
+        raise ValueError("--until must be later than --since")
+    return Filters(
+        dnis=frozenset(d.replace(" ", "") for d in args.dnis),
+        flows=frozenset(args.flow),
+        flow_versions=frozenset(args.flow_version),
+        since=since,
+        until=until,
+    )
+
+
+def _resolver(flows: list[str], files: list[str], err: TextIO) -> Callable[[str], FlowInfo | None]:
+    """flow name → its FlowInfo, from --flows, or else from a flow file beside the records."""
+    from ..insight.kpis import flow_info
+
+    given = [Path(p) for p in flows]
+    dirs = [p for p in given if p.is_dir()]
+    named = {p.stem: p for p in given if p.is_file()}
+    if not given:
+        for name in files:
+            if name != "-":
+                here = Path(name).resolve().parent
+                dirs += [d for d in (here, here.parent) if d not in dirs]
+    cache: dict[str, FlowInfo | None] = {}
+
+    def resolve(flow: str) -> FlowInfo | None:
+        if flow in cache:
+            return cache[flow]
+        path = named.get(flow) or next(
+            (d / f"{flow}.ivr" for d in dirs if (d / f"{flow}.ivr").is_file()), None
+        )
+        info = None
+        if path is not None:
+            try:
+                info = flow_info(path)
+            except Exception as exc:  # a broken flow file costs its details, not the report
+                err.write(f"ivrflow report: {path}: cannot compile ({str(exc)[:200]})\n")
+            if info is not None and info.name != flow:
+                info = None
+        cache[flow] = info
+        return info
+
+    return resolve
+
+
+def _tell_malformed(stats: InputStats, err: TextIO) -> None:
+    if not stats.malformed_total:
+        return
+    reasons = ", ".join(
+        f"{n:,} {reason.replace('_', ' ')}" for reason, n in sorted(stats.malformed.items()) if n
+    )
+    err.write(
+        f"ivrflow report: {count(stats.malformed_total, 'malformed line')} "
+        f"of {stats.lines:,} skipped ({reasons})\n"
+    )
+    for example in stats.examples:
+        err.write(f"  {example}\n")
+    if stats.malformed_total > len(stats.examples):
+        err.write(f"  … and {stats.malformed_total - len(stats.examples):,} more\n")
