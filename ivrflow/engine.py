@@ -11,11 +11,13 @@ is the telephony side (the simulator, a FastAGI connection, a webhook).
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import itertools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,6 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ivrflow.engine")
 
 QueueStatusProvider = Callable[[str], "tuple[float | None, int | None]"]
+# Threads for plain (sync) look-up functions: their own pool, so look-ups that hang (a dead
+# CRM) time out into the flow's error branch without starving callback stores of threads.
+LOOKUP_THREADS = 32
 
 
 class CallbackStoreLike(Protocol):
@@ -94,6 +99,7 @@ class Engine:
         self._flows: dict[Path, _Cached] = {}
         self._by_hash: dict[str, Flow] = {}
         self._ids = itertools.count(1)
+        self._lookup_pool: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------ configuration
     def register(
@@ -176,7 +182,13 @@ class Engine:
             if inspect.iscoroutinefunction(fn):
                 call: Awaitable[Any] = fn(*action.args)
             else:
-                call = asyncio.to_thread(fn, *action.args)
+                if self._lookup_pool is None:
+                    self._lookup_pool = ThreadPoolExecutor(
+                        LOOKUP_THREADS, thread_name_prefix="ivrflow-lookup"
+                    )
+                call = asyncio.get_running_loop().run_in_executor(
+                    self._lookup_pool, functools.partial(fn, *action.args)
+                )
             value = await asyncio.wait_for(call, action.timeout)
         except TimeoutError:
             return ev.LookupFailed(now(), action.request, "timed out", timed_out=True)
@@ -300,4 +312,4 @@ def _seed(call_id: str) -> int:
     return h
 
 
-__all__ = ["Channel", "Engine", "QueueStatusProvider"]
+__all__ = ["LOOKUP_THREADS", "Channel", "Engine", "QueueStatusProvider"]
