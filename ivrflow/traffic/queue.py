@@ -38,7 +38,8 @@ class QueueSpec:
 
 @dataclass(slots=True)
 class QueueStats:
-    """Counts over the calls that joined after the warm-up."""
+    """Counts over the calls that joined after the warm-up. Callbacks are counted apart:
+    the center places them when it chooses, so they are not part of ASA, SL or abandonment."""
 
     offered: int = 0
     answered: int = 0
@@ -48,7 +49,8 @@ class QueueStats:
     wait_answered: float = 0.0  # total wait of answered calls
     time_in_queue: float = 0.0  # total time waiting, answered or not (Little: Lq = λ·W)
     handle: float = 0.0  # total handle time of answered calls
-    callbacks: int = 0  # callback calls among `offered`
+    callbacks: int = 0  # callbacks placed (not in `offered` and the figures above)
+    callback_wait: float = 0.0  # total time from a callback joining to an agent taking it
     by_hour_offered: list[int] | None = None
     by_hour_in_sl: list[int] | None = None
     by_hour_abandoned: list[int] | None = None
@@ -70,8 +72,8 @@ class AgentQueue:
         self.spec = spec
         self.free = spec.agents
         self.busy: list[float] = []  # completion times of busy agents
-        # (joined at, leaves at if unanswered, counted, handle extra, hour)
-        self.line: deque[tuple[float, float, bool, float, int]] = deque()
+        # (joined at, leaves at if unanswered, counted, callback, hour)
+        self.line: deque[tuple[float, float, bool, bool, int]] = deque()
         self.stats = QueueStats(
             by_hour_offered=[0] * 24, by_hour_in_sl=[0] * 24, by_hour_abandoned=[0] * 24
         )
@@ -103,7 +105,7 @@ class AgentQueue:
         while busy and busy[0] <= now:
             done = heappop(busy)
             while line:
-                joined, leaves, counted, extra, hour = line.popleft()
+                joined, leaves, counted, callback, hour = line.popleft()
                 if leaves < done:  # they hung up before this agent freed
                     if counted:
                         stats.abandoned += 1
@@ -111,7 +113,14 @@ class AgentQueue:
                         stats.by_hour_abandoned[hour] += 1  # type: ignore[index]
                     continue
                 wait = done - joined
-                handle = self._handle_time() + extra
+                if callback:
+                    handle = self._handle_time() + self.spec.callback_dial
+                    heappush(busy, done + handle)
+                    if counted:
+                        stats.callback_wait += wait
+                        stats.handle += handle
+                    break
+                handle = self._handle_time()
                 heappush(busy, done + handle)
                 if counted:
                     stats.answered += 1
@@ -131,15 +140,25 @@ class AgentQueue:
             self.advance(now)
         counted = now >= self.warmup
         stats = self.stats
-        extra = self.spec.callback_dial if callback else 0.0
+        if callback:
+            # A call the center places: nobody on the line to give up, no wait to count.
+            if counted:
+                stats.callbacks += 1
+            if self.free > 0:
+                self.free -= 1
+                handle = self._handle_time() + self.spec.callback_dial
+                heappush(self.busy, now + handle)
+                if counted:
+                    stats.handle += handle
+            else:
+                self.line.append((now, INF, counted, True, hour))
+            return
         if counted:
             stats.offered += 1
             stats.by_hour_offered[hour] += 1  # type: ignore[index]
-            if callback:
-                stats.callbacks += 1
         if self.free > 0:
             self.free -= 1
-            handle = self._handle_time() + extra
+            handle = self._handle_time()
             heappush(self.busy, now + handle)
             if counted:
                 stats.answered += 1
@@ -149,9 +168,7 @@ class AgentQueue:
             return
         if counted:
             stats.waited += 1
-        # A callback is a call the center places: nobody on the line to give up.
-        leaves = INF if callback else now + self._patience()
-        self.line.append((now, leaves, counted, extra, hour))
+        self.line.append((now, now + self._patience(), counted, False, hour))
 
     def waiting(self, now: float) -> int:
         """Callers in line at `now` (those whose patience ran out are dropped first)."""

@@ -57,7 +57,7 @@ __all__ = [
 NEXT, END, TRANSFER, QUEUE = 0, 1, 2, 3  # what a table row leads to
 MAX_STEPS = 1000  # node visits per call before the walk calls it a loop, as the interpreter does
 DEFAULT_ACCEPT = 0.5  # callback offers the model says nothing about
-CALLBACK_FLAG = "\x00callback"  # in a walk's variables: the queue a stored callback is for
+CALLBACK_FLAG = "\x00callback"  # in a walk's variables: the offer whose callback was stored
 _IN_ERROR = "\x00in_error"
 
 
@@ -200,8 +200,8 @@ class Walker:
         """Follow tables from `node` until the call leaves the IVR or hands over to a queue.
 
         Returns (seconds, END|TRANSFER|QUEUE, target, last node). END: target is the
-        outcome (kind, detail, callback queue or None); TRANSFER: the transfer node to
-        `resume` with the queue's EWT; QUEUE: (queue name, callback queue or None)."""
+        outcome (kind, detail, offer state of a stored callback or None); TRANSFER: the
+        transfer node to `resume` with the queue's EWT; QUEUE: (queue name, offer or None)."""
         seconds = 0.0
         for _ in range(MAX_STEPS):
             table = node.tables.get(hv)
@@ -365,12 +365,13 @@ class Walker:
                 self._outcome(env, "error", reason),
             )
 
-    @staticmethod
-    def _outcome(env: Env, kind: str, detail: str) -> tuple[str, str, str | None]:
-        """(kind, detail, callback queue); a stored callback stays the call's outcome."""
-        queue = env.get(CALLBACK_FLAG)
-        if queue is not None:
-            return ("callback_scheduled", queue, queue)
+    def _outcome(self, env: Env, kind: str, detail: str) -> tuple[str, str, str | None]:
+        """(kind, detail, callback offer state); a stored callback stays the call's outcome."""
+        offer = env.get(CALLBACK_FLAG)
+        if offer is not None:
+            state = self.flow.states[offer]
+            assert isinstance(state, fm.CallbackOffer)
+            return ("callback_scheduled", state.queue, offer)
         return (kind, detail, None)
 
     def _fallthrough(
@@ -591,7 +592,7 @@ class Walker:
             seconds += 2.5 + self.model.think + 12 * self.model.key_time
         if offer.confirm is not None:
             seconds += self._say_seconds(offer.confirm, env) + self.model.think
-        env2 = {**env, CALLBACK_FLAG: offer.queue, "callback_number": UNKNOWN}
+        env2 = {**env, CALLBACK_FLAG: offer.name, "callback_number": UNKNOWN}
         yield from self._branch(node, offer.scheduled, "branch", (0, 0), p, seconds, env2, hours)
 
     def _failure(
