@@ -160,10 +160,19 @@ def _resolver(flows: list[str], files: list[str], err: TextIO) -> Callable[[str]
 
 
 def _tell_malformed(stats: InputStats, err: TextIO) -> None:
+    from ..insight.records_input import MALFORMED_REASONS
+
     if not stats.malformed_total:
         return
+    labels = {
+        "not_json": "not JSON",
+        "missing_field": "missing a field",
+        "wrong_type": "wrong type",
+    }
     reasons = ", ".join(
-        f"{n:,} {reason.replace('_', ' ')}" for reason, n in sorted(stats.malformed.items()) if n
+        f"{stats.malformed[reason]:,} {labels[reason]}"
+        for reason in MALFORMED_REASONS
+        if stats.malformed[reason]
     )
     err.write(
         f"ivrflow report: {count(stats.malformed_total, 'malformed line')} "
