@@ -84,6 +84,54 @@ def fixtures_hook(path: str) -> Callable[[Engine, Flow], None]:
     return on_flow
 
 
+class Redact(logging.Filter):
+    """Replaces secrets (auth tokens, passwords in URLs) in every log line, traceback included:
+    a message built from an exception or a URL must not carry them to the log."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def clean(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args = self.clean(message), None
+        if record.exc_text:
+            record.exc_text = self.clean(record.exc_text)
+        record.exc_info = None  # formatted (and cleaned) above
+        return True
+
+
+def url_password(url: str | None) -> list[str]:
+    """The password in `redis://user:password@host/0` as written and decoded ([] if none)."""
+    if not url:
+        return []
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return []
+    return [password, unquote(password)] if password else []
+
+
+def redact_logs(*secrets: str | None) -> Redact:
+    """Keep `secrets` out of every log handler there is (install after logging is set up)."""
+    redact = Redact([s for s in secrets if s])
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.addFilter(redact)
+    return redact
+
+
 @dataclass
 class Host:
     flows_dir: Path
@@ -173,4 +221,14 @@ def setup(
     return found
 
 
-__all__ = ["Host", "add_arguments", "fixtures_hook", "load_functions", "parse_listen", "setup"]
+__all__ = [
+    "Redact",
+    "redact_logs",
+    "url_password",
+    "Host",
+    "add_arguments",
+    "fixtures_hook",
+    "load_functions",
+    "parse_listen",
+    "setup",
+]

@@ -91,12 +91,23 @@ return new
 class RedisSessionStore:
     """Calls as Redis hashes `{prefix}{call_id}` → {v: version, d: JSON}, with a TTL."""
 
-    def __init__(self, url: str, ttl: int = 4 * 3600, prefix: str = "ivrflow:call:") -> None:
+    def __init__(
+        self,
+        url: str,
+        ttl: int = 4 * 3600,
+        prefix: str = "ivrflow:call:",
+        timeout: float = 2.0,
+    ) -> None:
         import redis
 
         self.ttl = int(ttl)
         self.prefix = prefix
-        self.client: Any = redis.Redis.from_url(url)
+        # A Redis that stops answering (not just refusing) must not hold a caller for long:
+        # the gateway apologizes and ends the call instead. The URL (and its password) is
+        # kept only inside the client, never in messages.
+        self.client: Any = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
         self._cas: Any = self.client.register_script(_CAS)
 
     def _key(self, call_id: str) -> str:

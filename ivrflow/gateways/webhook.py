@@ -37,7 +37,16 @@ Twilio sends no timestamp with voice webhooks, so the gateway puts its own
 (``t``) into the callback URLs it generates — the signature covers the URL, so
 it cannot be forged — and rejects requests whose ``t`` is older than the replay
 window. The very first request (the URL configured at Twilio) has no ``t``; it
-is only accepted once per CallSid anyway. The token is never logged.
+is only accepted once per CallSid anyway. The token is never logged. Bodies over
+`MAX_BODY` bytes are refused with 413 before they are read.
+
+When the session store fails (Redis gone mid-call), nothing raises into aiohttp:
+the caller hears an apology and ``<Hangup/>``. The call's record is written at once
+(outcome `error`, from the freshest state this worker holds: the session it was
+moving on, or the last snapshot it read or wrote), else once the store answers
+again; and when it does, the call gets its tombstone so no other worker goes on
+with it. `settle()` does that; it runs before each request and every
+`SETTLE_EVERY` seconds.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -54,7 +64,8 @@ import re
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,6 +74,7 @@ from urllib.parse import urlencode, urlsplit
 from .. import actions as act
 from .. import events as ev
 from ..engine import Engine
+from ..journal import recovered_record
 from ..model import Flow
 from ..session import Session
 from . import hosting
@@ -77,6 +89,11 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MISSING_DEPS = (
     "ivrflow serve webhook needs aiohttp (and redis for --redis): install ivrflow[webhook]"
 )
+
+MAX_BODY = 64 * 1024  # bytes; Twilio's voice requests are a few KB
+SETTLE_EVERY = 5.0  # seconds between attempts to settle calls that met the store down
+REMEMBERED_CALLS = 2000  # last snapshots kept per worker, to record calls when the store fails
+STORE_DOWN_REASON = "session_store_unavailable"
 
 TERMINAL_CALL_STATUS = frozenset({"completed", "busy", "no-answer", "canceled", "failed"})
 DIAL_STATUS: dict[str, ev.TransferStatus] = {
@@ -107,6 +124,14 @@ SORRY: dict[str, str] = {
     "es": "Lo sentimos, tenemos un problema técnico. Por favor, llame más tarde.",
     "en": "Sorry, we are having technical difficulties. Please call again later.",
 }
+
+
+class StoreUnavailable(Exception):
+    """The session store failed; `session` is the call as this request left it, if any."""
+
+    def __init__(self, cause: BaseException, session: Session | None = None) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.session = session
 
 
 @dataclass
@@ -181,15 +206,33 @@ class WebhookGateway:
         self.engine = engine
         self.config = config
         self._configured: set[str] = set()
+        # The freshest state this worker saw per call, for a record if the store goes away.
+        self._last: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # Calls that met the store down: call id → {"flow", "recorded"}; settled when it is back.
+        self.unsettled: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------ app
     def app(self) -> web.Application:
         from aiohttp import web
 
-        application = web.Application()
+        application = web.Application(client_max_size=MAX_BODY)
         application.router.add_post("/voice/{flow}", self.handle)
         application.router.add_get("/healthz", self.health)
+        application.cleanup_ctx.append(self._settling)
         return application
+
+    async def _settling(self, app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._keep_settling())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _keep_settling(self) -> None:
+        while True:
+            await asyncio.sleep(SETTLE_EVERY)
+            if self.unsettled:
+                self.settle()
 
     async def health(self, request: web.Request) -> web.Response:
         from aiohttp import web
@@ -242,8 +285,15 @@ class WebhookGateway:
     async def handle(self, request: web.Request) -> web.Response:
         from aiohttp import web
 
+        if (request.content_length or 0) > MAX_BODY:
+            log.warning("webhook: refused a %d-byte body for %s", request.content_length,
+                        request.path)  # fmt: skip
+            return web.Response(status=413, text="request body too large")
         try:
             raw = await request.post()
+        except web.HTTPRequestEntityTooLarge:  # no Content-Length, but too much came
+            log.warning("webhook: refused an oversized body for %s", request.path)
+            return web.Response(status=413, text="request body too large")
         except Exception:  # not a form body at all
             return web.Response(status=400, text="expected a form-encoded body")
         form_list = [(k, v) for k, v in raw.items() if isinstance(v, str)]
@@ -275,6 +325,8 @@ class WebhookGateway:
         step = request.query.get("s")
         try:
             xml = await self._serve(flow, flow_name, call_id, form, step)
+        except StoreUnavailable as exc:
+            xml = self._store_down(flow, flow_name, call_id, exc)
         except Exception:
             log.exception("webhook: call %s failed", call_id)
             page = _Twiml()
@@ -287,11 +339,12 @@ class WebhookGateway:
     async def _serve(
         self, flow: Flow, flow_name: str, call_id: str, form: dict[str, str], step: str | None
     ) -> str:
-        store = self.config.store
         status = form.get("CallStatus", "").lower()
         terminal = status in TERMINAL_CALL_STATUS
+        if call_id in self.unsettled and not self.settle(call_id):
+            raise StoreUnavailable(ConnectionError("the session store is still down"))
         for _ in range(max(1, self.config.retries)):
-            got = store.get(call_id)
+            got = self._get(call_id)
             if got is None:
                 if terminal:
                     return _Twiml().render()  # never started here, or long gone: nothing to do
@@ -323,12 +376,11 @@ class WebhookGateway:
             xml = page.render()
             if session.ended:
                 tomb = {"ended": True, "outcome": session.outcome, "step": current + 1}
-                if not store.put(call_id, tomb, version):
+                if not self._put(call_id, tomb, version, session):
                     log.debug("webhook: call %s: lost a race, starting over", call_id)
                     continue  # someone else moved this call on first: start over
-                record = session.record
-                assert record is not None
-                self.engine.write_record(record)
+                self._last.pop(call_id, None)
+                self.engine.finish(session)
                 return xml
             new = {
                 "flow": flow_name,
@@ -337,11 +389,107 @@ class WebhookGateway:
                 "twiml": xml,
                 "session": session.to_dict(self.engine.snapshot_key),
             }
-            if store.put(call_id, new, version):
+            if self._put(call_id, new, version, session):
+                if version is None:
+                    self.engine.call_started(session)
                 return xml
             log.debug("webhook: call %s: lost a race, starting over", call_id)
         log.warning("webhook: call %s: still contended, asking Twilio to retry", call_id)
         return self._retry_later(flow_name, form, step)
+
+    # ------------------------------------------------------------ the store, and when it fails
+    def _get(self, call_id: str) -> tuple[dict[str, Any], int] | None:
+        try:
+            got = self.config.store.get(call_id)
+        except Exception as exc:
+            raise StoreUnavailable(exc) from exc
+        if got is not None and not got[0].get("ended"):
+            self._remember(call_id, got[0])
+        return got
+
+    def _put(
+        self, call_id: str, data: dict[str, Any], version: int | None, session: Session
+    ) -> bool:
+        try:
+            done = self.config.store.put(call_id, data, version)
+        except Exception as exc:
+            raise StoreUnavailable(exc, session) from exc
+        if done and not data.get("ended"):
+            self._remember(call_id, data)
+        return done
+
+    def _remember(self, call_id: str, data: dict[str, Any]) -> None:
+        self._last[call_id] = data
+        self._last.move_to_end(call_id)
+        while len(self._last) > REMEMBERED_CALLS:
+            self._last.popitem(last=False)
+
+    def _store_down(self, flow: Flow, flow_name: str, call_id: str, exc: StoreUnavailable) -> str:
+        """The caller hears an apology and the call ends; its record is written now if this
+        worker holds its state, else when the store is back (`settle`)."""
+        log.error("webhook: call %s: session store unavailable: %s", call_id, exc)
+        session = exc.session
+        known = self.unsettled.get(call_id)
+        if known is not None and known["recorded"]:
+            page = _Twiml()
+            page.add("Hangup")
+            return page.render()  # already ended here, already recorded
+        if session is None and call_id in self._last:
+            with contextlib.suppress(Exception):
+                session = self._restore(self._last[call_id])
+        recorded = False
+        if session is not None and session.call_id == call_id:
+            if not session.ended:
+                session.abort(f"{STORE_DOWN_REASON}: {exc}", self.config.clock())
+            self.engine.finish(session)
+            recorded = True
+        self._last.pop(call_id, None)
+        self.unsettled[call_id] = {"flow": flow_name, "recorded": recorded}
+        page = _Twiml()
+        language = flow.settings.language
+        page.add("Say", _lang_text(SORRY, language), language=language)
+        page.add("Hangup")
+        return page.render()
+
+    def settle(self, only: str | None = None) -> bool:
+        """For calls that met the store down: now that it answers, write the record of those
+        not recorded yet (outcome `error`) and leave a tombstone so no worker goes on with
+        them. True when everything asked for is settled; False while the store is down."""
+        store = self.config.store
+        for call_id in [only] if only is not None else list(self.unsettled):
+            pending = self.unsettled.get(call_id)
+            if pending is None:
+                continue
+            try:
+                got = store.get(call_id)
+                if got is not None and got[0].get("ended"):
+                    pass  # another worker ended it, and wrote its record
+                elif got is not None:
+                    data, version = got
+                    if not pending["recorded"]:
+                        session = self._restore(data)
+                        session.abort(
+                            f"{STORE_DOWN_REASON}: the store failed mid-call",
+                            self.config.clock(),
+                        )
+                        self.engine.finish(session)
+                        pending["recorded"] = True
+                    tomb = {"ended": True, "outcome": {"kind": "error",
+                            "reason": STORE_DOWN_REASON}, "step": int(data.get("step", 0)) + 1}  # fmt: skip
+                    if not store.put(call_id, tomb, version):
+                        return False  # moved on meanwhile: try again next time
+                elif not pending["recorded"]:  # expired or never stored: still one record
+                    now = self.config.clock()
+                    record = recovered_record({"call_id": call_id, "flow": pending["flow"]}, now)
+                    record["outcome"]["reason"] = STORE_DOWN_REASON
+                    record["errors"] = ["the session store failed; the call's state was lost"]
+                    self.engine.write_record(record)
+            except Exception as exc:
+                log.warning("webhook: call %s not settled yet: %s", call_id, exc)
+                return False
+            del self.unsettled[call_id]
+            log.info("webhook: call %s settled after the session store came back", call_id)
+        return True
 
     def _restore(self, data: Mapping[str, Any]) -> Session:
         snapshot = data["session"]
@@ -565,16 +713,19 @@ def run(args: argparse.Namespace) -> int:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.setLevel(getattr(logging, str(getattr(args, "log_level", "warning")).upper()))
     key_text = os.environ.get(args.snapshot_key_env or "", "")
+    token = os.environ.get(args.auth_token_env or "") or None
+    hosting.redact_logs(token, key_text, *hosting.url_password(args.redis))
+    if args.redis and getattr(args, "journal", None):
+        print(
+            "ivrflow serve webhook: --journal is for one worker on the memory store; with "
+            "--redis, calls outlive a worker's crash and the next worker goes on with them",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     found = hosting.setup(args, "webhook", MemorySink(), key_text.encode() if key_text else None)
     if found is None:
         return EXIT_USAGE
-    flows_dir, host, port, engine, callbacks = (
-        found.flows_dir,
-        found.host,
-        found.port,
-        found.engine,
-        found.callbacks,
-    )
+    flows_dir, host, port, engine = found.flows_dir, found.host, found.port, found.engine
     store: SessionStore
     if args.redis:
         from .session_store import RedisSessionStore
@@ -585,7 +736,7 @@ def run(args: argparse.Namespace) -> int:
     config = WebhookConfig(
         flows_dir=flows_dir,
         store=store,
-        auth_token=os.environ.get(args.auth_token_env or "") or None,
+        auth_token=token,
         public_url=args.public_url,
         voice=args.voice,
         play_base_url=args.play_base_url,
@@ -598,6 +749,7 @@ def run(args: argparse.Namespace) -> int:
             config.on_flow = hosting.fixtures_hook(args.fixtures)
     except Exception as exc:
         print(f"ivrflow serve webhook: {exc}", file=sys.stderr)
+        found.close()
         return EXIT_FAILED
     signed = "signatures checked" if config.auth_token else "NO signature check (no auth token)"
     where = "Redis" if args.redis else "memory"
@@ -608,20 +760,31 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        web.run_app(create_app(engine, config), host=host, port=port, print=None)
+        application = create_app(engine, config)
+
+        async def replaying(app: web.Application) -> AsyncIterator[None]:
+            task = asyncio.create_task(found.keep_replaying())
+            yield
+            task.cancel()
+
+        application.cleanup_ctx.append(replaying)
+        web.run_app(application, host=host, port=port, print=None)
     except OSError as exc:
         print(f"ivrflow serve webhook: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         pass
     finally:
-        if callbacks is not None:
-            callbacks.close()
+        found.replay()
+        found.close()
     return EXIT_OK
 
 
 __all__ = [
+    "MAX_BODY",
     "MISSING_DEPS",
+    "STORE_DOWN_REASON",
+    "StoreUnavailable",
     "WebhookConfig",
     "WebhookGateway",
     "add_arguments",
