@@ -1,0 +1,243 @@
+"""Hostile or broken input at the gateways: refused or bounded, never a crash, never a session
+for a peer that should not have one, never a secret in the logs."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("aiohttp")
+from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
+
+from ivrflow.engine import Engine  # noqa: E402
+from ivrflow.fixtures import for_flow, install  # noqa: E402
+from ivrflow.gateways import hosting  # noqa: E402
+from ivrflow.gateways.webhook import MAX_BODY, WebhookConfig, create_app, signature  # noqa: E402
+from ivrflow.records import MemorySink  # noqa: E402
+
+pytestmark = pytest.mark.abuse
+
+ROOT = Path(__file__).resolve().parents[2]
+FLOWS = ROOT / "flows"
+T0 = dt.datetime(2026, 11, 23, 13, 0, tzinfo=dt.UTC).timestamp()
+CALLER = {"From": "+5511912345678", "To": "+551130030001"}
+TOKEN = "tok-abuse-4f1c9e"  # a made-up token: the tests look for it in the logs
+LIMIT = 20.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = T0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def on_flow(engine: Engine, flow: Any) -> None:
+    install(engine, flow, for_flow(flow))
+
+
+def webhook(
+    test: Callable[[TestClient, Engine, WebhookConfig], Awaitable[None]], **options: Any
+) -> Engine:
+    engine = Engine(records=MemorySink())
+    config = WebhookConfig(flows_dir=FLOWS, clock=Clock(), on_flow=on_flow, **options)
+
+    async def main() -> None:
+        async with TestClient(TestServer(create_app(engine, config))) as client:
+            await test(client, engine, config)
+
+    asyncio.run(asyncio.wait_for(main(), LIMIT))
+    return engine
+
+
+def records(engine: Engine) -> list[dict[str, Any]]:
+    sink = engine.records
+    assert isinstance(sink, MemorySink)
+    return sink.records
+
+
+# ------------------------------------------------------------------ webhook bodies
+def test_huge_webhook_body_is_refused_with_413_before_it_is_read() -> None:
+    async def test(client: TestClient, engine: Engine, config: WebhookConfig) -> None:
+        big = {"CallSid": "CA1", "CallStatus": "ringing", **CALLER, "Pad": "x" * (4 * MAX_BODY)}
+        resp = await client.post("/voice/billing", data=big)
+        assert resp.status == 413
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: read until too much
+            yield b"CallSid=CA2&CallStatus=ringing&Pad="
+            for _ in range(2 * MAX_BODY // 1024):
+                yield b"y" * 1024
+
+        resp = await client.post(
+            "/voice/billing",
+            data=chunks(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert resp.status == 413
+        # The gateway is still there for a normal call.
+        resp = await client.post(
+            "/voice/billing", data={"CallSid": "CA3", "CallStatus": "ringing", **CALLER}
+        )
+        assert resp.status == 200
+
+    engine = webhook(test)
+    assert records(engine) == []
+
+
+def test_garbage_webhook_bodies_get_4xx_not_500() -> None:
+    async def test(client: TestClient, engine: Engine, config: WebhookConfig) -> None:
+        for body, ctype in [
+            (b"\xff\xfe\x00garbage", "application/x-www-form-urlencoded"),
+            (b'{"CallSid": "CA1"}', "application/json"),
+            (b"CallSid=" + b"A" * 500, "application/x-www-form-urlencoded"),
+        ]:
+            resp = await client.post("/voice/billing", data=body, headers={"Content-Type": ctype})
+            assert 400 <= resp.status < 500, (body[:20], resp.status)
+        resp = await client.post("/voice/..%2F..%2Fetc%2Fpasswd", data={"CallSid": "CA1"})
+        assert resp.status in (404, 400)
+
+    webhook(test)
+
+
+# ------------------------------------------------------------------ signatures and replays
+def signed(client: TestClient, path: str, fields: dict[str, str]) -> dict[str, str]:
+    return {"X-Twilio-Signature": signature(TOKEN, str(client.make_url(path)), fields)}
+
+
+def test_stale_signed_callback_is_refused_as_a_replay() -> None:
+    async def test(client: TestClient, engine: Engine, config: WebhookConfig) -> None:
+        first = {"CallSid": "CA9", "CallStatus": "ringing", **CALLER}
+        resp = await client.post("/voice/billing", data=first,
+                                 headers=signed(client, "/voice/billing", first))  # fmt: skip
+        root = ET.fromstring(await resp.text())
+        action = root.find("Gather").get("action")  # type: ignore[union-attr]
+        assert action is not None and "t=" in action
+        press = {"CallSid": "CA9", "Digits": "2", "CallStatus": "in-progress"}
+        headers = signed(client, action, press)
+        config.clock.t += config.replay_window + 1  # type: ignore[attr-defined]
+        resp = await client.post(action, data=press, headers=headers)
+        assert resp.status == 403  # a genuine signature, but too old
+        # A forged fresh timestamp breaks the signature, which covers the URL.
+        fresh = re.sub(r"t=\d+", f"t={int(config.clock())}", action)
+        resp = await client.post(fresh, data=press, headers=headers)
+        assert resp.status == 403
+
+    webhook(test, auth_token=TOKEN)
+
+
+def test_replayed_fresh_request_is_answered_again_not_applied_twice() -> None:
+    async def test(client: TestClient, engine: Engine, config: WebhookConfig) -> None:
+        first = {"CallSid": "CA8", "CallStatus": "ringing", **CALLER}
+        resp = await client.post("/voice/billing", data=first,
+                                 headers=signed(client, "/voice/billing", first))  # fmt: skip
+        root = ET.fromstring(await resp.text())
+        action = root.find("Gather").get("action")  # type: ignore[union-attr]
+        assert action is not None
+        press = {"CallSid": "CA8", "Digits": "0", "CallStatus": "in-progress"}
+        answers = []
+        for _ in range(3):  # the same signed request, three times
+            resp = await client.post(action, data=press, headers=signed(client, action, press))
+            assert resp.status == 200
+            answers.append(await resp.text())
+        assert answers[0] == answers[1] == answers[2]
+        end = {"CallSid": "CA8", "CallStatus": "completed"}
+        for _ in range(2):
+            resp = await client.post("/voice/billing", data=end,
+                                     headers=signed(client, "/voice/billing", end))  # fmt: skip
+            assert resp.status == 200
+        # The first request replayed after the end does not start the call again.
+        resp = await client.post("/voice/billing", data=first,
+                                 headers=signed(client, "/voice/billing", first))  # fmt: skip
+        assert ET.fromstring(await resp.text()).find("Gather") is None
+
+    engine = webhook(test, auth_token=TOKEN)
+    (record,) = records(engine)
+    assert record["call_id"] == "CA8"
+
+
+# ------------------------------------------------------------------ secrets
+def test_redact_filter_cleans_messages_and_tracebacks() -> None:
+    redact = hosting.Redact([TOKEN, "pa55word"])
+    logger = logging.getLogger("ivrflow.test-redact")
+    records_seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records_seen.append(self.format(record))
+
+    handler = Keep()
+    handler.addFilter(redact)
+    logger.addHandler(handler)
+    try:
+        try:
+            raise ConnectionError("cannot reach redis://:pa55word@10.0.0.9:6379/0")
+        except ConnectionError:
+            logger.exception("token %s and a failure", TOKEN)
+    finally:
+        logger.removeHandler(handler)
+    (text,) = records_seen
+    assert "ConnectionError" in text and "[redacted]" in text
+    assert TOKEN not in text and "pa55word" not in text
+    assert hosting.url_password("redis://:p%40ss@h:6379/0") == ["p%40ss", "p@ss"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_no_secret_reaches_the_logs_of_a_webhook_run(tmp_path: Path) -> None:
+    password = "redis-pass-7d2e91"
+    dead = free_port()  # nothing listens there: every store call fails and is logged
+    port = free_port()
+    env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "IVRFLOW_SNAPSHOT_KEY": "snapkey-55aa",
+           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ivrflow", "serve", "webhook", "--listen", f"127.0.0.1:{port}",
+         "--redis", f"redis://:{password}@127.0.0.1:{dead}/0", "--log-level", "debug",
+         "--records", str(tmp_path / "calls.jsonl"), str(FLOWS)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + LIMIT
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}/voice/billing"
+        fields = {"CallSid": "CA-S", "CallStatus": "ringing", **CALLER}
+        for headers in ({}, {"X-Twilio-Signature": signature(TOKEN, url, fields)}):
+            body = "&".join(f"{k}={urllib.request.quote(v)}" for k, v in fields.items())
+            req = urllib.request.Request(url, data=body.encode(), headers=headers)
+            try:
+                with urllib.request.urlopen(req, timeout=LIMIT) as resp:
+                    assert "<Hangup" in resp.read().decode()  # Redis is down: an apology
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 403  # the unsigned one
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=LIMIT)
+    assert "session store unavailable" in out and "refused request" in out  # it did log
+    for secret in (TOKEN, password, "snapkey-55aa"):
+        assert secret not in out
