@@ -82,13 +82,7 @@ async def _serve_agi(args: argparse.Namespace) -> int:
     found = hosting.setup(args, "agi", _LogSink())
     if found is None:
         return EXIT_USAGE
-    flows_dir, host, port, engine, callbacks = (
-        found.flows_dir,
-        found.host,
-        found.port,
-        found.engine,
-        found.callbacks,
-    )
+    flows_dir, host, port, engine = found.flows_dir, found.host, found.port, found.engine
     config = ServerConfig(
         flows_dir=flows_dir,
         sounds_dir=Path(args.sounds_dir) if args.sounds_dir else None,
@@ -102,13 +96,20 @@ async def _serve_agi(args: argparse.Namespace) -> int:
         _configure_functions(server, engine, args)
     except Exception as exc:
         print(f"ivrflow serve agi: {exc}", file=sys.stderr)
+        found.close()
         return EXIT_FAILED
     try:
         await server.start(host, port)
     except OSError as exc:
         print(f"ivrflow serve agi: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        found.close()
         return EXIT_FAILED
-    print(f"ivrflow: FastAGI on {host}:{server.port}, flows from {flows_dir}", file=sys.stderr)
+    print(
+        f"ivrflow: FastAGI on {host}:{server.port}, flows from {flows_dir}",
+        file=sys.stderr,
+        flush=True,
+    )
+    replaying = asyncio.create_task(found.keep_replaying())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -117,8 +118,9 @@ async def _serve_agi(args: argparse.Namespace) -> int:
     await stop.wait()
     print("ivrflow: stopping; letting calls in flight finish", file=sys.stderr)
     await server.close(args.shutdown_deadline)
-    if callbacks is not None:
-        callbacks.close()
+    replaying.cancel()
+    found.replay()
+    found.close()
     return EXIT_OK
 
 
