@@ -18,7 +18,7 @@ from .errors import IvrflowRuntimeError
 
 MAX_TEXT = 10_000  # characters a computed text may have
 MAX_NUMBER = 10**15  # magnitude a computed number may have
-MAX_ITEMS = 10_000  # items a list may have
+MAX_ITEMS = 10_000  # items a list may have, nested ones counted (a text: 1 per 100 characters)
 MAX_DEPTH = 300  # nesting of an expression (the compiler refuses more than 250)
 
 
@@ -45,6 +45,33 @@ def _check_number(x: Any) -> Any:
 def _check_text(x: Any) -> Any:
     if isinstance(x, str) and len(x) > MAX_TEXT:
         raise EvaluationError(f"text too long ({len(x)} characters)")
+    return x
+
+
+def _size(x: Any, budget: int) -> int:
+    """Items in a value, counting nested lists and records (and a text as one item per
+    100 characters), stopping past `budget`.
+
+    `set l = [l, l]` in a loop shares one list twice: cheap to make, but its text, its
+    snapshot and its JSON double each time. Counting every item, not only the top ones,
+    keeps a computed list as small as it looks.
+    """
+    if isinstance(x, str):
+        return len(x) // 100
+    if not isinstance(x, list | tuple | dict):
+        return 0
+    items = x.values() if isinstance(x, dict) else x
+    total = len(x)
+    for item in items:
+        if total > budget:
+            break
+        total += _size(item, budget - total)
+    return total
+
+
+def _check_items(x: list[Any]) -> list[Any]:
+    if _size(x, MAX_ITEMS) > MAX_ITEMS:
+        raise EvaluationError(f"list too long (more than {MAX_ITEMS} items, nested ones counted)")
     return x
 
 
@@ -177,12 +204,17 @@ def _text(x: Any) -> str:
 
 def _number(x: Any) -> Any:
     if _numeric(x):
-        return x
+        return _check_number(x)
+    text = _text(x).strip().replace(",", ".")
+    if len(text) > 40:  # no number within the bounds is written with more characters
+        raise EvaluationError(f"number too large: '{text[:20]}…' ({len(text)} characters)")
     try:
-        text = str(x).strip().replace(",", ".")
-        return float(text) if "." in text else int(text)
+        value = float(text) if "." in text else int(text)
     except (TypeError, ValueError):
         return None
+    if value != value:  # NaN: not a number a flow can compare
+        return None
+    return _check_number(value)
 
 
 def _length(x: Any) -> int:
@@ -195,10 +227,10 @@ def _length(x: Any) -> int:
 
 FUNCTIONS: Mapping[str, Callable[[Any], Any]] = {
     "len": _length,
-    "lower": lambda x: _text(x).lower(),
-    "upper": lambda x: _text(x).upper(),
+    "lower": lambda x: _check_text(_text(x).lower()),
+    "upper": lambda x: _check_text(_text(x).upper()),
     "number": _number,
-    "text": _text,
+    "text": lambda x: _check_text(_text(x)),
 }
 
 
@@ -261,7 +293,7 @@ def evaluate(expr: model.Expression, scope: Scope, depth: int = 0) -> Any:
         items = expr.items  # type: ignore[union-attr]
         if len(items) > MAX_ITEMS:
             raise EvaluationError("list too long")
-        return [evaluate(x, scope, depth + 1) for x in items]
+        return _check_items([evaluate(x, scope, depth + 1) for x in items])
     if t is model.Call:
         call: model.Call = expr  # type: ignore[assignment]
         arg = call.args[0]

@@ -33,14 +33,90 @@ def _locale_filter(fn: Callable[..., str]) -> Callable[..., str]:
     return apply
 
 
+# Bounds on what a prompt template may compute: a prompt is a sentence, not a program.
+MAX_PROMPT = 10_000  # characters of a rendered prompt (and of any text made on the way)
+MAX_NUMBER = 10**15  # magnitude of a number computed in a template (as in expressions)
+MAX_EXPONENT = 64  # `x ** n`: larger powers are refused before they are computed
+MAX_RANGE = 1_000  # items `range()` may give
+# Methods a template may call on a value; every other one (format, center, ljust, zfill,
+# replace …: ways to build huge texts) is refused like an unsafe attribute.
+SAFE_METHODS = frozenset(
+    {"lower", "upper", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith",
+     "endswith", "isdigit", "get", "keys", "values", "items"}
+)  # fmt: skip
+# Jinja filters that can build huge texts, or are not deterministic.
+UNSAFE_FILTERS = frozenset(
+    {"center", "indent", "wordwrap", "format", "replace", "random", "batch", "slice", "pprint",
+     "xmlattr", "truncate", "filesizeformat", "urlize"}
+)  # fmt: skip
+# Template constructs refused when a flow compiles (nested loops, macros: unbounded work).
+_REFUSED_NODES = ("Macro", "CallBlock", "Import", "FromImport", "Include", "Extends", "Block")
+
+
+class TemplateLimitError(Exception):
+    """A template went past one of the bounds above."""
+
+
+def _sized(value: Any) -> Any:
+    if isinstance(value, str | list | tuple) and len(value) > MAX_PROMPT:
+        raise TemplateLimitError(f"a text or list of {len(value)} items is too long")
+    if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
+        raise TemplateLimitError("number too large")
+    return value
+
+
+def _bounded_range(*args: int) -> range:
+    r = range(*args)
+    if len(r) > MAX_RANGE:
+        raise TemplateLimitError(f"range of {len(r)} items (at most {MAX_RANGE})")
+    return r
+
+
+def _sandbox_class() -> type[ImmutableSandboxedEnvironment]:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class BoundedSandbox(ImmutableSandboxedEnvironment):
+        """Jinja's immutable sandbox, with the arithmetic and methods that could exhaust
+        memory or CPU bounded (`**`, `*` on texts and lists, `+`, `format` …)."""
+
+        intercepted_binops = frozenset({"*", "**", "+", "//", "%", "-"})
+
+        def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+                raise TemplateLimitError(f"power {right} is too large (at most {MAX_EXPONENT})")
+            if operator == "*":
+                for seq, times in ((left, right), (right, left)):
+                    if (
+                        isinstance(seq, str | list | tuple)
+                        and isinstance(times, int)
+                        and len(seq) * times > MAX_PROMPT
+                    ):
+                        raise TemplateLimitError("repeating that would make a text too long")
+            if operator == "%" and isinstance(left, str):
+                raise TemplateLimitError("'%' formatting is not available in prompts")
+            return _sized(super().call_binop(context, operator, _sized(left), _sized(right)))
+
+        def wrap_str_format(self, value: Any) -> None:
+            return None  # no str.format / format_map: widths build huge texts
+
+        def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+            if callable(value) and not isinstance(obj, type) and attr not in SAFE_METHODS:
+                return False
+            return bool(super().is_safe_attribute(obj, attr, value))
+
+    return BoundedSandbox
+
+
 @lru_cache(maxsize=1)
 def environment() -> ImmutableSandboxedEnvironment:
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
-    )
+    env = _sandbox_class()(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    for name in UNSAFE_FILTERS:
+        env.filters.pop(name, None)
+    # Only what a prompt needs: no lipsum, cycler, joiner, namespace or dict factories.
+    env.globals.clear()
+    env.globals["range"] = _bounded_range
     for name, fn in sayas.FILTERS.items():
         env.filters[name] = _locale_filter(fn)
     return env
@@ -89,6 +165,10 @@ def check(text: str, known_variables: frozenset[str]) -> Iterator[TemplateProble
             "templates use {{ variable }} and {{ value | filter }}",
         )
         return
+    refused = _refused(tree, text)
+    if refused is not None:
+        yield refused
+        return
     unknown_filter = False
     for node in tree.find_all(nodes.Filter):
         if node.name not in env.filters:
@@ -114,6 +194,35 @@ def check(text: str, known_variables: frozenset[str]) -> Iterator[TemplateProble
                 match.start() if match else 0,
                 len(name),
             )
+
+
+def _refused(tree: Any, text: str) -> TemplateProblem | None:
+    """A construct prompts may not use: private attributes (`''.__class__` and the
+    sandbox escapes built on them), loops inside loops, macros, imports."""
+    from jinja2 import nodes
+
+    hint = "prompts print the call's values: {{ name }}, {{ acct.field | filter }}, {% if %}"
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", "")
+        if isinstance(name, str) and name.startswith("_"):
+            at = text.find(name)
+            return TemplateProblem(
+                "E150", f"template refused: '{name}' is private", max(at, 0), len(name), hint
+            )
+    for node in tree.find_all(nodes.For):
+        if any(True for _ in node.find_all(nodes.For)) or node.recursive:
+            at = text.find("{%")
+            return TemplateProblem(
+                "E150", "template refused: a loop inside a loop", max(at, 0), 2, hint
+            )
+    for kind in _REFUSED_NODES:
+        for _ in tree.find_all(getattr(nodes, kind)):
+            at = text.find("{%")
+            return TemplateProblem(
+                "E150", f"template refused: {kind.lower()} is not available in prompts",
+                max(at, 0), 2, hint,
+            )  # fmt: skip
+    return None
 
 
 # {{ name.attr[-4:] | filter('arg') }}: what most prompts are. Names, fields, one slice, and
@@ -225,10 +334,21 @@ def render(text: str, variables: Mapping[str, Any], language: str | None = None)
     parts = _parts(text)
     if parts is not None:
         try:
-            return _render_simple(parts, variables, language)
+            said = _render_simple(parts, variables, language)
         except _Fallback:
             pass
-    return str(_compiled(text).render({**dict(variables), "language": language}))
+        else:
+            if len(said) > MAX_PROMPT:
+                raise TemplateLimitError(f"the prompt is longer than {MAX_PROMPT} characters")
+            return said
+    out: list[str] = []
+    size = 0
+    for chunk in _compiled(text).generate({**dict(variables), "language": language}):
+        size += len(chunk)
+        if size > MAX_PROMPT:
+            raise TemplateLimitError(f"the prompt is longer than {MAX_PROMPT} characters")
+        out.append(chunk)
+    return "".join(out)
 
 
 @lru_cache(maxsize=4096)
@@ -236,4 +356,12 @@ def _compiled(text: str) -> Any:
     return environment().from_string(text)
 
 
-__all__ = ["TemplateProblem", "check", "environment", "is_template", "render"]
+__all__ = [
+    "MAX_PROMPT",
+    "TemplateLimitError",
+    "TemplateProblem",
+    "check",
+    "environment",
+    "is_template",
+    "render",
+]

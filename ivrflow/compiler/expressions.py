@@ -72,8 +72,14 @@ def parse_date(text: str) -> dt.date | None:
         return None
 
 
+MAX_LITERAL = 10**15  # the interpreter's bound on numbers (evaluate.MAX_NUMBER)
+
+
 def number_value(text: str) -> int | float:
-    return float(text) if "." in text else int(text)
+    # Past 4300 digits Python's int() refuses the text (ValueError): read it as a float.
+    if "." in text or len(text) > 4000:
+        return float(text)
+    return int(text)
 
 
 # Literals that can be malformed: how to read them, and what to say when they are not.
@@ -92,7 +98,19 @@ _CHECKED: dict[str, tuple[Callable[[str], object | None], str, str, str]] = {
 def literal_value(ctx: Context, lit: ast.Literal) -> object:
     """The Python value of a literal, or None after reporting a bad one."""
     if lit.kind == "number":
-        return number_value(lit.text)
+        number = number_value(lit.text)
+        if abs(number) > MAX_LITERAL:
+            shown = (
+                lit.text if len(lit.text) <= 20 else f"{lit.text[:12]}… ({len(lit.text)} digits)"
+            )
+            ctx.error(
+                "E149",
+                f"number too large: {shown}",
+                lit.span,
+                "numbers are bounded at 10^15 (the interpreter refuses larger ones)",
+            )
+            return None
+        return number
     if lit.kind == "string":
         return lit.text
     if lit.kind == "percent":
