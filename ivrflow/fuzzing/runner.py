@@ -111,6 +111,8 @@ class _Checker:
         self.steps: list[CallerStep] = []
         self.bound = inv.silence_bound(flow)
         self._snapshot_turn = 0
+        self.active_at = call.now  # when the caller last did something other than wait
+        self.active_path = 0  # how many states the call had entered by then
 
     # ------------------------------------------------------------ steps
     def perform(self, step: CallerStep) -> None:
@@ -130,6 +132,9 @@ class _Checker:
             call.hangup()
         for name in self.flow.secure_variables:
             self.audit.add(call.session.vars.get(name))
+        if kind != "wait":
+            self.active_at = call.now
+            self.active_path = len(call.session.path)
 
     def _note_secret(self, entry: str) -> None:
         digits = "".join(k for k in entry if k.isdigit()) or digits_of(entry)
@@ -170,7 +175,7 @@ class _Checker:
             )
 
     # ------------------------------------------------------------ silence
-    def silent_until_end(self, started: int) -> None:
+    def silent_until_end(self) -> None:
         """The caller gives no more input: wait until the call ends, within the bound."""
         call = self.call
         trailing = 0
@@ -178,8 +183,8 @@ class _Checker:
             if kind != "wait":
                 break
             trailing += 1
-        began = call.now
-        path_mark = max(0, len(call.session.path) - 1)
+        began = self.active_at
+        path_mark = max(0, self.active_path - 1)
         while not call.ended:
             if trailing >= self.bound.waits or call.now - began > self.bound.seconds:
                 path = [s for s, _ in call.session.path[path_mark:]]
@@ -293,7 +298,7 @@ def _play(
         while not call.ended and not checker.problems:
             step = next_step(call.session)
             if step is None:
-                checker.silent_until_end(len(checker.steps))
+                checker.silent_until_end()
                 break
             checker.perform(step)
             checker.after_step(snapshots)
@@ -335,7 +340,9 @@ def fuzz_flow(
             persona = rng.choice(PERSONAS)
             setup = draw_setup(rng, flow, base, faults)
             seen = frozenset(avoid | digit_runs(str(setup.ani)) | digit_runs(str(setup.lookups)))
-            caller = RandomCaller(rng, persona, known, Secrets(set(seen)), max_turns)
+            # Some callers go silent early, some never before the call ends.
+            turns = rng.randint(0, max_turns)
+            caller = RandomCaller(rng, persona, known, Secrets(set(seen)), turns)
             fixtures = setup.fixtures(base)
             result = _play(flow, fixtures, setup, caller.next_step, logs, snapshots, seen)
             report.calls += 1
@@ -345,7 +352,10 @@ def fuzz_flow(
             report.secrets_leaked += int(result.leaked)
             if result.record is not None:
                 report.outcomes[str(result.record.get("outcome", {}).get("kind"))] += 1
-            for invariant, message in result.problems:
+            first: dict[str, str] = {}
+            for invariant, message in result.problems:  # one violation per invariant per call
+                first.setdefault(invariant, message)
+            for invariant, message in first.items():
                 violation = Violation(
                     seed,
                     k,
@@ -376,9 +386,10 @@ def _relative(path: str) -> str:
     import os
 
     try:
-        return Path(os.path.relpath(path)).as_posix()
+        rel = Path(os.path.relpath(path)).as_posix()
     except ValueError:  # another drive (Windows)
         return path
+    return path if rel.startswith("../") else rel
 
 
 def replay(path: str | Path, *, snapshots: bool = True) -> list[tuple[str, str]]:
