@@ -159,6 +159,24 @@ class _Quality:
     declined: int = 0
     offers_known: bool = False  # at least one record's flow is known: offers can be counted
 
+    def take(
+        self, noinput: int, nomatch: int, lookups: int, failed: int, offer: str | None
+    ) -> None:
+        """One call: its no-input and no-match totals, look-ups, and callback offer (None
+        when the flow is unknown)."""
+        self.noinput += noinput
+        self.nomatch += nomatch
+        self.calls_noinput += noinput > 0
+        self.calls_nomatch += nomatch > 0
+        self.lookups += lookups
+        self.lookups_failed += failed
+        if offer is None:
+            return
+        self.offers_known = True
+        self.offered += offer != "none"
+        self.accepted += offer == "accepted"
+        self.declined += offer == "declined"
+
     def figures(self, calls: int) -> dict[str, Any]:
         known = self.offers_known
         return {
@@ -173,6 +191,21 @@ class _Quality:
             "callbacks_declined": self.declined if known else None,
             "callback_acceptance_rate": ratio(self.accepted, self.offered) if known else None,
         }
+
+
+def _offer(record: dict[str, Any], info: FlowInfo, entered: set[str]) -> str:
+    """'none' (no offer made), 'accepted', 'declined' or 'unanswered', for one call."""
+    offers = {state for state in entered if info.kinds.get(state) == "callback"}
+    if not offers:
+        return "none"
+    answers = [
+        offer_answer(info, entry["state"], entry)
+        for entry in record.get("inputs", ())
+        if isinstance(entry, dict) and entry.get("state") in offers
+    ]
+    if True in answers:
+        return "accepted"
+    return "declined" if False in answers else "unanswered"
 
 
 @dataclass
@@ -223,6 +256,7 @@ class Report:
         self.states: dict[tuple[str, str], _StateStats] = defaultdict(_StateStats)
         self.lookups: dict[tuple[str, str], _LookupStats] = defaultdict(_LookupStats)
         self.with_failures = 0  # records that say where their no-inputs/no-matches were
+        self._labels: dict[int, str] = {}
 
     # ------------------------------------------------------------ one record
     def add(self, record: dict[str, Any], started: float) -> None:
@@ -247,17 +281,23 @@ class Report:
             row[1] += duration
 
         info = self._info(flow)
-        self._states(record, flow, info, outcome)
-        for q in (self.quality, self.per_flow_quality[flow]):
-            self._quality(q, record, info)
+        entered = self._states(record, flow, outcome)
+        lookups = failed = 0
         for entry in record.get("lookups", ()):
             if not isinstance(entry, dict):
                 continue
+            status = str(entry.get("status"))
+            lookups += 1
+            failed += status in ("error", "timeout")
             stats = self.lookups[(flow, str(entry.get("function")))]
-            stats.statuses[str(entry.get("status"))] += 1
+            stats.statuses[status] += 1
             latency = entry.get("latency_ms")
-            if isinstance(latency, int | float) and not isinstance(latency, bool):
+            if isinstance(latency, int | float) and type(latency) is not bool:
                 stats.latencies.append(float(latency))
+        offer = _offer(record, info, entered) if info is not None else None
+        noinput, nomatch = record.get("noinput", 0), record.get("nomatch", 0)
+        for q in (self.quality, self.per_flow_quality[flow]):
+            q.take(noinput, nomatch, lookups, failed, offer)
 
     def _info(self, flow: str) -> FlowInfo | None:
         """The flow's info: given, or found once by `resolve` (a flow file beside the records)."""
@@ -271,16 +311,22 @@ class Report:
         return info
 
     def _period(self, started: float) -> str:
-        local = dt.datetime.fromtimestamp(started, self.zone)
-        return local.strftime("%Y-%m-%d %H:00" if self.by == "hour" else "%Y-%m-%d")
+        # Every UTC offset is a multiple of 15 minutes: a quarter-hour has one local label.
+        quarter = int(started // 900)
+        label = self._labels.get(quarter)
+        if label is None:
+            local = dt.datetime.fromtimestamp(quarter * 900, self.zone)
+            label = local.strftime("%Y-%m-%d %H:00" if self.by == "hour" else "%Y-%m-%d")
+            self._labels[quarter] = label
+        return label
 
-    def _states(
-        self, record: dict[str, Any], flow: str, info: FlowInfo | None, outcome: dict[str, Any]
-    ) -> None:
+    def _states(self, record: dict[str, Any], flow: str, outcome: dict[str, Any]) -> set[str]:
+        """Count the call's visits, hang-up and inputs per state; return the states entered."""
         seen: set[str] = set()
+        states = self.states
         for step in record["path"]:
             name = step["state"]
-            stats = self.states[(flow, name)]
+            stats = states[(flow, name)]
             stats.visits += 1
             if name not in seen:
                 seen.add(name)
@@ -296,7 +342,7 @@ class Report:
                 self.states[(flow, entry["state"])].inputs += 1
         failures = record.get("failures")
         if failures is None:
-            return
+            return seen
         # Records that say in which state each no-input and no-match happened.
         self.with_failures += 1
         per_state: dict[str, Counter[str]] = defaultdict(Counter)
@@ -309,33 +355,7 @@ class Report:
             stats.nomatch += counts["nomatch"]
             stats.calls_noinput += counts["noinput"] > 0
             stats.calls_nomatch += counts["nomatch"] > 0
-
-    def _quality(self, q: _Quality, record: dict[str, Any], info: FlowInfo | None) -> None:
-        noinput, nomatch = int(record.get("noinput", 0)), int(record.get("nomatch", 0))
-        q.noinput += noinput
-        q.nomatch += nomatch
-        q.calls_noinput += noinput > 0
-        q.calls_nomatch += nomatch > 0
-        for entry in record.get("lookups", ()):
-            if isinstance(entry, dict):
-                q.lookups += 1
-                q.lookups_failed += entry.get("status") in ("error", "timeout")
-        if info is None:
-            return
-        q.offers_known = True
-        offers = {s["state"] for s in record["path"] if info.kinds.get(s["state"]) == "callback"}
-        if not offers:
-            return
-        q.offered += 1
-        answers = [
-            offer_answer(info, entry["state"], entry)
-            for entry in record.get("inputs", ())
-            if isinstance(entry, dict) and entry.get("state") in offers
-        ]
-        if True in answers:
-            q.accepted += 1
-        elif False in answers:
-            q.declined += 1
+        return seen
 
     # ------------------------------------------------------------ the report
     def result(self, source: dict[str, Any] | None = None) -> dict[str, Any]:

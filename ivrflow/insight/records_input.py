@@ -148,25 +148,24 @@ def started_epoch(text: str) -> float:
 
 def check(record: Any) -> tuple[str, str] | None:
     """(reason, detail) when `record` is not usable, else None."""
-    if not isinstance(record, dict):
+    # Exact types: JSON gives exact ones, and `type(True) is not int` keeps booleans out.
+    if type(record) is not dict:
         return "wrong_type", f"a record is a JSON object, not {type(record).__name__}"
     for name, types in REQUIRED.items():
         if name not in record:
             return "missing_field", f"missing field '{name}'"
-        value = record[name]
-        if not isinstance(value, types) or isinstance(value, bool):
-            return "wrong_type", f"field '{name}' is {type(value).__name__}"
+        if type(record[name]) not in types:
+            return "wrong_type", f"field '{name}' is {type(record[name]).__name__}"
     for name, types in OPTIONAL.items():
-        value = record.get(name)
-        if name in record and (not isinstance(value, types) or isinstance(value, bool)):
-            return "wrong_type", f"field '{name}' is {type(value).__name__}"
+        if name in record and type(record[name]) not in types:
+            return "wrong_type", f"field '{name}' is {type(record[name]).__name__}"
     kind = record["outcome"].get("kind")
-    if not isinstance(kind, str):
+    if type(kind) is not str:
         return "missing_field", "missing field 'outcome.kind'"
     if kind not in OUTCOMES:
         return "wrong_type", f"outcome '{kind:.40}' is not one of {', '.join(OUTCOMES)}"
     for step in record["path"]:
-        if not isinstance(step, dict) or not isinstance(step.get("state"), str):
+        if type(step) is not dict or type(step.get("state")) is not str:
             return "wrong_type", "a path entry without a 'state'"
     try:
         started_epoch(record["started_at"])
