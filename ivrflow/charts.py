@@ -27,8 +27,11 @@ PALETTE = (
     "#000000",
 )
 
-_WIDTH, _HEIGHT = 720, 320
-_LEFT, _RIGHT, _TOP, _BOTTOM = 64, 16, 40, 72  # room for the y ticks, title and x labels
+_WIDTH = 720
+_LEFT, _RIGHT, _TOP = 64, 16, 40  # room for the y ticks and the title
+_PLOT_H = 208  # the plot's height; what goes under it (labels, legend) adds to the svg's
+_BASE = _TOP + _PLOT_H  # the x axis
+_MAX_LABEL = 24  # characters of an x label; longer ones are cut with "…"
 
 
 def _esc(text: object) -> str:
@@ -55,13 +58,13 @@ def _nice_ticks(top: float, count: int = 5) -> list[float]:
     return [i * step for i in range(n + 1)]
 
 
-def _open_svg(title: str, description: str, height: int = _HEIGHT) -> tuple[str, str]:
+def _open_svg(title: str, description: str, height: float) -> tuple[str, str]:
     """The opening of an accessible svg (title and desc tied to it) and its title id."""
     # Derived from the content, so the same report gives the same page byte for byte.
     ident = "chart-" + hashlib.sha1(f"{title}\n{description}".encode()).hexdigest()[:10]
     head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height}" '
-        f'width="{_WIDTH}" height="{height}" role="img" class="chart" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height:.0f}" '
+        f'width="{_WIDTH}" height="{height:.0f}" role="img" class="chart" '
         f'aria-labelledby="{ident}-title {ident}-desc">'
         f'<title id="{ident}-title">{_esc(title)}</title>'
         f'<desc id="{ident}-desc">{_esc(description)}</desc>'
@@ -80,62 +83,73 @@ def _y_axis(top: float, unit: str) -> tuple[str, float]:
     """Grid lines, tick labels and the axis label; returns the svg text and the axis maximum."""
     ticks = _nice_ticks(top)
     ymax = ticks[-1] or 1.0
-    plot_h = _HEIGHT - _TOP - _BOTTOM
     parts = []
     for tick in ticks:
-        y = _TOP + plot_h - tick / ymax * plot_h
+        y = _BASE - tick / ymax * _PLOT_H
         parts.append(
             f'<line x1="{_LEFT}" y1="{y:.1f}" x2="{_WIDTH - _RIGHT}" y2="{y:.1f}" class="grid"/>'
             f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">'
             f"{_esc(_number(tick))}</text>"
         )
     if unit:
-        mid = _TOP + plot_h / 2
+        mid = _TOP + _PLOT_H / 2
         parts.append(
             f'<text x="14" y="{mid:.1f}" text-anchor="middle" class="axis-label" '
             f'transform="rotate(-90 14 {mid:.1f})">{_esc(unit)}</text>'
         )
-    base = _TOP + plot_h
     parts.append(
-        f'<line x1="{_LEFT}" y1="{base}" x2="{_WIDTH - _RIGHT}" y2="{base}" class="axis"/>'
+        f'<line x1="{_LEFT}" y1="{_BASE}" x2="{_WIDTH - _RIGHT}" y2="{_BASE}" class="axis"/>'
     )
     return "".join(parts), ymax
 
 
-def _x_labels(labels: list[str], centres: list[float]) -> str:
-    """Category labels under the plot; thinned out when there are too many to read."""
+def _short(label: str) -> str:
+    return label if len(label) <= _MAX_LABEL else label[: _MAX_LABEL - 1] + "…"
+
+
+def _below(
+    labels: list[str], centres: list[float], names: list[str], x_label: str
+) -> tuple[str, float]:
+    """What goes under the plot — the category labels (thinned out, and turned upright when
+    many), the x axis label, the legend — and the svg's height with them."""
     every = max(1, math.ceil(len(labels) / 24))
-    rotate = len(labels) > 8
-    base = _HEIGHT - _BOTTOM + 14
+    shown = [(_short(label), x) for i, (label, x) in enumerate(zip(labels, centres, strict=True))]
+    shown = shown[::every]
+    upright = len(labels) > 8 or any(len(text) > 90 / max(1, len(labels)) for text, _ in shown)
     out = []
-    for i, (label, x) in enumerate(zip(labels, centres, strict=True)):
-        if i % every:
-            continue
-        if rotate:
+    if upright:  # read bottom to top, each label ending under its bar
+        band = 12 + 6.2 * max((len(text) for text, _ in shown), default=0)
+        for text, x in shown:
             out.append(
-                f'<text x="{x:.1f}" y="{base}" text-anchor="end" class="tick" '
-                f'transform="rotate(-40 {x:.1f} {base})">{_esc(label)}</text>'
+                f'<text x="{x + 4:.1f}" y="{_BASE + 8}" text-anchor="end" class="tick" '
+                f'transform="rotate(-90 {x + 4:.1f} {_BASE + 8})">{_esc(text)}</text>'
             )
-        else:
-            out.append(
-                f'<text x="{x:.1f}" y="{base}" text-anchor="middle" class="tick">'
-                f"{_esc(label)}</text>"
-            )
-    return "".join(out)
-
-
-def _legend(names: list[str]) -> str:
-    if len(names) < 2:
-        return ""
-    out, x = [], _LEFT
-    for i, name in enumerate(names):
-        colour = PALETTE[i % len(PALETTE)]
+    else:
+        band = 20.0
+        out += [
+            f'<text x="{x:.1f}" y="{_BASE + 16}" text-anchor="middle" class="tick">'
+            f"{_esc(text)}</text>"
+            for text, x in shown
+        ]
+    y = float(_BASE + band)
+    if x_label:
+        y += 16
         out.append(
-            f'<rect x="{x}" y="{_HEIGHT - 14}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{x + 14}" y="{_HEIGHT - 5}" class="tick">{_esc(name)}</text>'
+            f'<text x="{_LEFT + (_WIDTH - _LEFT - _RIGHT) / 2:.1f}" y="{y:.1f}" '
+            f'text-anchor="middle" class="axis-label">{_esc(x_label)}</text>'
         )
-        x += 24 + 7 * len(name)
-    return "".join(out)
+    if len(names) > 1:
+        y += 8
+        x = float(_LEFT)
+        for i, name in enumerate(names):
+            colour = PALETTE[i % len(PALETTE)]
+            out.append(
+                f'<rect x="{x:.0f}" y="{y:.1f}" width="10" height="10" fill="{colour}"/>'
+                f'<text x="{x + 14:.0f}" y="{y + 9:.1f}" class="tick">{_esc(name)}</text>'
+            )
+            x += 24 + 7 * len(name)
+        y += 10
+    return "".join(out), y + 8
 
 
 def _check_series(labels: list[str], series: dict[str, list[float]]) -> None:
@@ -177,14 +191,14 @@ def _bars(
         top = max(max(values) for values in series.values())
     axis, ymax = _y_axis(top, unit)
     plot_w = _WIDTH - _LEFT - _RIGHT
-    plot_h = _HEIGHT - _TOP - _BOTTOM
+    plot_h = _PLOT_H
     slot = plot_w / len(labels)
     bar_w = slot * 0.8 / (1 if stacked else len(names))
     bars, centres = [], []
     for i, label in enumerate(labels):
         x0 = _LEFT + i * slot + slot * 0.1
         centres.append(_LEFT + (i + 0.5) * slot)
-        base = float(_TOP + plot_h)
+        base = float(_BASE)
         for k, name in enumerate(names):
             value = max(0.0, series[name][i])
             h = value / ymax * plot_h
@@ -198,15 +212,9 @@ def _bars(
             )
             if stacked:
                 base = y
-    head, _ = _open_svg(title, description)
-    under = ""
-    if x_label:
-        under = (
-            f'<text x="{_LEFT + plot_w / 2:.1f}" y="{_HEIGHT - 4}" text-anchor="middle" '
-            f'class="axis-label">{_esc(x_label)}</text>'
-        )
-    legend = _legend(names)
-    return head + axis + "".join(bars) + _x_labels(labels, centres) + legend + under + "</svg>"
+    under, height = _below(labels, centres, names, x_label)
+    head, _ = _open_svg(title, description, height)
+    return head + axis + "".join(bars) + under + "</svg>"
 
 
 def line_chart(
@@ -224,15 +232,14 @@ def line_chart(
     top = max(max(values) for values in series.values())
     axis, ymax = _y_axis(top, unit)
     plot_w = _WIDTH - _LEFT - _RIGHT
-    plot_h = _HEIGHT - _TOP - _BOTTOM
+    plot_h = _PLOT_H
     slot = plot_w / len(x_labels)  # points at the centres of equal slots, as bars are
     xs = [_LEFT + (i + 0.5) * slot for i in range(len(x_labels))]
     lines = []
     for k, name in enumerate(names):
         colour = PALETTE[k % len(PALETTE)]
         points = [
-            (x, _TOP + plot_h - max(0.0, v) / ymax * plot_h)
-            for x, v in zip(xs, series[name], strict=True)
+            (x, _BASE - max(0.0, v) / ymax * plot_h) for x, v in zip(xs, series[name], strict=True)
         ]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         lines.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
@@ -242,8 +249,11 @@ def line_chart(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}">'
                 f"<title>{_esc(tip)}</title></circle>"
             )
-    head, _ = _open_svg(title, f"Line chart of {', '.join(names)} over {len(x_labels)} points.")
-    return head + axis + "".join(lines) + _x_labels(x_labels, xs) + _legend(names) + "</svg>"
+    under, height = _below(x_labels, xs, names, "")
+    head, _ = _open_svg(
+        title, f"Line chart of {', '.join(names)} over {len(x_labels)} points.", height
+    )
+    return head + axis + "".join(lines) + under + "</svg>"
 
 
 def histogram(values: list[float], *, bins: int, title: str, unit: str = "") -> str:
@@ -309,8 +319,9 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
        margin: 0 auto; max-width: 1000px; padding: 1.5rem; color: #1b1b1b; background: #fff; }
 h1 { font-size: 1.6rem; margin-top: 0; } h2 { font-size: 1.2rem; margin-top: 2rem; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; display: block; overflow-x: auto; }
-th, td { border-bottom: 1px solid #ddd; padding: .25rem .6rem; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th, td { border-bottom: 1px solid #ddd; padding: .25rem .6rem; text-align: right;
+         white-space: nowrap; }
+th:first-child, td:first-child, .t { text-align: left; }
 thead th { background: #f3f5f7; }
 .chart { max-width: 100%; height: auto; display: block; margin: 1rem 0; }
 .chart-title { font-weight: 600; font-size: 15px; }

@@ -28,10 +28,13 @@ def _esc(text: object) -> str:
 
 
 def _table(columns: list[Column], rows: list[dict[str, Any]]) -> str:
-    head = "".join(f"<th>{_esc(title)}</th>" for _, title, _ in columns)
+    def cls(kind: str) -> str:
+        return ' class="t"' if kind == "text" else ""  # text to the left, numbers to the right
+
+    head = "".join(f"<th{cls(kind)}>{_esc(title)}</th>" for _, title, kind in columns)
     body = "".join(
         "<tr>"
-        + "".join(f"<td>{_esc(show(row.get(k), kind))}</td>" for k, _, kind in columns)
+        + "".join(f"<td{cls(kind)}>{_esc(show(row.get(k), kind))}</td>" for k, _, kind in columns)
         + "</tr>"
         for row in rows
     )
