@@ -115,3 +115,20 @@ def test_html_page_is_self_contained() -> None:
     assert '<meta charset="utf-8">' in page
     assert "<p>hello</p>" in page
     assert not re.search(r"(src|href)=|@import|url\(", page)
+
+
+def test_many_labels_stand_upright_and_the_chart_grows_to_hold_them_and_the_legend() -> None:
+    few = parse(bar_chart(["a", "b"], {"x": [1.0, 2.0], "y": [2.0, 1.0]}, title="Few"))
+    labels = [f"2026-11-{d:02d} {h:02d}:00" for d in range(16, 23) for h in range(24)]
+    many = parse(
+        bar_chart(labels, {"x": [1.0] * len(labels), "y": [2.0] * len(labels)}, title="Many")
+    )
+    height = float(many.get("height", 0))
+    assert height > float(few.get("height", 0))
+    upright = [t for t in many.iter(f"{SVG}text") if "rotate(-90" in t.get("transform", "")]
+    assert 0 < len(upright) <= 24  # thinned out to stay readable
+    legend = [r for r in many.iter(f"{SVG}rect") if r.find(f"{SVG}title") is None]
+    assert legend and all(float(r.get("y", 0)) + 10 <= height for r in legend)
+    # An upright label hangs down from its anchor by its length (11 px type: > 5.5 px a letter).
+    label_bottom = max(float(t.get("y", 0)) + 5.5 * len(t.text or "") for t in upright)
+    assert all(float(r.get("y", 0)) > label_bottom for r in legend)
