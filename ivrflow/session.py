@@ -696,7 +696,7 @@ class Session:
                 self._follow(self._failure("nomatch"))
                 return
             index, phrase, _ = match
-            if e.confidence < menu.input.confidence:
+            if _confidence(e.confidence) < menu.input.confidence:
                 self.choice = index
                 self._say_default("did_you_say", phrase=phrase)
                 self._listen(menu, "did_you_say")
@@ -1108,6 +1108,14 @@ class _TemplateScope(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.session.vars) + 1
+
+
+def _confidence(value: Any) -> float:
+    """A recognizer's confidence as 0..1; a missing or garbled one (None, "high", NaN) is
+    0, so the caller is asked "did you say …?" rather than the call failing."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
+        return min(1.0, max(0.0, float(value)))
+    return 0.0
 
 
 def _spoken_digits(text: str) -> str:

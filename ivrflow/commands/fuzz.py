@@ -123,7 +123,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         outcomes = ", ".join(f"{k} {n}" for k, n in sorted(report.outcomes.items()))
         out.write(
             f"{file}: {count(report.calls, 'call')}, {report.records} records "
-            f"({report.records_lost} lost), {report.secrets_leaked} secrets leaked, "
+            f"({report.records_lost} lost), {report.secrets_leaked} secrets leaked "
+            f"({report.secure_calls} calls keyed one), "
             f"{count(len(report.violations), 'violation')} — {outcomes} — "
             f"{report.calls_per_second:.0f} calls/s, seed {args.seed}\n"
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,9 +48,10 @@ LONG_KEYS = 200  # keys in one press: far past the session's MAX_DIGITS
 
 @dataclass(frozen=True, slots=True)
 class Persona:
-    """Weights of what a caller does at a turn, and how long it keeps going."""
+    """Weights of what a caller does at a turn; `share`: how often a call gets this one."""
 
     name: str
+    share: float
     valid: float
     invalid: float
     typeahead: float
@@ -61,14 +63,14 @@ class Persona:
 
 
 PERSONAS: tuple[Persona, ...] = (
-    #        name          valid inval  ahead  part   silent speech hostile hangup
-    Persona("cooperative", 0.75, 0.05, 0.05, 0.03, 0.04, 0.08, 0.00, 0.01),
-    Persona("random", 0.30, 0.20, 0.10, 0.10, 0.10, 0.15, 0.05, 0.03),
-    Persona("speaker", 0.20, 0.05, 0.00, 0.00, 0.05, 0.70, 0.00, 0.01),
-    Persona("typeahead", 0.35, 0.05, 0.45, 0.10, 0.03, 0.02, 0.00, 0.01),
-    Persona("silent", 0.15, 0.00, 0.00, 0.00, 0.85, 0.00, 0.00, 0.00),
-    Persona("impatient", 0.50, 0.10, 0.05, 0.05, 0.05, 0.05, 0.00, 0.20),
-    Persona("hostile", 0.15, 0.20, 0.10, 0.10, 0.05, 0.10, 0.30, 0.02),
+    #        name         share valid inval  ahead  part   silent speech hostile hangup
+    Persona("cooperative", 0.30, 0.92, 0.01, 0.03, 0.01, 0.01, 0.02, 0.00, 0.002),
+    Persona("random", 0.15, 0.30, 0.20, 0.10, 0.10, 0.10, 0.15, 0.05, 0.03),
+    Persona("speaker", 0.10, 0.20, 0.05, 0.00, 0.00, 0.05, 0.70, 0.00, 0.01),
+    Persona("typeahead", 0.15, 0.35, 0.05, 0.45, 0.10, 0.03, 0.02, 0.00, 0.01),
+    Persona("silent", 0.10, 0.15, 0.00, 0.00, 0.00, 0.85, 0.00, 0.00, 0.00),
+    Persona("impatient", 0.10, 0.50, 0.10, 0.05, 0.05, 0.05, 0.05, 0.00, 0.20),
+    Persona("hostile", 0.10, 0.15, 0.20, 0.10, 0.10, 0.05, 0.10, 0.30, 0.02),
 )
 
 
@@ -146,6 +148,9 @@ class RandomCaller:
     known_digits: set[str]  # digit runs of the fixtures (account numbers, cards …)
     secrets: Secrets
     max_turns: int = 30
+    # States entered over the whole run (shared by its callers): valid choices lean to the
+    # least visited targets, so deep states (a card payment) are reached, not just menus.
+    visits: Counter[str] = field(default_factory=Counter)
     turns: int = 0
     pending: list[CallerStep] = field(default_factory=list)
     _entries: dict[str, list[str]] = field(default_factory=dict)
@@ -199,6 +204,9 @@ class RandomCaller:
             entries = self._entries[state.name] = valid_entries(state, self.known_digits, self.rng)
         if not entries:
             return "".join(self.rng.choice("0123456789") for _ in range(state.max_digits))
+        known = [e for e in entries if e in self.known_digits]
+        if known and self.rng.random() < 0.6:  # one the fixtures answer for: the call goes on
+            return self.rng.choice(known)
         return self.rng.choice(entries)
 
     def _secure_entry(self, cap: model.Capture) -> str:
@@ -224,6 +232,18 @@ class RandomCaller:
             if terminator and self.rng.random() < 0.6:
                 entry += terminator
             return ("press", entry)
+        if phase == "menu" and isinstance(state, model.Menu) and state.choices:
+            weights = [1.0 / (1 + self.visits[_target(c.body)]) for c in state.choices]
+            choice = self.rng.choices(state.choices, weights)[0]
+            if choice.phrases and (not choice.keys or self.rng.random() < 0.3):
+                return ("say", (self.rng.choice(choice.phrases), 1.0))
+            if choice.keys:
+                return ("press", self.rng.choice(choice.keys))
+        if phase in ("capture_confirm", "did_you_say", "offer_confirm"):  # mostly "yes"
+            yes = self.rng.random() < 0.8
+            if self.rng.random() < 0.3:
+                return ("say", (self.rng.choice(["sim", "yes"] if yes else ["não", "no"]), 1.0))
+            return ("press", "1" if yes else "2")
         keys, phrases = self._choices(state, phase)
         if phrases and self.rng.random() < 0.3:
             return ("say", (self.rng.choice(phrases), 1.0))
@@ -298,6 +318,19 @@ class RandomCaller:
 
     def _digits(self, n: int, alphabet: str = "0123456789") -> str:
         return "".join(self.rng.choice(alphabet) for _ in range(n))
+
+
+def _target(body: model.Body) -> str:
+    """Where a choice leads: its first `-> state` (inside an `if` too), else ''."""
+    for stmt in body:
+        if isinstance(stmt, model.Goto):
+            return stmt.target
+        if isinstance(stmt, model.If):
+            for _, branch in stmt.branches:
+                found = _target(branch)
+                if found:
+                    return found
+    return ""
 
 
 def digits_of(text: str) -> str:

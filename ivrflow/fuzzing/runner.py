@@ -55,6 +55,7 @@ class FuzzReport:
     - `calls`: calls placed; `records`: calls that ended with exactly one record;
       `records_lost` = calls − records (must be 0);
     - `secrets_leaked`: secure values seen in clear (calls with a leak);
+      `secure_calls`: calls where the caller keyed a secure value the audit looked for;
     - `violations`: every broken invariant (`Violation`: seed, call, invariant, message,
       scenario_yaml);
     - `outcomes`: Counter of the records' outcome kinds; `personas`: of caller kinds;
@@ -67,6 +68,7 @@ class FuzzReport:
     records: int = 0
     records_lost: int = 0
     secrets_leaked: int = 0
+    secure_calls: int = 0
     violations: list[Violation] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     personas: Counter[str] = field(default_factory=Counter)
@@ -93,6 +95,7 @@ class _Outcome:
     records: int
     leaked: bool
     observed: dict[str, Any]
+    audited: int  # secure values the audit looked for
 
 
 class _Checker:
@@ -246,7 +249,15 @@ class _Checker:
         audit.scan("log", "logging", logs)
         for leak in audit.leaks:
             self.problems.append(("no-secret-leak", str(leak)))
-        return _Outcome(self.steps, self.problems, record, records, bool(audit.leaks), observed)
+        return _Outcome(
+            self.steps,
+            self.problems,
+            record,
+            records,
+            bool(audit.leaks),
+            observed,
+            len(audit.secrets),
+        )
 
 
 def _flow_of(path_or_flow: str | Path | model.Flow) -> model.Flow:
@@ -334,22 +345,26 @@ def fuzz_flow(
     known = _known_digits(base)
     report = FuzzReport(flow=flow.path, seed=seed, silence_bound=inv.silence_bound(flow))
     began = time.perf_counter()
+    visits: Counter[str] = Counter()
     with LogCapture() as logs:
         for k in range(calls):
             rng = random.Random(f"{seed}:{k}")
-            persona = rng.choice(PERSONAS)
+            persona = rng.choices(PERSONAS, [p.share for p in PERSONAS])[0]
             setup = draw_setup(rng, flow, base, faults)
             seen = frozenset(avoid | digit_runs(str(setup.ani)) | digit_runs(str(setup.lookups)))
             # Some callers go silent early, some never before the call ends.
             turns = rng.randint(0, max_turns)
-            caller = RandomCaller(rng, persona, known, Secrets(set(seen)), turns)
+            caller = RandomCaller(rng, persona, known, Secrets(set(seen)), turns, visits)
             fixtures = setup.fixtures(base)
             result = _play(flow, fixtures, setup, caller.next_step, logs, snapshots, seen)
+            if result.record is not None:
+                visits.update(p["state"] for p in result.record["path"])
             report.calls += 1
             report.steps += len(result.steps)
             report.personas[persona.name] += 1
             report.records += result.records
             report.secrets_leaked += int(result.leaked)
+            report.secure_calls += int(result.audited > 0)
             if result.record is not None:
                 report.outcomes[str(result.record.get("outcome", {}).get("kind"))] += 1
             first: dict[str, str] = {}
