@@ -37,6 +37,7 @@ class FlowInfo:
     kinds: dict[str, str]
     accept: dict[str, tuple[str, ...]] = field(default_factory=dict)
     decline: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    content_hash: str | None = None  # the flow file's; records carry theirs as `flow_hash`
 
 
 def flow_info(path: str | Path) -> FlowInfo:
@@ -59,7 +60,7 @@ def flow_info(path: str | Path) -> FlowInfo:
         if isinstance(state, model.CallbackOffer):
             accept[name] = tuple(speech.normalize(a) for a in state.accept)
             decline[name] = tuple(speech.normalize(d) for d in state.decline)
-    return FlowInfo(flow.name, kinds, accept, decline)
+    return FlowInfo(flow.name, kinds, accept, decline, flow.content_hash)
 
 
 def offer_answer(info: FlowInfo, state: str, entry: dict[str, Any]) -> bool | None:
@@ -257,6 +258,7 @@ class Report:
         self.lookups: dict[tuple[str, str], _LookupStats] = defaultdict(_LookupStats)
         self.with_failures = 0  # records that say where their no-inputs/no-matches were
         self._labels: dict[int, str] = {}
+        self.other_version: Counter[str] = Counter()  # records of another version of the file
 
     # ------------------------------------------------------------ one record
     def add(self, record: dict[str, Any], started: float) -> None:
@@ -281,6 +283,8 @@ class Report:
             row[1] += duration
 
         info = self._info(flow)
+        if info is not None and info.content_hash not in (None, record.get("flow_hash")):
+            self.other_version[flow] += 1
         entered = self._states(record, flow, outcome)
         lookups = failed = 0
         for entry in record.get("lookups", ()):
@@ -528,6 +532,11 @@ class Report:
                 "Flow file not found for "
                 + ", ".join(unknown)
                 + ": callback offers and state kinds are not known for it (see --flows)."
+            )
+        for flow, n in sorted(self.other_version.items()):
+            notes.append(
+                f"{n:,} {flow} record(s) came from another version of the flow than the file "
+                "read for state kinds and callback offers; states it no longer has show no kind."
             )
         return notes
 

@@ -148,3 +148,15 @@ def test_times_without_an_offset_are_read_in_the_given_zone() -> None:
     assert parse_time("2026-11-16", dt.UTC, end=True) - parse_time("2026-11-16", dt.UTC) == 86400
     with pytest.raises(ValueError, match="not an ISO date"):
         parse_time("last tuesday", dt.UTC)
+
+
+def test_a_truncated_gzip_file_counts_as_a_bad_line_after_what_could_be_read(
+    tmp_path: Path,
+) -> None:
+    whole = gzip.compress(("\n".join(json.dumps(record(n)) for n in range(200)) + "\n").encode())
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    got, stats = ids(path)
+    assert 0 < len(got) < 200
+    assert stats.malformed["not_json"] >= 1
+    assert any("cannot read further" in e or "not JSON" in e for e in stats.examples)

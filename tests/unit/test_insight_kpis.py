@@ -246,3 +246,13 @@ def test_an_empty_report_has_no_figures_rather_than_zero_division() -> None:
     assert data["summary"]["containment_rate"] is None
     assert data["over_time"]["rows"] == []
     assert data["funnel"] == []
+
+
+def test_records_of_another_flow_version_are_pointed_out() -> None:
+    info = FlowInfo("billing", {"start": "step"}, content_hash="new")
+    calls = [
+        rec(1, "self_served", ["start"], flow_hash="new"),
+        rec(2, "self_served", ["start"], flow_hash="old"),
+    ]
+    notes = report(calls, flows={"billing": info})["notes"]
+    assert any(n.startswith("1 billing record(s) came from another version") for n in notes)
