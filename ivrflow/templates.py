@@ -50,6 +50,7 @@ UNSAFE_FILTERS = frozenset(
      "xmlattr", "truncate", "filesizeformat", "urlize"}
 )  # fmt: skip
 # Template constructs refused when a flow compiles (nested loops, macros: unbounded work).
+_REFUSED_HINT = "prompts print the call's values: {{ name }}, {{ acct.field | filter }}, {% if %}"
 _REFUSED_NODES = ("Macro", "CallBlock", "Import", "FromImport", "Include", "Extends", "Block")
 
 
@@ -142,6 +143,20 @@ def check(text: str, known_variables: frozenset[str]) -> Iterator[TemplateProble
     parts = _parts(text)
     if parts is not None:  # simple: every name is visible here, no need for Jinja
         for part in parts:
+            private = (
+                next((p for p in part.path if p.startswith("_")), None)
+                if isinstance(part, _Value)
+                else None
+            )
+            if private is not None:
+                yield TemplateProblem(
+                    "E150",
+                    f"template refused: '{private}' is private",
+                    max(text.find(private), 0),
+                    len(private),
+                    _REFUSED_HINT,
+                )
+                return
             if isinstance(part, _Value) and part.path[0] not in known_variables:
                 yield TemplateProblem(
                     "E151",
@@ -201,7 +216,7 @@ def _refused(tree: Any, text: str) -> TemplateProblem | None:
     sandbox escapes built on them), loops inside loops, macros, imports."""
     from jinja2 import nodes
 
-    hint = "prompts print the call's values: {{ name }}, {{ acct.field | filter }}, {% if %}"
+    hint = _REFUSED_HINT
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", "")
         if isinstance(name, str) and name.startswith("_"):

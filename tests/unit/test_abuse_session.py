@@ -1,0 +1,111 @@
+"""Hostile events into a session: inputs capped, garbage refused, the call always ends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ivrflow import events as ev
+from ivrflow.session import MAX_DIGITS, MAX_UTTERANCE, Session
+from ivrflow.snapshot import SnapshotError
+from ivrflow.testing import Call
+
+pytestmark = pytest.mark.abuse
+
+ROOT = Path(__file__).resolve().parents[2]
+BILLING = ROOT / "flows" / "billing.ivr"
+BANK = ROOT / "flows" / "bank.ivr"
+
+
+def billing() -> Call:
+    return Call.open(BILLING)
+
+
+def test_a_flood_of_keys_is_cut_at_the_digit_buffer() -> None:
+    call = billing()
+    call.press("2")  # the contract number capture
+    assert call.state == "account"
+    call.session.send(ev.Digits(call.now + 1, "1" * 1_000_000))
+    assert len(call.session.buffer) <= MAX_DIGITS
+    assert len(call.session.typeahead) <= MAX_DIGITS
+    record_inputs = [i for i in call.session.inputs if i[0] == "account"]
+    assert all(len(i[2]) <= MAX_DIGITS for i in record_inputs)
+
+
+def test_a_huge_utterance_is_looked_at_up_to_the_cap() -> None:
+    call = billing()
+    call.session.send(ev.Utterance(call.now + 1, "blá " * 1_000_000, 1.0))
+    spoken = [i for i in call.session.inputs if i[1] == "speech"]
+    assert spoken and len(spoken[0][2]) == MAX_UTTERANCE
+    assert not call.ended  # a no-match, not a crash
+
+
+@pytest.mark.parametrize("keys", ["abc", "１２３", "\x00\x01", "<script>", "😀"])
+def test_keys_that_are_not_phone_keys_are_a_no_match(keys: str) -> None:
+    call = billing()
+    call.session.send(ev.Digits(call.now + 1, keys))
+    assert call.session.total_nomatch == 1
+    assert call.state == "main_menu" and not call.ended
+
+
+@pytest.mark.parametrize("confidence", ["high", None, float("nan"), -3])
+def test_regression_a_garbled_confidence_asks_did_you_say(confidence: object) -> None:
+    """Before: a confidence that was not a number (None, "high") crashed the call with a
+    TypeError and an error outcome; NaN was taken as certain."""
+    call = billing()
+    call.session.send(ev.Utterance(call.now + 1, "segunda via", confidence))  # type: ignore[arg-type]
+    assert not call.ended and call.session.errors == []
+    assert call.session.phase == "did_you_say"
+
+
+@pytest.mark.parametrize("at", [float("nan"), float("inf"), -1e18, 1e300])
+def test_broken_clock_readings_are_held_still(at: float) -> None:
+    call = billing()
+    before = call.session.now
+    call.session.send(ev.Digits(at, "2"))
+    assert call.session.now == before
+    assert call.state == "account"
+
+
+def test_an_unexpected_event_object_ends_the_call_with_a_record() -> None:
+    call = billing()
+    call.session.send("not an event")  # type: ignore[arg-type]
+    assert call.ended
+    assert call.record is not None and call.record["outcome"]["kind"] == "error"
+
+
+def test_events_after_the_end_change_nothing() -> None:
+    call = billing()
+    call.hangup()
+    record = call.record
+    for event in (ev.Digits(call.now + 1, "1"), ev.Hangup(call.now + 2), ev.NoInput(call.now + 3)):
+        assert call.session.send(event) == []
+    assert call.record == record
+
+
+def pin_entered() -> Call:
+    call = Call.open(BANK)
+    call.press("1")
+    call.press("52998224725")
+    call.press("1")
+    assert call.state == "pin"
+    call.press("83")  # half the PIN: the rest is still to come
+    return call
+
+
+def test_a_snapshot_without_a_key_drops_secure_keys_and_says_so_on_use() -> None:
+    call = pin_entered()
+    data = call.session.to_dict()
+    assert "83" not in str(data["keys"]) and data["keys"].get("sealed") is None
+    restored = Session.from_dict(call.flow, data)
+    assert restored.buffer == ""
+
+
+def test_a_snapshot_with_a_key_seals_secure_keys_and_a_wrong_key_is_refused() -> None:
+    call = pin_entered()
+    data = call.session.to_dict(key=b"right key")
+    assert isinstance(data["keys"]["sealed"], str) and "83" not in data["keys"]["sealed"][:4]
+    assert Session.from_dict(call.flow, data, key=b"right key").buffer == "83"
+    with pytest.raises(SnapshotError, match="wrong key"):
+        Session.from_dict(call.flow, data, key=b"wrong key")
