@@ -241,3 +241,70 @@ def test_no_secret_reaches_the_logs_of_a_webhook_run(tmp_path: Path) -> None:
     assert "session store unavailable" in out and "refused request" in out  # it did log
     for secret in (TOKEN, password, "snapkey-55aa"):
         assert secret not in out
+
+
+# ------------------------------------------------------------------ FastAGI
+DESK = """\
+flow desk "Abuse desk"
+  language en-US
+
+start:
+  -> bye
+
+step bye:
+  say "Goodbye."
+  hangup "done"
+"""
+
+
+def agi_server(tmp_path: Path, **config: Any) -> tuple[Engine, Any]:
+    from ivrflow.gateways.fastagi import FastAGIServer, ServerConfig
+
+    flows = tmp_path / "flows"
+    flows.mkdir(exist_ok=True)
+    (flows / "desk.ivr").write_text(DESK)
+    engine = Engine(records=MemorySink())
+    return engine, FastAGIServer(engine, ServerConfig(flows_dir=flows, render=False, **config))
+
+
+async def send_raw(port: int, data: bytes) -> bytes:
+    """Send `data`, then read whatever comes until the server closes the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), LIMIT)
+    except ConnectionError:
+        return b""
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(
+            b"agi_network_script: desk\nagi_x: " + b"a" * 100_000 + b"\n\n", id="overlong"
+        ),
+        pytest.param(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\n\n", id="tls-hello"),
+        pytest.param(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", id="http"),
+        pytest.param(b"".join(b"agi_v%d: 1\n" % i for i in range(1000)) + b"\n", id="huge-env"),
+    ],
+)
+def test_agi_garbage_before_a_call_closes_the_connection_without_a_session(
+    tmp_path: Path, data: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine, server = agi_server(tmp_path)
+
+    async def main() -> bytes:
+        await server.start("127.0.0.1", 0)
+        try:
+            return await send_raw(server.port, data)
+        finally:
+            await server.close(deadline=2.0)
+
+    with caplog.at_level(logging.WARNING, logger="ivrflow.fastagi"):
+        answer = asyncio.run(asyncio.wait_for(main(), LIMIT))
+    assert answer == b""  # not a single command was sent: no flow ran
+    assert server.served == 0 and records(engine) == []
+    assert "bad connection" in caplog.text
