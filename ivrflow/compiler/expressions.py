@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .. import ast, model
 from ..errors import did_you_mean
@@ -122,9 +123,54 @@ def literal_value(ctx: Context, lit: ast.Literal) -> object:
     return value
 
 
+def nested_repeat(pattern: str) -> bool:
+    """True when an unbounded repetition repeats nothing but another one, as `(a+)+`,
+    `(\\d*)*5` or `(a|b+)*`: Python's matcher can take exponential time on an input that
+    almost matches, and a caller chooses the input (64 keys, 1000 characters of speech).
+    `((ab)*c)+` is fine: the `c` settles where each round ends."""
+    import importlib
+
+    try:
+        sre: Any = importlib.import_module("re._parser")
+        const: Any = importlib.import_module("re._constants")
+        tree = sre.parse(pattern)
+    except Exception:  # another Python's internals: no check rather than a crash
+        return False
+    repeats = {const.MAX_REPEAT, const.MIN_REPEAT}
+
+    def only_a_repeat(items: Any) -> bool:
+        items = list(items)
+        while len(items) == 1 and items[0][0] == const.SUBPATTERN:
+            items = list(items[0][1][3])
+        if len(items) != 1:
+            return False
+        op, av = items[0]
+        if op in repeats:
+            return bool(av[1] > 1)
+        return op == const.BRANCH and any(only_a_repeat(b) for b in av[1])
+
+    def walk(items: Any) -> bool:
+        for op, av in items:
+            if op in repeats:
+                inner = av[2]
+                if av[1] == const.MAXREPEAT and only_a_repeat(inner):
+                    return True
+            elif op == const.SUBPATTERN:
+                inner = av[3]
+            elif op == const.BRANCH:
+                inner = [item for branch in av[1] for item in branch]
+            else:
+                continue
+            if walk(inner):
+                return True
+        return False
+
+    return walk(tree)
+
+
 def compile_regex(ctx: Context, pattern: str, span: ast.Span) -> re.Pattern[str] | None:
     try:
-        return re.compile(pattern)
+        compiled = re.compile(pattern)
     except re.error as exc:
         col = span.column + 1 + (exc.pos or 0) if span.line == span.end_line else span.column
         hint = None
@@ -137,6 +183,16 @@ def compile_regex(ctx: Context, pattern: str, span: ast.Span) -> re.Pattern[str]
             hint,
         )
         return None
+    if nested_repeat(pattern):
+        ctx.error(
+            "E144",
+            "bad regular expression: a repetition inside a repetition (like (a+)+) can take "
+            "exponential time on a caller's input",
+            span,
+            "repeat once: (a+) or a+ instead of (a+)+",
+        )
+        return None
+    return compiled
 
 
 def _ref(ctx: Context, ref: ast.Ref, allow: frozenset[str]) -> model.Expression:

@@ -135,3 +135,36 @@ def test_deep_nesting_is_refused_by_the_compiler_and_the_interpreter() -> None:
         expr = model.Not(expr)
     with pytest.raises(evaluate.EvaluationError, match="nested too deeply"):
         evaluate.evaluate(expr, _Scope())
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'if last_input matches "(a+)+$": hangup',
+        'if last_input matches "^(\\\\d*)*5": hangup',
+        'if last_input matches "(x|y+)*z": hangup',
+    ],
+)
+def test_regression_a_regex_with_exponential_matching_is_refused(line: str) -> None:
+    """Before: `(\\d+)+5` compiled, and 30 keys from a caller took a worker for minutes."""
+    text = f'flow re "r"\n\nstart:\n  {line}\n  hangup\n'
+    result = compile_file("re.ivr", text)
+    assert [d.code for d in result.errors] == ["E144"], [d.message for d in result.errors]
+    assert "exponential" in result.errors[0].message
+
+
+def test_a_capture_regex_with_exponential_matching_is_refused() -> None:
+    text = (
+        'flow re "r"\n\nstart:\n  -> code\n\ncapture code:\n  say "Code?"\n  digits 4..40\n'
+        '  valid regex "(\\\\d+)+5"\n  ok -> bye\n\nstep bye:\n  hangup\n'
+    )
+    result = compile_file("re.ivr", text)
+    assert "E144" in [d.code for d in result.errors]
+
+
+@pytest.mark.parametrize(
+    "pattern", ["^\\\\+5521", "(19|20)[0-9]{2}", "((ab)*c)+", "\\\\d+\\\\s*\\\\d+"]
+)
+def test_ordinary_regexes_still_compile(pattern: str) -> None:
+    text = f'flow re "r"\n\nstart:\n  if last_input matches "{pattern}": hangup\n  hangup\n'
+    assert compile_file("re.ivr", text).flow is not None
