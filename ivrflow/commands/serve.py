@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import ipaddress
 import sys
 from typing import Any
 
@@ -45,6 +46,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     a.add_argument("--queue-options", default="", metavar="OPTS", help="Queue() options")
     a.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="accept FastAGI connections only from these networks (repeatable, e.g. "
+        "10.0.0.0/24); others are closed at once and logged (default: anyone who can connect)",
+    )
+    a.add_argument(
         "--shutdown-deadline",
         type=float,
         default=30.0,
@@ -79,6 +88,11 @@ async def _serve_agi(args: argparse.Namespace) -> int:
 
     from ..gateways.fastagi import FastAGIServer, ServerConfig
 
+    try:
+        allow = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in args.allow)
+    except ValueError as exc:
+        print(f"ivrflow serve agi: bad --allow: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     found = hosting.setup(args, "agi", _LogSink())
     if found is None:
         return EXIT_USAGE
@@ -90,6 +104,7 @@ async def _serve_agi(args: argparse.Namespace) -> int:
         fallback_sound=args.fallback_sound or None,
         dial_string=args.dial,
         queue_options=args.queue_options,
+        allow=allow,
     )
     server = FastAGIServer(engine, config)
     try:
@@ -104,8 +119,9 @@ async def _serve_agi(args: argparse.Namespace) -> int:
         print(f"ivrflow serve agi: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         found.close()
         return EXIT_FAILED
+    peers = ", ".join(str(n) for n in allow) if allow else "any peer"
     print(
-        f"ivrflow: FastAGI on {host}:{server.port}, flows from {flows_dir}",
+        f"ivrflow: FastAGI on {host}:{server.port}, flows from {flows_dir}, accepting {peers}",
         file=sys.stderr,
         flush=True,
     )

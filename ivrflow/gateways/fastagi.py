@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import ipaddress
 import logging
 import re
 import shutil
@@ -95,6 +96,23 @@ class ServerConfig:
     reply_timeout: float = 3600.0  # seconds to wait for any reply (a queue can be long)
     hangup_grace: float = 2.0  # after a HANGUP notice, how long the pending reply may take
     render: bool = True  # render text with espeak-ng + sox when both are installed
+    # Peers allowed to connect (--allow CIDR); empty: anyone who can reach the port.
+    allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+
+def peer_allowed(
+    peer: Any, allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+) -> bool:
+    """Is the socket peer (`peername`: a (host, port, …) tuple) inside one of `allow`?"""
+    if not allow:
+        return True
+    try:
+        address = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
+    except (TypeError, IndexError, ValueError):
+        return False  # not an IP peer (a Unix socket): not in any network
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:10.0.0.7 on a dual-stack socket
+    return any(address in network for network in allow)
 
 
 def call_parameters(env: dict[str, str]) -> dict[str, Any]:
@@ -562,6 +580,16 @@ class FastAGIServer:
 
     async def handle(self, stream: AGIStream) -> None:
         conn = AGIConnection(stream, self.config)
+        # This task is created by the protocol factory, before the transport calls
+        # connection_made (scheduled right after it): yield until the peer is known.
+        for _ in range(10):
+            if stream.transport is not None or not self.config.allow:
+                break
+            await asyncio.sleep(0)
+        if not peer_allowed(stream.peer, self.config.allow):
+            log.warning("fastagi: refused a connection from %s (not in --allow)", stream.peer)
+            stream.close()  # before reading a byte: no environment, no session, no record
+            return
         try:
             try:
                 env = await conn.environment()
@@ -638,4 +666,5 @@ __all__ = [
     "ServerConfig",
     "SpeechRenderer",
     "call_parameters",
+    "peer_allowed",
 ]

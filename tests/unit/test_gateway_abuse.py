@@ -308,3 +308,73 @@ def test_agi_garbage_before_a_call_closes_the_connection_without_a_session(
     assert answer == b""  # not a single command was sent: no flow ran
     assert server.served == 0 and records(engine) == []
     assert "bad connection" in caplog.text
+
+
+def test_peer_allowed_by_cidr() -> None:
+    import ipaddress
+
+    from ivrflow.gateways.fastagi import peer_allowed
+
+    lan = (ipaddress.ip_network("10.0.0.0/24"), ipaddress.ip_network("fd00::/8"))
+    assert peer_allowed(("10.0.0.7", 50000), lan)
+    assert peer_allowed(("::ffff:10.0.0.7", 50000, 0, 0), lan)  # dual-stack socket
+    assert peer_allowed(("fd00::5", 50000, 0, 0), lan)
+    assert not peer_allowed(("10.0.1.7", 50000), lan)
+    assert not peer_allowed(("127.0.0.1", 50000), lan)
+    assert not peer_allowed(None, lan) and not peer_allowed("/run/agi.sock", lan)
+    assert peer_allowed(("192.0.2.1", 1), ())  # no --allow: anyone who can connect
+
+
+def test_agi_peer_outside_allow_is_closed_logged_and_gets_no_session(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import ipaddress
+
+    engine, server = agi_server(tmp_path, allow=(ipaddress.ip_network("10.0.0.0/8"),))
+    call = b"agi_network_script: desk\nagi_uniqueid: intruder\n\n"
+
+    async def main() -> bytes:
+        await server.start("127.0.0.1", 0)
+        try:
+            return await send_raw(server.port, call)
+        finally:
+            await server.close(deadline=2.0)
+
+    with caplog.at_level(logging.WARNING, logger="ivrflow.fastagi"):
+        answer = asyncio.run(asyncio.wait_for(main(), LIMIT))
+    assert answer == b"" and server.served == 0 and records(engine) == []
+    assert "refused a connection from ('127.0.0.1'" in caplog.text
+
+    # The same call from an allowed network is served.
+    engine, server = agi_server(tmp_path, allow=(ipaddress.ip_network("127.0.0.0/8"),))
+
+    async def allowed() -> bytes:
+        await server.start("127.0.0.1", 0)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(call)
+            first = await asyncio.wait_for(reader.readline(), LIMIT)
+            writer.close()
+            return first
+        finally:
+            await server.close(deadline=2.0)
+
+    assert asyncio.run(asyncio.wait_for(allowed(), LIMIT)) != b""
+    assert server.served == 1
+
+
+def test_serve_agi_listens_on_localhost_and_refuses_a_bad_allow(tmp_path: Path) -> None:
+    from ivrflow.cli import main
+
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    assert main(["serve", "agi", "--allow", "10.0.0.0/33", str(flows)]) == 2
+    import argparse
+
+    from ivrflow.commands import serve
+
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    for gateway in ("agi", "webhook"):
+        args = parser.parse_args([gateway, str(flows)])
+        assert args.listen.startswith("127.0.0.1:")
