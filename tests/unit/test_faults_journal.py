@@ -191,3 +191,45 @@ def read_records_lenient(path: Path) -> list[dict[str, Any]]:
         with contextlib.suppress(ValueError):
             out.append(json.loads(line))
     return out
+
+
+def test_webhook_worker_killed_mid_call_gets_its_record_on_restart(tmp_path: Path) -> None:
+    pytest.importorskip("aiohttp")
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from ivrflow.fixtures import for_flow, install
+    from ivrflow.gateways.webhook import WebhookConfig, WebhookGateway
+
+    e = engine(tmp_path)
+    config = WebhookConfig(
+        flows_dir=FLOWS, clock=lambda: T0, on_flow=lambda en, fl: install(en, fl, for_flow(fl))
+    )
+
+    async def calls() -> None:
+        async with TestClient(TestServer(WebhookGateway(e, config).app())) as client:
+            for sid in ("CA-done", "CA-cut"):
+                resp = await client.post("/voice/billing", data={
+                    "CallSid": sid, "CallStatus": "ringing", "From": "+5511912345678",
+                    "To": "+551130030001"})  # fmt: skip
+                assert resp.status == 200
+            resp = await client.post("/voice/billing",
+                                     data={"CallSid": "CA-done", "CallStatus": "completed"})  # fmt: skip
+            assert resp.status == 200
+
+    asyncio.run(calls())  # then the worker dies: its memory store, and CA-cut, are gone
+    assert e.journal is not None
+    e.journal.close()
+    records = tmp_path / "calls.jsonl"
+    assert outcomes(records) == {"CA-done": "abandoned"}
+    assert recover_calls(CallJournal(tmp_path / "journal"), JsonLinesSink(records)) == ["CA-cut"]
+    assert outcomes(records) == {"CA-done": "abandoned", "CA-cut": RECOVERED_REASON}
+
+
+def test_webhook_refuses_a_journal_with_redis(tmp_path: Path, capsys: Any) -> None:
+    pytest.importorskip("aiohttp")
+    from ivrflow.cli import main
+
+    code = main(["serve", "webhook", "--redis", "redis://127.0.0.1:1/0", "--records",
+                 str(tmp_path / "r.jsonl"), "--journal", str(tmp_path / "j"), str(FLOWS)])  # fmt: skip
+    assert code == 2
+    assert "--journal is for one worker" in capsys.readouterr().err
