@@ -131,3 +131,13 @@ def test_a_hostile_template_takes_the_error_path_and_the_call_still_has_a_record
     assert call.ended
     assert call.outcome is not None and call.outcome["kind"] == "error"
     assert "too long" in call.outcome["reason"]
+
+
+def test_values_are_data_never_templates() -> None:
+    hostile = {"acct": {"name": "{{ ''.__class__ }}{{ 7*7 }}"}}
+    assert templates.render("Hi {{ acct.name }}", hostile, "en-US") == (
+        "Hi {{ ''.__class__ }}{{ 7*7 }}"
+    )
+    assert templates.render("{{ acct.name | upper }}{% if 1 %}!{% endif %}", hostile) == (
+        "{{ ''.__CLASS__ }}{{ 7*7 }}!"
+    )
