@@ -131,30 +131,31 @@ def _resolver(flows: list[str], files: list[str], err: TextIO) -> Callable[[str]
 
     given = [Path(p) for p in flows]
     dirs = [p for p in given if p.is_dir()]
-    named = {p.stem: p for p in given if p.is_file()}
     if not given:
         for name in files:
             if name != "-":
                 here = Path(name).resolve().parent
                 dirs += [d for d in (here, here.parent) if d not in dirs]
+
+    def compiled(path: Path) -> FlowInfo | None:
+        try:
+            return flow_info(path)
+        except Exception as exc:  # a broken flow file costs its details, not the report
+            err.write(f"ivrflow report: {path}: cannot compile ({str(exc)[:200]})\n")
+            return None
+
+    # A file named on the command line counts under its flow's name, whatever the file's.
     cache: dict[str, FlowInfo | None] = {}
+    for path in given:
+        if path.is_file() and (info := compiled(path)) is not None:
+            cache[info.name] = info
 
     def resolve(flow: str) -> FlowInfo | None:
-        if flow in cache:
-            return cache[flow]
-        path = named.get(flow) or next(
-            (d / f"{flow}.ivr" for d in dirs if (d / f"{flow}.ivr").is_file()), None
-        )
-        info = None
-        if path is not None:
-            try:
-                info = flow_info(path)
-            except Exception as exc:  # a broken flow file costs its details, not the report
-                err.write(f"ivrflow report: {path}: cannot compile ({str(exc)[:200]})\n")
-            if info is not None and info.name != flow:
-                info = None
-        cache[flow] = info
-        return info
+        if flow not in cache:
+            path = next((d / f"{flow}.ivr" for d in dirs if (d / f"{flow}.ivr").is_file()), None)
+            info = compiled(path) if path is not None else None
+            cache[flow] = info if info is not None and info.name == flow else None
+        return cache[flow]
 
     return resolve
 

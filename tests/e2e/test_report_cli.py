@@ -166,3 +166,15 @@ def test_html_page_opens_in_chromium_without_errors(run: Run, tmp_path: Path) ->
         "Transfers per queue",
     ):
         assert seen in page.dom
+
+
+def test_flows_are_found_beside_the_records_or_named(run: Run, tmp_path: Path) -> None:
+    copied = tmp_path / "billing.jsonl"
+    copied.write_bytes((ROOT / "flows" / "records" / "billing.jsonl").read_bytes())
+    alone = run("report", str(copied))
+    assert "Callbacks: 270 scheduled (offers: flow unknown)" in alone.stdout
+    assert "Flow file not found for billing" in alone.stdout
+    named = run("report", str(copied), "--flows", str(ROOT / "flows" / "billing.ivr"))
+    assert "Callbacks: 435 calls offered one, 276 accepted" in named.stdout
+    beside = run("report", str(ROOT / "flows" / "records" / "billing.jsonl"))
+    assert "Callbacks: 435 calls offered one, 276 accepted" in beside.stdout
