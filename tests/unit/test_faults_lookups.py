@@ -102,10 +102,16 @@ def test_sync_lookup_hanging_for_good_times_out_and_does_not_starve_callbacks() 
             s = e.session(billing, ani="+5511912345678", dnis="+551130030001",
                           at=1795525200.0, call_id=f"hung-{n}")  # fmt: skip
             # contract, confirm: then the look-up hangs
-            hung_calls.append(e.run(s, ScriptedChannel(["2", "79927398713#", "1"], 1795525200.0)))
+            hung_calls.append(asyncio.ensure_future(
+                e.run(s, ScriptedChannel(["2", "79927398713#", "1"], 1795525200.0))))  # fmt: skip
+        await asyncio.sleep(0.1)  # every look-up thread is taken
         cb = e.session(billing, ani="+5511987650000", dnis="+551140040000", at=NIGHT,
                        call_id="callback")  # fmt: skip
-        return await asyncio.gather(e.run(cb, ScriptedChannel(["0", "1"], NIGHT)), *hung_calls)
+        # Stored while the look-ups still hang (they are released only after this).
+        first = await asyncio.wait_for(e.run(cb, ScriptedChannel(["0", "1"], NIGHT)), 15)
+        rest = await asyncio.gather(*hung_calls)  # each times out: no thread needed for that
+        release.set()
+        return [first, *rest]
 
     try:
         records = asyncio.run(asyncio.wait_for(scenario(), 30))
