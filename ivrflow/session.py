@@ -352,7 +352,8 @@ class Session:
         try:
             getattr(listener, hook)(self, *args)
         except Exception as exc:
-            self.errors.append(f"listener {type(listener).__name__}.{hook} failed: {exc!r:.200}")
+            failed = f"listener {type(listener).__name__}.{hook} failed: {exc!r:.200}"
+            self.errors.append(self._scrub(failed))
 
     def _edge(self, target: str, label: str) -> None:
         """Tell listeners the call ends through a pseudo-state (see flowgraph.TERMINALS)."""
@@ -801,13 +802,14 @@ class Session:
             self._follow(self._exec(lk.ok, "branch", "ok"))
             return
         status = "timeout" if e.timed_out else "error"
-        self._record_lookup(lk.function, status, latency, e.reason)
-        self.vars["error"] = e.reason  # the host's words: flows switch on them
+        reason = self._scrub(str(e.reason))
+        self._record_lookup(lk.function, status, latency, reason)
+        self.vars["error"] = reason  # the host's words: flows switch on them
         if lk.error is not None:
             self._follow(self._exec(lk.error, "branch", "error"))
         else:
             self._edge("(error)", "error")
-            self._end_error(f"look-up {lk.function} failed: {e.reason}", say=True)
+            self._end_error(f"look-up {lk.function} failed: {reason}", say=True)
 
     # ------------------------------------------------------------ transfers
     def _on_queue_status(self, e: ev.QueueStatus) -> None:
@@ -863,7 +865,7 @@ class Session:
     def _transfer_failed(
         self, tr: model.Transfer, status: str, detail: str | None
     ) -> Result | None:
-        self.vars["error"] = f"transfer {status}" + (f": {detail}" if detail else "")
+        self.vars["error"] = self._scrub(f"transfer {status}" + (f": {detail}" if detail else ""))
         branch = status if status in tr.on_result else "failed"
         body = tr.on_result.get(branch)
         if body is not None:
@@ -941,11 +943,11 @@ class Session:
             }
             self._follow(self._exec(offer.scheduled, "branch", "scheduled"))
             return
-        self.vars["error"] = f"callback not stored: {e.reason}"
+        self.vars["error"] = self._scrub(f"callback not stored: {e.reason}")
         if offer.failed is not None:
             self._follow(self._exec(offer.failed, "branch", "failed"))
         else:
-            self._end_error(f"callback not stored: {e.reason}", say=True)
+            self._end_error(str(self.vars["error"]), say=True)
 
     # ------------------------------------------------------------ endings
     def _on_hangup(self, e: ev.Hangup) -> None:
@@ -965,7 +967,17 @@ class Session:
             for listener in self.listeners:
                 self._notify(listener, "ended", record)
 
+    def _scrub(self, text: str) -> str:
+        """`text` with the values of secure captures masked: an error message may quote
+        the value it failed on ("date: '1228' is not a date"), a host's reason the card."""
+        for name in self.flow.secure_variables:
+            value = self.vars.get(name)
+            if isinstance(value, str) and len(value) >= 3 and value in text:
+                text = text.replace(value, "****")
+        return text
+
     def _end_error(self, reason: str, say: bool) -> None:
+        reason = self._scrub(reason)
         self.errors.append(reason)
         if say:
             self._say_default("error")
@@ -976,6 +988,7 @@ class Session:
         """A runtime problem: the flow's `error` state if it has one, else apologize and end."""
         if self.ended:
             return
+        reason = self._scrub(reason)
         self.errors.append(reason)
         self.vars["error"] = reason
         if "error" in self.flow.states and not self._in_error:

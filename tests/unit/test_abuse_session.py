@@ -109,3 +109,62 @@ def test_a_snapshot_with_a_key_seals_secure_keys_and_a_wrong_key_is_refused() ->
     assert Session.from_dict(call.flow, data, key=b"right key").buffer == "83"
     with pytest.raises(SnapshotError, match="wrong key"):
         Session.from_dict(call.flow, data, key=b"wrong key")
+
+
+EXPIRY_AS_DATE = """
+flow expiry "Expiry read back through the date filter"
+  timeout 5s, retries 2
+
+function pay(card) timeout 5s
+
+start:
+  -> expiry
+
+capture expiry:
+  say "Enter the expiry date."
+  digits 4
+  secure
+  ok -> read
+  exhausted -> bye
+
+step read:
+  say "Expires {{ expiry | date }}."
+  -> bye
+
+lookup charge pay(expiry):
+  ok -> bye
+
+step bye:
+  say "Bye."
+  hangup
+"""
+
+
+def test_regression_a_failing_filter_does_not_quote_a_secure_value(tmp_path: Path) -> None:
+    """Before: `{{ expiry | date }}` on 1228 failed with "date: '1228' is not a date", and
+    that text — the secure value in clear — went into the record, `error` and snapshots.
+    Found by `ivrflow fuzz`."""
+    path = tmp_path / "expiry.ivr"
+    path.write_text(EXPIRY_AS_DATE, encoding="utf-8")
+    call = Call.open(path)
+    call.press("1228")
+    assert call.ended and call.record is not None
+    assert "1228" not in str(call.record)
+    assert "'****' is not a date" in call.record["outcome"]["reason"]
+    assert "1228" not in str(call.session.vars["error"])
+
+
+def test_a_host_reason_quoting_a_secure_value_is_masked(tmp_path: Path) -> None:
+    path = tmp_path / "expiry.ivr"
+    path.write_text(EXPIRY_AS_DATE.replace("ok -> read", "ok -> charge"), encoding="utf-8")
+    call = Call(Call.open(path).flow)
+    call.fixtures.lookups.clear()  # no fixture: answer by hand below
+    call.start()
+    call.session.send(ev.Digits(call.now + 1, "1228"))
+    assert call.session.phase == "lookup"
+    request = call.session.pending
+    assert request is not None
+    call.session.send(ev.LookupFailed(call.now + 2, request, "card expiring 1228 declined"))
+    assert call.ended and call.record is not None
+    assert "1228" not in str(call.record)
+    assert call.record["lookups"][0]["reason"] == "card expiring **** declined"
