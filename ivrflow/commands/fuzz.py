@@ -85,6 +85,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     failed = False
     for file in files:
         result = compile_file(file)
+        if result.flow is None and result.module is not None and not result.errors:
+            out.write(f"{file}: module '{result.module}', not a flow; nothing to fuzz\n")
+            continue
         if result.flow is None:
             for d in result.errors:
                 out.write(render(d, result.sources.get(d.path)) + "\n")

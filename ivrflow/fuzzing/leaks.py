@@ -89,8 +89,13 @@ class Leak:
     secret: str
 
     def __str__(self) -> str:
-        shown = self.secret[:2] + "…" + self.secret[-2:] if len(self.secret) > 4 else "…"
-        return f"secure value {shown} ({len(self.secret)} digits) in clear in {self.place}: {self.where}"
+        # Never the value itself, not even its last digits: reports end up in logs too.
+        what = (
+            f"a secure value ({len(self.secret)} digits)"
+            if self.secret.isdigit()
+            else (f"secure variable '{self.secret}'")
+        )
+        return f"{what} in clear in {self.place}: {self.where}"
 
 
 @dataclass
