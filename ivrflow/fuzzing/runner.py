@@ -13,7 +13,7 @@ import random
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from .faults import TIMES, Setup, draw_setup
 from .leaks import LogCapture, SecretAudit, TraceListener, strings
 from .repro import scenario_yaml
 
-__all__ = ["FuzzReport", "Violation", "fuzz_flow", "replay"]
+__all__ = ["FuzzReport", "FuzzedCall", "Violation", "fuzz_flow", "fuzzed_calls", "replay"]
 
 SNAPSHOT_KEY = b"ivrflow-fuzz-snapshot-key"
 SNAPSHOT_EVERY = 3  # caller steps between two snapshot round trips (the first step always)
@@ -319,6 +319,47 @@ def _play(
     return checker.finish(logs.lines[mark:])
 
 
+@dataclass
+class FuzzedCall:
+    """One call of a run: its index, caller persona, setup and what the checks saw."""
+
+    index: int
+    persona: str
+    setup: Setup
+    result: _Outcome
+
+
+def fuzzed_calls(
+    flow: model.Flow,
+    calls: int,
+    seed: int,
+    faults: bool = True,
+    max_turns: int = 30,
+    snapshots: bool = True,
+) -> Iterator[FuzzedCall]:
+    """The calls of a run, one by one (`fuzz_flow` sums them up)."""
+    base = fx.for_flow(flow)
+    avoid = _avoid(flow, base)
+    known = _known_digits(base)
+    visits: Counter[str] = Counter()
+    with LogCapture() as logs:
+        for k in range(calls):
+            rng = random.Random(f"{seed}:{k}")
+            persona = rng.choices(PERSONAS, [p.share for p in PERSONAS])[0]
+            setup = draw_setup(rng, flow, base, faults)
+            seen = frozenset(avoid | digit_runs(str(setup.ani)) | digit_runs(str(setup.lookups)))
+            # Some callers go silent early, some never before the call ends.
+            turns = rng.randint(0, max_turns)
+            caller = RandomCaller(rng, persona, known, Secrets(set(seen)), turns, visits)
+            fixtures = setup.fixtures(base)
+            result = _play(flow, fixtures, setup, caller.next_step, logs, snapshots, seen)
+            if result.record is not None:
+                visits.update(p["state"] for p in result.record["path"])
+            if len(logs.lines) > 10_000:
+                del logs.lines[:]
+            yield FuzzedCall(k, persona.name, setup, result)
+
+
 def fuzz_flow(
     path_or_flow: str | Path | model.Flow,
     calls: int,
@@ -340,58 +381,41 @@ def fuzz_flow(
     steps. Returns a `FuzzReport`; `on_violation` sees each violation as it is found.
     """
     flow = _flow_of(path_or_flow)
-    base = fx.for_flow(flow)
-    avoid = _avoid(flow, base)
-    known = _known_digits(base)
     report = FuzzReport(flow=flow.path, seed=seed, silence_bound=inv.silence_bound(flow))
     began = time.perf_counter()
-    visits: Counter[str] = Counter()
-    with LogCapture() as logs:
-        for k in range(calls):
-            rng = random.Random(f"{seed}:{k}")
-            persona = rng.choices(PERSONAS, [p.share for p in PERSONAS])[0]
-            setup = draw_setup(rng, flow, base, faults)
-            seen = frozenset(avoid | digit_runs(str(setup.ani)) | digit_runs(str(setup.lookups)))
-            # Some callers go silent early, some never before the call ends.
-            turns = rng.randint(0, max_turns)
-            caller = RandomCaller(rng, persona, known, Secrets(set(seen)), turns, visits)
-            fixtures = setup.fixtures(base)
-            result = _play(flow, fixtures, setup, caller.next_step, logs, snapshots, seen)
-            if result.record is not None:
-                visits.update(p["state"] for p in result.record["path"])
-            report.calls += 1
-            report.steps += len(result.steps)
-            report.personas[persona.name] += 1
-            report.records += result.records
-            report.secrets_leaked += int(result.leaked)
-            report.secure_calls += int(result.audited > 0)
-            if result.record is not None:
-                report.outcomes[str(result.record.get("outcome", {}).get("kind"))] += 1
-            first: dict[str, str] = {}
-            for invariant, message in result.problems:  # one violation per invariant per call
-                first.setdefault(invariant, message)
-            for invariant, message in first.items():
-                violation = Violation(
-                    seed,
-                    k,
-                    invariant,
-                    message,
-                    scenario_yaml(
-                        flow_path=_relative(flow.path),
-                        setup=setup,
-                        steps=result.steps,
-                        seed=seed,
-                        call=k,
-                        invariant=invariant,
-                        message=message,
-                        observed=result.observed,
-                    ),
-                )
-                report.violations.append(violation)
-                if on_violation is not None:
-                    on_violation(violation)
-            if len(logs.lines) > 10_000:
-                del logs.lines[:]
+    for call in fuzzed_calls(flow, calls, seed, faults, max_turns, snapshots):
+        k, persona, setup, result = call.index, call.persona, call.setup, call.result
+        report.calls += 1
+        report.steps += len(result.steps)
+        report.personas[persona] += 1
+        report.records += result.records
+        report.secrets_leaked += int(result.leaked)
+        report.secure_calls += int(result.audited > 0)
+        if result.record is not None:
+            report.outcomes[str(result.record.get("outcome", {}).get("kind"))] += 1
+        first: dict[str, str] = {}
+        for invariant, message in result.problems:  # one violation per invariant per call
+            first.setdefault(invariant, message)
+        for invariant, message in first.items():
+            violation = Violation(
+                seed,
+                k,
+                invariant,
+                message,
+                scenario_yaml(
+                    flow_path=_relative(flow.path),
+                    setup=setup,
+                    steps=result.steps,
+                    seed=seed,
+                    call=k,
+                    invariant=invariant,
+                    message=message,
+                    observed=result.observed,
+                ),
+            )
+            report.violations.append(violation)
+            if on_violation is not None:
+                on_violation(violation)
     report.records_lost = report.calls - report.records
     report.seconds = time.perf_counter() - began
     return report

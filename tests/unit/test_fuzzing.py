@@ -147,3 +147,29 @@ def test_a_python_error_the_session_swallowed_is_still_a_violation(
     # The call still ended with one record: the guard worked, the invariant flags the bug.
     assert report.records_lost == 0
     assert "errors:" in internal[0].scenario_yaml
+
+
+@pytest.mark.parametrize("flow", ["billing.ivr", "bank.ivr"])
+def test_every_fuzzed_call_replays_identically_from_its_scenario(flow: str, tmp_path: Path) -> None:
+    """The promise behind every violation's scenario: it is the same call, faults and all."""
+    from ivrflow.fuzzing.repro import scenario_yaml
+    from ivrflow.fuzzing.runner import fuzzed_calls
+
+    compiled = load(ROOT / "flows" / flow)
+    for call in fuzzed_calls(compiled, 40, seed=8, snapshots=False):
+        text = scenario_yaml(
+            flow_path=str(ROOT / "flows" / flow),
+            setup=call.setup,
+            steps=call.result.steps,
+            seed=8,
+            call=call.index,
+            invariant="replay",
+            message="a check of the scenario format",
+            observed=call.result.observed,
+        )
+        path = tmp_path / f"call{call.index}.yaml"
+        path.write_text(text, encoding="utf-8")
+        replayed = scenarios.run(scenarios.load(path))
+        assert replayed.passed, (call.index, replayed.failure)
+        assert replayed.call is not None
+        assert replayed.call.record == call.result.record, call.index
