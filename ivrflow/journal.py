@@ -6,8 +6,9 @@ no `error`, nothing to count. The journal closes that gap. Before a call runs, o
 JSON line says it started (with what a record needs: flow, version, ANI, DNIS, start time);
 after its record is written, one line says it ended. On the next start, `recover_calls`
 writes an `error` record (reason `server_stopped`) for every call that started and never
-ended, then marks it ended. Recovery is idempotent: the records sink skips call ids it
-already holds, so a crash during recovery only repeats writes that are skipped.
+ended, then marks it ended. Recovery is idempotent: it writes with the sink's `write_once`,
+which skips call ids the file already holds, so a crash during recovery only repeats writes
+that are skipped.
 
 The file is compacted (rewritten atomically with only the calls still open) as it grows,
 so it stays as small as the number of calls in flight. One process per journal file.
@@ -212,8 +213,9 @@ def recover_calls(journal: CallJournal, sink: RecordSink, now: float | None = No
     calls = journal.open_calls()
     ended_at = journal.last_written or (now if now is not None else time.time())
     done: list[str] = []
+    write = getattr(sink, "write_once", sink.write)  # a second pass writes nothing twice
     for entry in calls:
-        sink.write(recovered_record(entry, ended_at))
+        write(recovered_record(entry, ended_at))
         journal.ended(entry["call_id"])
         done.append(entry["call_id"])
     journal.compact()

@@ -3,8 +3,8 @@
 Exactly one record per call. The session builds it (`session.record`); the
 host writes it through a `RecordSink`. The default sink appends JSON lines,
 flushed and fsynced per record, so a crash loses at most the line being
-written; `recover()` trims such a torn last line. It skips a call id it already
-holds, so replays and recovery passes never write a call twice. `SpoolingSink`
+written; `recover()` trims such a torn last line. Replays and recovery passes write
+with `write_once`, which skips a call id the file already holds. `SpoolingSink`
 keeps what a failing sink refused in a local spool and replays it later.
 """
 
@@ -110,39 +110,47 @@ class MemorySink:
 class JsonLinesSink:
     """One JSON object per line; each record flushed and fsynced before `write` returns.
 
-    Idempotent per call id: a record whose call id the file already holds is skipped, so a
-    spool replayed twice, or a recovery pass run twice, never writes a call twice. (The ids
-    are read once at open; one process per file.) A write that fails part-way is cut back,
-    so the next record never lands glued to half of this one.
+    `write` always appends: a live call's record is never dropped, even if its call id was
+    seen before (an id reused after a restart). `write_once` skips a call id the file already
+    holds: replays of a spool and recovery passes use it, so running them twice never writes
+    a call twice. (The ids are read once at open; one process per file.) A write that fails
+    part-way is cut back, so the next record never lands glued to half of this one.
     """
 
-    def __init__(self, path: str | Path, fsync: bool = True, dedupe: bool = True) -> None:
+    def __init__(self, path: str | Path, fsync: bool = True) -> None:
         self.path = Path(path)
         self.fsync = fsync
-        self.dedupe = dedupe
-        self.skipped = 0  # records not written again (their call id was already there)
+        self.skipped = 0  # records `write_once` did not write again
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         recover(self.path)
-        self._seen: set[str] = record_ids(self.path) if dedupe else set()
+        self._seen: set[str] = record_ids(self.path)
         self._torn = False  # a failed write may have left half a line
 
     def __contains__(self, call_id: object) -> bool:
         return call_id in self._seen
 
     def write(self, record: dict[str, Any]) -> None:
+        self._write(record, once=False)
+
+    def write_once(self, record: dict[str, Any]) -> bool:
+        """Write unless the file holds a record of this call id already; True if written."""
+        return self._write(record, once=True)
+
+    def _write(self, record: dict[str, Any], once: bool) -> bool:
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
         call_id = record.get("call_id")
         with self._lock:
-            if self.dedupe and isinstance(call_id, str) and call_id in self._seen:
+            if once and isinstance(call_id, str) and call_id in self._seen:
                 self.skipped += 1
-                return
+                return False
             if self._torn:
                 recover(self.path)
                 self._torn = False
             self._append(line.encode("utf-8"))
-            if self.dedupe and isinstance(call_id, str):
+            if isinstance(call_id, str):
                 self._seen.add(call_id)
+            return True
 
     def _append(self, data: bytes) -> None:
         """Unbuffered writes; on failure (disk full, file too large, I/O error) cut the file
@@ -170,9 +178,9 @@ class SpoolingSink:
     """Wraps any sink; a record it refuses goes to an fsynced JSON-lines spool, never dropped.
 
     The spool is replayed into the sink when it is created (a restart) and after the next
-    record the sink accepts. Replay is exactly once when the sink is idempotent per call id
-    (as `JsonLinesSink` is): a crash between writing replayed records and rewriting the spool
-    only repeats writes the sink skips. Only when even the spool cannot be written does
+    record the sink accepts. Replay is exactly once when the sink has `write_once` (as
+    `JsonLinesSink` has) or is idempotent per call id: a crash between writing replayed
+    records and rewriting the spool only repeats writes the sink skips. Only when even the spool cannot be written does
     `write` raise. One process per spool file.
     """
 
@@ -198,6 +206,15 @@ class SpoolingSink:
                 with contextlib.suppress(Exception):
                     self.replay()
 
+    def write_once(self, record: dict[str, Any]) -> None:
+        """`write`, skipping a call the sink already holds (when the sink can tell)."""
+        with self._lock:
+            try:
+                _write_once(self.inner, record)
+            except Exception as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                self._spool(record, exc)
+
     def replay(self) -> int:
         """Move spooled records into the sink, oldest first; return how many were moved."""
         with self._lock:
@@ -205,7 +222,7 @@ class SpoolingSink:
             moved = 0
             try:
                 for record, _ in good:
-                    self.inner.write(record)
+                    _write_once(self.inner, record)
                     moved += 1
             finally:  # rewrite only after the sink accepted them
                 if moved:
@@ -227,6 +244,14 @@ class SpoolingSink:
                 f"nor spooled to {self.spool_path} ({exc})"
             ) from exc
         self._dirty = True
+
+
+def _write_once(sink: RecordSink, record: dict[str, Any]) -> None:
+    once = getattr(sink, "write_once", None)
+    if once is not None:
+        once(record)
+    else:  # a sink that cannot tell: it must be idempotent per call id itself
+        sink.write(record)
 
 
 def _append_line(path: Path, line: str) -> None:

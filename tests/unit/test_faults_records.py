@@ -195,3 +195,15 @@ def test_a_real_short_write_past_the_file_size_limit_is_cut_back_and_spooled(
     assert out["torn_left"] is False  # the 100 bytes that fit were taken back
     assert out["ids"] == [f"call-{n}" for n in range(20)] + ["call-21", "call-20"]
     assert out["spool_left"] is False
+
+
+def test_a_live_record_is_never_dropped_even_with_a_call_id_seen_before(tmp_path: Path) -> None:
+    # A gateway that hands out its own ids ("call-1", …) starts again at call-1 after a
+    # restart: that is a new call, and its record must be written.
+    path = tmp_path / "calls.jsonl"
+    JsonLinesSink(path).write(rec(1))
+    sink = JsonLinesSink(path)
+    sink.write(rec(1))
+    assert ids(path) == ["call-1", "call-1"]
+    assert sink.write_once(rec(1)) is False  # what replays and recovery use
+    assert ids(path) == ["call-1", "call-1"]
