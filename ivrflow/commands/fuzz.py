@@ -129,6 +129,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             f"({report.records_lost} lost), {report.secrets_leaked} secrets leaked "
             f"({report.secure_calls} calls keyed one), "
             f"{count(len(report.violations), 'violation')} — {outcomes} — "
+            f"states reached {len(report.states)}/{report.state_count} — "
             f"{report.calls_per_second:.0f} calls/s, seed {args.seed}\n"
         )
         failed = failed or not report.ok

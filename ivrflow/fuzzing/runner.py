@@ -59,7 +59,9 @@ class FuzzReport:
     - `violations`: every broken invariant (`Violation`: seed, call, invariant, message,
       scenario_yaml);
     - `outcomes`: Counter of the records' outcome kinds; `personas`: of caller kinds;
-    - `steps`: caller steps taken; `seconds`: wall time of the run; `calls_per_second`.
+    - `steps`: caller steps taken; `seconds`: wall time of the run; `calls_per_second`;
+    - `states`: Counter of the states the calls entered (`state_coverage`: the share of the
+      flow's states any call reached).
     """
 
     flow: str
@@ -72,6 +74,8 @@ class FuzzReport:
     violations: list[Violation] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     personas: Counter[str] = field(default_factory=Counter)
+    states: Counter[str] = field(default_factory=Counter)
+    state_count: int = 0  # states in the flow
     steps: int = 0
     seconds: float = 0.0
     silence_bound: inv.SilenceBound | None = None
@@ -79,6 +83,10 @@ class FuzzReport:
     @property
     def calls_per_second(self) -> float:
         return self.calls / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def state_coverage(self) -> float:
+        return len(self.states) / self.state_count if self.state_count else 0.0
 
     @property
     def ok(self) -> bool:
@@ -381,7 +389,12 @@ def fuzz_flow(
     steps. Returns a `FuzzReport`; `on_violation` sees each violation as it is found.
     """
     flow = _flow_of(path_or_flow)
-    report = FuzzReport(flow=flow.path, seed=seed, silence_bound=inv.silence_bound(flow))
+    report = FuzzReport(
+        flow=flow.path,
+        seed=seed,
+        silence_bound=inv.silence_bound(flow),
+        state_count=len(flow.states),
+    )
     began = time.perf_counter()
     for call in fuzzed_calls(flow, calls, seed, faults, max_turns, snapshots):
         k, persona, setup, result = call.index, call.persona, call.setup, call.result
@@ -393,6 +406,7 @@ def fuzz_flow(
         report.secure_calls += int(result.audited > 0)
         if result.record is not None:
             report.outcomes[str(result.record.get("outcome", {}).get("kind"))] += 1
+            report.states.update(p["state"] for p in result.record["path"])
         first: dict[str, str] = {}
         for invariant, message in result.problems:  # one violation per invariant per call
             first.setdefault(invariant, message)
