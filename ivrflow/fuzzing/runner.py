@@ -302,14 +302,15 @@ def _known_digits(base: fx.Fixtures) -> set[str]:
 def _play(
     flow: model.Flow,
     fixtures: fx.Fixtures,
-    setup: Setup,
+    options: dict[str, Any],
     next_step: Callable[[Session], CallerStep | None],
     logs: LogCapture,
     snapshots: bool,
     ignore: frozenset[str],
 ) -> _Outcome:
-    call = Call(flow, fixtures=fixtures, **setup.call_options())
-    checker = _Checker(call, flow, setup.emergency, ignore)
+    """One call: `options` are `testing.Call`'s keyword arguments (a scenario's `call:`)."""
+    call = Call(flow, fixtures=fixtures, **options)
+    checker = _Checker(call, flow, options.get("emergency", ()), ignore)
     mark = len(logs.lines)
     try:
         call.start()
@@ -360,7 +361,8 @@ def fuzzed_calls(
             turns = rng.randint(0, max_turns)
             caller = RandomCaller(rng, persona, known, Secrets(set(seen)), turns, visits)
             fixtures = setup.fixtures(base)
-            result = _play(flow, fixtures, setup, caller.next_step, logs, snapshots, seen)
+            options = setup.call_options()
+            result = _play(flow, fixtures, options, caller.next_step, logs, snapshots, seen)
             if result.record is not None:
                 visits.update(p["state"] for p in result.record["path"])
             if len(logs.lines) > 10_000:
@@ -451,45 +453,16 @@ def replay(path: str | Path, *, snapshots: bool = True) -> list[tuple[str, str]]
     from .. import scenarios
 
     scenario = scenarios.load(path)
-    caller_steps: list[CallerStep] = []
-    for step in scenario.steps:
-        if step.kind in scenarios.CALLER_STEPS:
-            value = step.value
-            caller_steps.append((step.kind, value))
-    setup = Setup(
-        scenario.options.get("ani", "+5511912345678"),
-        scenario.options.get("dnis"),
-        TIMES[0],
-        list(scenario.options.get("emergency", [])),
-    )
-    queue = list(caller_steps)
+    steps = [(s.kind, s.value) for s in scenario.steps if s.kind in scenarios.CALLER_STEPS]
 
     def next_step(session: Session) -> CallerStep | None:
-        return queue.pop(0) if queue else None
+        return steps.pop(0) if steps else None
 
     options = dict(scenario.options)
-    call_options = setup.call_options()
-    call_options.update(options)
+    ani = options.get("ani")
+    ignore = frozenset(_avoid(scenario.flow, scenario.fixtures) | digit_runs(str(ani)))
     with LogCapture() as logs:
-        return _replay_call(
-            scenario.flow, scenario.fixtures, call_options, next_step, logs, snapshots
+        outcome = _play(
+            scenario.flow, scenario.fixtures, options, next_step, logs, snapshots, ignore
         )
-
-
-def _replay_call(
-    flow: model.Flow,
-    fixtures: fx.Fixtures,
-    options: dict[str, Any],
-    next_step: Callable[[Session], CallerStep | None],
-    logs: LogCapture,
-    snapshots: bool,
-) -> list[tuple[str, str]]:
-    class _Given(Setup):
-        def call_options(self) -> dict[str, Any]:
-            return options
-
-    setup = _Given(
-        options.get("ani"), options.get("dnis"), TIMES[0], list(options.get("emergency", []))
-    )
-    ignore = frozenset(_avoid(flow, fixtures) | digit_runs(str(options.get("ani"))))
-    return _play(flow, fixtures, setup, next_step, logs, snapshots, ignore).problems
+    return outcome.problems

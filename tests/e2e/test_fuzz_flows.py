@@ -41,3 +41,13 @@ def test_the_flows_with_secure_captures_had_them_audited() -> None:
         report = fuzz_flow(flow, 300, SEED)
         assert report.secure_calls > 0, flow.name
         assert report.secrets_leaked == 0
+
+
+def test_the_shipped_scenarios_keep_every_invariant_and_end_when_the_caller_stops() -> None:
+    """Each scenario's caller, then silence: the same checks as a fuzzed call."""
+    from ivrflow.fuzzing import replay
+
+    files = sorted((ROOT / "flows" / "tests" / "scenarios").glob("*.yaml"))
+    assert len(files) >= 100
+    broken = {f.name: problems for f in files if (problems := replay(f))}
+    assert broken == {}
