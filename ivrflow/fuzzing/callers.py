@@ -193,9 +193,8 @@ class RandomCaller:
 
     def _entry(self, session: Session, state: model.State, phase: str) -> str:
         if phase == "offer_number":
-            return self.rng.choice(["11987654321", "1130030001", "+5511", "551199998888"]).strip(
-                "+"
-            )
+            # a mobile, a landline, too short, with the country code
+            return self.rng.choice(["11987654321", "1130030001", "5511", "551199998888"])
         assert isinstance(state, model.Capture)
         if state.secure:
             return self._secure_entry(state)
