@@ -10,6 +10,7 @@ setup is written back as one (`as_scenario_call`).
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +114,15 @@ class Setup:
         return out
 
 
+def _draw_time(rng: random.Random) -> str:
+    """One of `TIMES`, or any second of 2026–2027 (holidays, weekends, daylight-saving
+    changes in the flows' zones, New Year's Eve…)."""
+    if rng.random() < 0.6:
+        return rng.choice(TIMES)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=-3)))
+    return (start + dt.timedelta(seconds=rng.randrange(2 * 365 * 86400))).isoformat()
+
+
 def draw_setup(rng: random.Random, flow: Flow, base: fx.Fixtures, faults: bool = True) -> Setup:
     """A random call setup. Without `faults`, back ends answer from the fixtures."""
     callers = [c for c in base.calls.values() if "ani" in c]
@@ -123,7 +133,7 @@ def draw_setup(rng: random.Random, flow: Flow, base: fx.Fixtures, faults: bool =
     else:
         ani = rng.choice(ODD_ANIS)
         dnis = rng.choice([c.get("dnis") for c in callers] or [None])
-    setup = Setup(ani, dnis, rng.choice(TIMES), seed=rng.randrange(1, 2**31))
+    setup = Setup(ani, dnis, _draw_time(rng), seed=rng.randrange(1, 2**31))
     if flow.hours and rng.random() < 0.1:
         setup.emergency = [rng.choice(sorted(flow.hours))]
     if not faults:

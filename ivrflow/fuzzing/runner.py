@@ -356,7 +356,9 @@ def fuzzed_calls(
             rng = random.Random(f"{seed}:{k}")
             persona = rng.choices(PERSONAS, [p.share for p in PERSONAS])[0]
             setup = draw_setup(rng, flow, base, faults)
-            seen = frozenset(avoid | digit_runs(str(setup.ani)) | digit_runs(str(setup.lookups)))
+            seen = frozenset(
+                avoid | digit_runs(f"{setup.ani} {setup.at} {setup.lookups} {setup.queues}")
+            )
             # Some callers go silent early, some never before the call ends.
             turns = rng.randint(0, max_turns)
             caller = RandomCaller(rng, persona, known, Secrets(set(seen)), turns, visits)
