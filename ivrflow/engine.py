@@ -16,6 +16,7 @@ import inspect
 import itertools
 import logging
 import os
+import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -98,6 +99,9 @@ class Engine:
         self.emergency: set[str] = set()  # hours names switched to emergency by the host
         self._flows: dict[Path, _Cached] = {}
         self._by_hash: dict[str, Flow] = {}
+        # Ids for calls the gateway gives none: unique across restarts (a per-engine token),
+        # or a recovered call could be taken for an older call of the same number.
+        self._id_prefix = f"call-{secrets.token_hex(4)}"
         self._ids = itertools.count(1)
         self._lookup_pool: ThreadPoolExecutor | None = None
 
@@ -149,7 +153,7 @@ class Engine:
         variables: dict[str, Any] | None = None,
         seed: int | None = None,
     ) -> Session:
-        call_id = call_id or f"call-{next(self._ids)}"
+        call_id = call_id or f"{self._id_prefix}-{next(self._ids)}"
         return Session(
             flow,
             call_id=call_id,

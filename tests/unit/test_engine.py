@@ -189,3 +189,13 @@ def test_barging_into_a_prompt_with_the_first_keys_of_an_entry(tmp_path: Path) -
     record = asyncio.run(engine.run(session, channel))
     assert record["outcome"]["kind"] == "self_served"
     assert session.vars["account"] == "1234"  # "12" over the prompt, "34" when asked for the rest
+
+
+def test_call_ids_the_engine_makes_up_differ_across_engines(flow_path: Path) -> None:
+    # A gateway with no call id of its own (no agi_uniqueid): after a restart the new engine
+    # must not hand out the ids of calls already recorded, or crash recovery skips a cut call.
+    first, second = Engine(), Engine()
+    flow = first.load(flow_path)
+    ids = [first.session(flow, ani=None, dnis=None, at=0.0).call_id for _ in range(3)]
+    ids += [second.session(flow, ani=None, dnis=None, at=0.0).call_id for _ in range(3)]
+    assert len(set(ids)) == 6
