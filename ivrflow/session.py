@@ -32,6 +32,10 @@ from .runtime_index import body_index
 STEP_BUDGET = 1000
 MAX_DIGITS = 64  # digits buffered before input is cut
 MAX_UTTERANCE = 1000  # characters of an utterance that are looked at
+# A look-up result is the host's data, kept in the call's variables and snapshots: one nested
+# deeper than this, or with more items, is refused as malformed (the look-up's error branch).
+MAX_RESULT_DEPTH = 64
+MAX_RESULT_ITEMS = 100_000
 
 # ("goto", target) | ("hangup", reason, outcome) | ("return",) | ("end", role)
 Result = tuple[Any, ...]
@@ -795,6 +799,8 @@ class Session:
         lk: model.Lookup = self.flow.states[self.state]  # type: ignore[assignment]
         self.pending = None
         latency = round((self.now - self.pending_since) * 1000, 1)
+        if isinstance(e, ev.LookupResult) and (problem := _oversized(e.value)) is not None:
+            e = ev.LookupFailed(e.at, e.request, f"malformed result: {problem}")
         if isinstance(e, ev.LookupResult):
             self._record_lookup(lk.function, "ok", latency)
             if lk.result:
@@ -1131,6 +1137,28 @@ def _confidence(value: Any) -> float:
     return 0.0
 
 
+def _oversized(value: Any) -> str | None:
+    """Why a look-up result is too deep or too big to keep, or None. Iterative: a result
+    nested a thousand levels must not exhaust the stack of the code that checks it."""
+    stack = [(value, 0)]
+    items = 0
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        if depth >= MAX_RESULT_DEPTH:
+            return f"nested more than {MAX_RESULT_DEPTH} levels"
+        items += len(node)
+        if items > MAX_RESULT_ITEMS:
+            return f"more than {MAX_RESULT_ITEMS} items"
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
 def _spoken_digits(text: str) -> str:
     out = []
     for word in speech.normalize(text).split():
@@ -1201,4 +1229,4 @@ _HANDLERS: dict[type, Any] = {
     ev.CallbackFailed: Session._on_callback,
 }
 
-__all__ = ["STEP_BUDGET", "Session"]
+__all__ = ["MAX_RESULT_DEPTH", "MAX_RESULT_ITEMS", "STEP_BUDGET", "Session"]

@@ -215,7 +215,7 @@ class RandomCaller:
             return value if _passes(cap, value) else None
 
         pool = [v for v in self.known_digits if _passes(cap, v)]
-        if pool and self.rng.random() < 0.3:  # a fixture's card: the look-up approves it
+        if pool and self.rng.random() < 0.5:  # a fixture's card or PIN: the look-up approves it
             return self.rng.choice(sorted(pool))
         length = self.rng.randint(max(3, cap.min_digits), max(3, cap.max_digits))
         value = self.secrets.fresh(self.rng, length, check)

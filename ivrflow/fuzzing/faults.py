@@ -45,7 +45,18 @@ MALFORMED: tuple[Any, ...] = (
     {"status": "{{ ''.__class__ }}", "name": "{% for x in y %}"},
     {"status": "ok", "balance": "x" * 20_000},
     {"a": {"b": {"c": {"d": {"e": [[[[[]]]]]}}}}},
+    "nested",  # replaced by _deep(): 100 levels, past the session's bound on results
+    list(range(100_000)),
 )
+
+
+def _deep(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"status": "ok"}
+    for _ in range(levels):
+        value = {"status": "ok", "inner": value}
+    return value
+
+
 LOOKUP_ERRORS = ("not found", "internal error", "connection refused", "")
 QUEUE_FIGURES: tuple[tuple[float | None, int | None], ...] = (
     (None, None),
@@ -147,7 +158,8 @@ def draw_setup(rng: random.Random, flow: Flow, base: fx.Fixtures, faults: bool =
         elif roll < 0.88:
             setup.lookups[name] = [{"error": "timeout"}]
         else:
-            setup.lookups[name] = [{"result": rng.choice(MALFORMED)}]
+            result = rng.choice(MALFORMED)
+            setup.lookups[name] = [{"result": _deep(100) if result == "nested" else result}]
     for name in sorted(flow.queues):
         if rng.random() < 0.5:
             ewt, position = rng.choice(QUEUE_FIGURES)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from ivrflow import events as ev
-from ivrflow.session import MAX_DIGITS, MAX_UTTERANCE, Session
+from ivrflow.session import (
+    MAX_DIGITS,
+    MAX_RESULT_DEPTH,
+    MAX_RESULT_ITEMS,
+    MAX_UTTERANCE,
+    Session,
+)
 from ivrflow.snapshot import SnapshotError
 from ivrflow.testing import Call
 
@@ -168,3 +175,47 @@ def test_a_host_reason_quoting_a_secure_value_is_masked(tmp_path: Path) -> None:
     assert call.ended and call.record is not None
     assert "1228" not in str(call.record)
     assert call.record["lookups"][0]["reason"] == "card expiring **** declined"
+
+
+def at_the_account_lookup() -> Call:
+    call = billing()
+    call.session.send(ev.Digits(call.now + 1, "2"))
+    call.session.send(ev.Digits(call.now + 2, "79927398713#"))
+    call.session.send(ev.Digits(call.now + 3, "1"))
+    assert call.session.phase == "lookup"
+    return call
+
+
+def nested(levels: int) -> dict[str, object]:
+    value: dict[str, object] = {"status": "ok", "balance": 1, "due": "2026-12-10"}
+    for _ in range(levels):
+        value = {"status": "ok", "balance": 1, "due": "2026-12-10", "inner": value}
+    return value
+
+
+@pytest.mark.parametrize("levels", [100, 5_000])
+def test_regression_a_deeply_nested_lookup_result_cannot_break_snapshots(levels: int) -> None:
+    """Before: a host answering with JSON nested 500 levels was kept in the call's
+    variables, and every later `to_dict()` raised RecursionError (a webhook worker could
+    not store the call)."""
+    call = at_the_account_lookup()
+    s = call.session
+    s.send(ev.LookupResult(s.now + 1, str(s.pending), nested(levels)))
+    assert s.lookups[-1]["status"] == "error"
+    assert "nested more than" in s.lookups[-1]["reason"]
+    json.dumps(s.to_dict())  # the call can still be stored …
+    assert s.state != "balance"  # … and took the look-up's error branch
+
+
+def test_a_lookup_result_with_a_million_items_is_refused() -> None:
+    call = at_the_account_lookup()
+    s = call.session
+    s.send(ev.LookupResult(s.now + 1, str(s.pending), list(range(1_000_000))))
+    assert s.lookups[-1]["reason"] == f"malformed result: more than {MAX_RESULT_ITEMS} items"
+
+
+def test_an_ordinary_nested_result_is_kept() -> None:
+    call = at_the_account_lookup()
+    s = call.session
+    s.send(ev.LookupResult(s.now + 1, str(s.pending), nested(MAX_RESULT_DEPTH - 2)))
+    assert s.lookups[-1]["status"] == "ok"
