@@ -37,6 +37,8 @@ from typing import Any, TypeAlias
 from .. import hours as hours_mod
 from .. import model as fm
 from .. import phone, prompts
+from ..compiler.analysis import bodies
+from ..compiler.analysis import walk as statements
 from ..compiler.states import ends
 from ..evaluate import EvaluationError, evaluate, truthy
 from ..runtime_index import body_index
@@ -52,10 +54,13 @@ __all__ = [
     "Node",
     "Walker",
     "expr_text",
+    "relevant_variables",
 ]
 
 NEXT, END, TRANSFER, QUEUE = 0, 1, 2, 3  # what a table row leads to
 MAX_STEPS = 1000  # node visits per call before the walk calls it a loop, as the interpreter does
+EWT_STEP = 15.0  # seconds: the EWT a flow sees is rounded to this
+MAX_POSITION = 50  # positions in line above this read as this
 DEFAULT_ACCEPT = 0.5  # callback offers the model says nothing about
 CALLBACK_FLAG = "\x00callback"  # in a walk's variables: the offer whose callback was stored
 _IN_ERROR = "\x00in_error"
@@ -85,7 +90,7 @@ Row: TypeAlias = tuple[float, float, int, Any]
 class Node:
     """A state entered with known variables; `tables` per hours combination, built lazily."""
 
-    __slots__ = ("state", "counts", "stack", "mode", "env", "tables")
+    __slots__ = ("state", "counts", "stack", "mode", "env", "key", "tables")
 
     def __init__(
         self,
@@ -94,8 +99,10 @@ class Node:
         stack: tuple[StackEntry, ...],
         mode: Any,
         env: Env,
+        key: Any,
     ) -> None:
         self.state, self.counts, self.stack, self.mode, self.env = state, counts, stack, mode, env
+        self.key = key
         self.tables: dict[int, tuple[list[float], list[tuple[float, int, Any]]]] = {}
 
 
@@ -163,6 +170,7 @@ class Walker:
         self._hv_by_minute: dict[int, int] = {}
         self._hv_id = -1
         self.base = Path(flow.path).parent
+        self.relevant = relevant_variables(flow)
         cum, total, self.segments = [], 0.0, []
         for seg in model.callers:
             total += seg.share
@@ -220,13 +228,21 @@ class Walker:
 
     def resume(self, transfer: Node, ewt: float, position: int) -> Node:
         """The transfer state's node once the ACD answered the queue-status request."""
-        env = dict(transfer.env)
-        state = self.flow.states[transfer.state]
-        assert isinstance(state, fm.Transfer)
-        env["ewt"] = ewt if math.isfinite(ewt) else None
-        env["position"] = position
-        env["queue"] = state.queue
-        return self._node(transfer.state, transfer.counts, transfer.stack, "queued", env)
+        # ACDs announce a rounded estimate; rounding also keeps the number of nodes small.
+        ewt = round(ewt / EWT_STEP) * EWT_STEP if math.isfinite(ewt) else ewt
+        position = min(position, MAX_POSITION)
+        key = ("queued", transfer.key, ewt, position)
+        node = self.nodes.get(key)
+        if node is None:  # the transfer's own key, not its variables again: resuming is hot
+            env = dict(transfer.env)
+            state = self.flow.states[transfer.state]
+            assert isinstance(state, fm.Transfer)
+            env["ewt"] = ewt if math.isfinite(ewt) else None
+            env["position"] = position
+            env["queue"] = state.queue
+            node = Node(transfer.state, transfer.counts, transfer.stack, "queued", env, key)
+            self.nodes[key] = node
+        return node
 
     # ------------------------------------------------------------ nodes and tables
     def _start_node(self, ani: str | None, dnis: str | None) -> Node:
@@ -260,10 +276,14 @@ class Walker:
         mode: Any,
         env: Env,
     ) -> Node:
+        # A value no condition can ever read only multiplies nodes: forget it.
+        relevant = self.relevant
+        if any(k not in relevant and v is not UNKNOWN for k, v in env.items()):
+            env = {k: v if k in relevant else UNKNOWN for k, v in env.items()}
         key = (state, counts, stack, mode, _freeze(env))
         node = self.nodes.get(key)
         if node is None:
-            node = self.nodes[key] = Node(state, counts, stack, mode, env)
+            node = self.nodes[key] = Node(state, counts, stack, mode, env, key)
         return node
 
     def _table(self, node: Node, hv: int) -> tuple[list[float], list[tuple[float, int, Any]]]:
@@ -822,3 +842,53 @@ def expr_text(e: fm.Expression) -> str:
     if isinstance(e, fm.MakeList):
         return f"[{', '.join(expr_text(a) for a in e.items)}]"
     return f"{expr_text(e.operand)} is {'not ' if e.negated else ''}{e.name}"
+
+
+def _reads(e: fm.Expression | None, out: set[str]) -> None:
+    """The variable names an expression reads."""
+    if e is None:
+        return
+    if isinstance(e, fm.Var):
+        out.add(e.name)
+    elif isinstance(e, fm.Not | fm.Neg | fm.Match | fm.Test):
+        _reads(e.operand, out)
+    elif isinstance(e, fm.BinOp):
+        _reads(e.left, out)
+        _reads(e.right, out)
+    elif isinstance(e, fm.Call):
+        for a in e.args:
+            _reads(a, out)
+    elif isinstance(e, fm.MakeList):
+        for a in e.items:
+            _reads(a, out)
+
+
+def relevant_variables(flow: fm.Flow) -> frozenset[str]:
+    """Variables whose value can change where a call goes: read by a condition, a `switch`,
+    a callback number or a dialled number, or assigned from one that is (to a fixpoint).
+    Templates do not count: the walk times prompts from their text, never their values."""
+    relevant = {"language", CALLBACK_FLAG, _IN_ERROR}
+    assigns: list[fm.Assign] = []
+    for state in flow.states.values():
+        if isinstance(state, fm.CallbackOffer):
+            _reads(state.number, relevant)
+        if isinstance(state, fm.Transfer):
+            _reads(state.number, relevant)
+        for body in bodies(state):
+            for stmt in statements(body):
+                if isinstance(stmt, fm.If):
+                    for cond, _ in stmt.branches:
+                        _reads(cond, relevant)
+                elif isinstance(stmt, fm.Switch):
+                    _reads(stmt.subject, relevant)
+                elif isinstance(stmt, fm.Assign):
+                    assigns.append(stmt)
+    changed = True
+    while changed:
+        changed = False
+        for a in assigns:
+            if a.name in relevant:
+                before = len(relevant)
+                _reads(a.value, relevant)
+                changed = changed or len(relevant) != before
+    return frozenset(relevant)
