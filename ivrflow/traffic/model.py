@@ -201,7 +201,7 @@ def parse_model(text: str, path: str = "<model>") -> TrafficModel:
     for key in top:
         if key not in _TOP:
             hint = did_you_mean(key, _TOP)
-            raise r.fail(key, "unknown key" + (f"; did you mean '{hint}'?" if hint else ""))
+            raise r.fail(key, "unknown key" + (f"; {hint}" if hint else ""))
 
     start = top.get("start", dt.date(2026, 11, 23))
     if isinstance(start, str):
@@ -377,9 +377,7 @@ def check_against(m: TrafficModel, flow: fm.Flow) -> list[str]:
 
     def bad(path: str, message: str, name: str, known: Any) -> None:
         hint = did_you_mean(name, known)
-        problems.append(
-            f"{m.where(path)}: {path}: {message}" + (f"; did you mean '{hint}'?" if hint else "")
-        )
+        problems.append(f"{m.where(path)}: {path}: {message}" + (f"; {hint}" if hint else ""))
 
     for name, sm in m.states.items():
         state = flow.states.get(name)
