@@ -124,6 +124,7 @@ def render_sweep(rows: list[SweepRow], queue: str, target: float, threshold: flo
         )
         out.append(
             f"→ {best.agents} agents meet {target * 100:g}/{threshold:g}: service level "
-            f"{sl.mean * 100:.1f} % (95 % CI {sl.low * 100:.1f}–{sl.high * 100:.1f} %){sure}"
+            f"{sl.mean * 100:.1f} % (95 % CI {max(0.0, sl.low) * 100:.1f}–"
+            f"{min(1.0, sl.high) * 100:.1f} %){sure}"
         )
     return "\n".join(out) + "\n"
