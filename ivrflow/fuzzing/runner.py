@@ -306,7 +306,7 @@ def _bound(flow: model.Flow) -> inv.SilenceBound:
 def _setup_digits(setup: Setup) -> set[str]:
     """Digit runs of a call's setup that may be spoken or recorded (its ANI, time, queue
     figures, look-up answers): secure values keyed in that call avoid them. A list result
-    (200,000 numbers) is refused by the session, never said: it is left out."""
+    is left out: the session refuses long ones, and a short one is never said as a run."""
     answers = [
         rule
         for rules in setup.lookups.values()
