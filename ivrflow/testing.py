@@ -116,7 +116,9 @@ class Call:
 
     def press(self, keys: str) -> list[Line]:
         self.now += 0.4 * max(1, len(keys))
-        return self._input("press", keys, ev.Digits(self.now, keys))
+        # A card number or PIN must not reach a test report or a CI log in clear.
+        secure = self.listening is not None and self.listening.secure
+        return self._input("press", "*" * len(keys) if secure else keys, ev.Digits(self.now, keys))
 
     def say(self, text: str, confidence: float = 1.0) -> list[Line]:
         self.now += 1.5

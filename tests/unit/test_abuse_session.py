@@ -219,3 +219,15 @@ def test_an_ordinary_nested_result_is_kept() -> None:
     s = call.session
     s.send(ev.LookupResult(s.now + 1, str(s.pending), nested(MAX_RESULT_DEPTH - 2)))
     assert s.lookups[-1]["status"] == "ok"
+
+
+@pytest.mark.abuse
+def test_a_secure_entry_is_masked_in_the_test_transcript() -> None:
+    # `ivrflow test` prints the transcript of a failing scenario: a PIN must not reach CI logs.
+    call = Call.open(Path(__file__).resolve().parents[2] / "flows" / "bank.ivr")
+    for keys in ("1", "52998224725", "1", "4821"):
+        call.press(keys)
+    shown = "\n".join(str(line) for line in call.transcript)
+    assert "4821" not in shown
+    assert "****" in shown
+    assert "52998224725" in shown  # the CPF is not secure: shown as typed
