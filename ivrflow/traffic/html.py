@@ -43,7 +43,6 @@ def render_html(
         ("time in IVR, calls sent to a queue", _cell(s.ivr_time_transferred, unit=" s")),
     ]
     parts = [
-        f"<h1>{html.escape(title)}</h1>",
         f"<p>{s.days} days, {s.replications} replications; ± is the 95 % confidence "
         "half-width (Student t over the replications).</p>",
         "<h2>IVR</h2><table>",
@@ -105,14 +104,19 @@ def render_html(
                 title="Calls offered to each queue per day, by hour",
             )
         )
-        parts.append(
-            charts.line_chart(
-                hours,
-                {q.name: _zero_nan(q.sl_by_hour, 100.0) for q in s.queues if not q.unstable},
-                title=f"Service level by hour ({target})",
-                unit="%",
+        for q in s.queues:
+            # Only the hours in which calls reached this queue: an empty hour has no level.
+            busy = [h for h in range(24) if q.offered_by_hour[h] > 0]
+            if q.unstable or not busy:
+                continue
+            parts.append(
+                charts.line_chart(
+                    [hours[h] for h in busy],
+                    {"service level": [q.sl_by_hour[h] * 100 for h in busy]},
+                    title=f"{q.name}: service level by hour ({target})",
+                    unit="%",
+                )
             )
-        )
     if rows and queue:
         labels = [str(r.agents) for r in rows]
         parts.append(f"<h2>Agents for {html.escape(queue)}</h2>")

@@ -180,12 +180,12 @@ def summarize(walker: Walker, model: TrafficModel, runs: list[RunResult]) -> Sum
         ]
         peak = Estimate.of([max(h) for h in per_hour_load])
         unstable = spec.patience is None and (spec.agents == 0 or peak.mean >= spec.agents - 1e-9)
+        # Pooled over the replications: answered in time / offered, in that hour of the day.
         sl_by_hour = tuple(
-            statistics.fmean(
-                [_ratio(s.by_hour_in_sl[h], s.by_hour_offered[h]) for s in stats]  # type: ignore[index]
+            _ratio(
+                sum(s.by_hour_in_sl[h] for s in stats),  # type: ignore[index]
+                sum(s.by_hour_offered[h] for s in stats),  # type: ignore[index]
             )
-            if any(s.by_hour_offered[h] for s in stats)  # type: ignore[index]
-            else math.nan
             for h in range(24)
         )
         queues.append(

@@ -129,5 +129,5 @@ def test_html_report_opens_in_chromium_without_errors(run: Run, tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr
     page = open_in_chromium(page_file)
     assert page.errors == []
-    assert "Service level by hour" in page.dom and "Agents for billing" in page.dom
+    assert "billing: service level by hour" in page.dom and "Agents for billing" in page.dom
     assert "<svg" in page.dom
