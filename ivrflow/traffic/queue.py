@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from heapq import heappop, heappush
 
 __all__ = ["AgentQueue", "QueueStats", "QueueSpec", "simulate_queue"]
@@ -51,9 +51,9 @@ class QueueStats:
     handle: float = 0.0  # total handle time of answered calls
     callbacks: int = 0  # callbacks placed (not in `offered` and the figures above)
     callback_wait: float = 0.0  # total time from a callback joining to an agent taking it
-    by_hour_offered: list[int] | None = None
-    by_hour_in_sl: list[int] | None = None
-    by_hour_abandoned: list[int] | None = None
+    by_hour_offered: list[int] = field(default_factory=lambda: [0] * 24)
+    by_hour_in_sl: list[int] = field(default_factory=lambda: [0] * 24)
+    by_hour_abandoned: list[int] = field(default_factory=lambda: [0] * 24)
 
 
 class AgentQueue:
@@ -74,9 +74,7 @@ class AgentQueue:
         self.busy: list[float] = []  # completion times of busy agents
         # (joined at, leaves at if unanswered, counted, callback, hour)
         self.line: deque[tuple[float, float, bool, bool, int]] = deque()
-        self.stats = QueueStats(
-            by_hour_offered=[0] * 24, by_hour_in_sl=[0] * 24, by_hour_abandoned=[0] * 24
-        )
+        self.stats = QueueStats()
         self.threshold = threshold
         self.warmup = warmup
         self.rng = rng
@@ -110,7 +108,7 @@ class AgentQueue:
                     if counted:
                         stats.abandoned += 1
                         stats.time_in_queue += leaves - joined
-                        stats.by_hour_abandoned[hour] += 1  # type: ignore[index]
+                        stats.by_hour_abandoned[hour] += 1
                     continue
                 wait = done - joined
                 if callback:
@@ -129,7 +127,7 @@ class AgentQueue:
                     stats.handle += handle
                     if wait <= self.threshold:
                         stats.answered_in_sl += 1
-                        stats.by_hour_in_sl[hour] += 1  # type: ignore[index]
+                        stats.by_hour_in_sl[hour] += 1
                 break
             else:
                 self.free += 1
@@ -155,7 +153,7 @@ class AgentQueue:
             return
         if counted:
             stats.offered += 1
-            stats.by_hour_offered[hour] += 1  # type: ignore[index]
+            stats.by_hour_offered[hour] += 1
         if self.free > 0:
             self.free -= 1
             handle = self._handle_time()
@@ -163,7 +161,7 @@ class AgentQueue:
             if counted:
                 stats.answered += 1
                 stats.answered_in_sl += 1
-                stats.by_hour_in_sl[hour] += 1  # type: ignore[index]
+                stats.by_hour_in_sl[hour] += 1
                 stats.handle += handle
             return
         if counted:
@@ -179,7 +177,7 @@ class AgentQueue:
             if counted:
                 self.stats.abandoned += 1
                 self.stats.time_in_queue += leaves - joined
-                self.stats.by_hour_abandoned[hour] += 1  # type: ignore[index]
+                self.stats.by_hour_abandoned[hour] += 1
         return len(line)
 
     def ewt(self, now: float) -> float:

@@ -175,16 +175,15 @@ def summarize(walker: Walker, model: TrafficModel, runs: list[RunResult]) -> Sum
     for name, spec in runs[0].specs.items():
         stats = [r.queues[name] for r in runs]
         per_hour_load = [
-            [o / max(days, 1e-9) * spec.aht / 3600.0 for o in s.by_hour_offered or [0] * 24]
-            for s in stats
+            [o / max(days, 1e-9) * spec.aht / 3600.0 for o in s.by_hour_offered] for s in stats
         ]
         peak = Estimate.of([max(h) for h in per_hour_load])
         unstable = spec.patience is None and (spec.agents == 0 or peak.mean >= spec.agents - 1e-9)
         # Pooled over the replications: answered in time / offered, in that hour of the day.
         sl_by_hour = tuple(
             _ratio(
-                sum(s.by_hour_in_sl[h] for s in stats),  # type: ignore[index]
-                sum(s.by_hour_offered[h] for s in stats),  # type: ignore[index]
+                sum(s.by_hour_in_sl[h] for s in stats),
+                sum(s.by_hour_offered[h] for s in stats),
             )
             for h in range(24)
         )
@@ -214,7 +213,7 @@ def summarize(walker: Walker, model: TrafficModel, runs: list[RunResult]) -> Sum
                 unstable=unstable,
                 sl_by_hour=sl_by_hour,
                 offered_by_hour=tuple(
-                    statistics.fmean([s.by_hour_offered[h] / days for s in stats])  # type: ignore[index]
+                    statistics.fmean([s.by_hour_offered[h] / days for s in stats])
                     for h in range(24)
                 ),
             )
