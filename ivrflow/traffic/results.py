@@ -224,7 +224,7 @@ def summarize(walker: Walker, model: TrafficModel, runs: list[RunResult]) -> Sum
         keys = {k for r in runs for k in counter(r)}
         return {
             k: statistics.fmean([_ratio(counter(r)[k], r.calls) for r in runs])
-            for k in sorted(keys, key=lambda k: -sum(counter(r)[k] for r in runs))
+            for k in sorted(keys, key=lambda k: (-sum(counter(r)[k] for r in runs), k))
         }
 
     durations = tuple(d for r in runs for d in r.ivr_durations)
