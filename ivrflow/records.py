@@ -58,6 +58,8 @@ def build_record(session: Session) -> dict[str, Any]:
         "lookups": [dict(lk) for lk in session.lookups],
         "noinput": session.total_noinput,
         "nomatch": session.total_nomatch,
+        # Where each no-input / no-match happened: per-menu rates in `ivrflow report`.
+        "failures": [{"state": st, "kind": kind, "t": t} for st, kind, t in session.failures],
         "errors": list(session.errors),
     }
 

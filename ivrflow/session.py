@@ -52,7 +52,7 @@ class Session:
         "flow", "call_id", "ani", "dnis", "started_at", "now", "vars", "state", "phase",
         "noinput", "nomatch", "total_noinput", "total_nomatch", "buffer", "typeahead",
         "pending", "pending_since", "seq", "calls", "rng", "outcome", "ended", "ended_at",
-        "path", "inputs", "lookups", "errors", "choice", "listeners", "emergency",
+        "path", "inputs", "failures", "lookups", "errors", "choice", "listeners", "emergency",
         "mask_ani", "_out", "_budget", "_in_error", "_label", "_swallow",
     )  # fmt: skip
 
@@ -104,6 +104,7 @@ class Session:
         self.ended_at: float | None = None
         self.path: list[tuple[str, float]] = []
         self.inputs: list[tuple[str, str, str, float, str | None]] = []
+        self.failures: list[tuple[str, str, float]] = []  # (state, noinput|nomatch, t) each
         self.lookups: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self.choice = -1
@@ -728,6 +729,7 @@ class Session:
         """A no-input or no-match: count it, run the escalation, then retry or give up."""
         state = self.flow.states[self.state]
         self.buffer = ""
+        self.failures.append((self.state, kind, round(self.now - self.started_at, 3)))
         if kind == "noinput":
             self.noinput += 1
             self.total_noinput += 1

@@ -31,6 +31,8 @@ _FIELDS = (
     "ended", "ended_at", "inputs", "lookups", "errors", "choice", "mask_ani", "_in_error",
     "_swallow",
 )  # fmt: skip
+# Lists of rows added after FORMAT was fixed: a snapshot written before them restores empty.
+_OPTIONAL_FIELDS = ("failures",)
 
 
 class SnapshotError(IvrflowRuntimeError):
@@ -133,7 +135,7 @@ def dump(session: Session, key: bytes | None = None) -> dict[str, Any]:
             sealed[name] = seal(value, key) if key and value is not _UNAVAILABLE else None
         else:
             variables[name] = _encode(value)
-    data: dict[str, Any] = {f: _encode(getattr(session, f)) for f in _FIELDS}
+    data: dict[str, Any] = {f: _encode(getattr(session, f)) for f in (*_FIELDS, *_OPTIONAL_FIELDS)}
     pending_keys = session.buffer + "\x00" + session.typeahead
     if _secure_input_now(session) and pending_keys != "\x00":
         data["keys"] = {"sealed": seal(pending_keys, key) if key else None}
@@ -181,6 +183,8 @@ def load(
         )
         for f in _FIELDS:
             setattr(s, f, _decode(data[f]))
+        for f in _OPTIONAL_FIELDS:
+            setattr(s, f, [tuple(row) for row in _decode(data.get(f, []))])
         s.vars = {k: _decode(v) for k, v in data["vars"].items()}
         for name, token in data.get("secure", {}).items():
             s.vars[name] = unseal(token, key) if token and key else _UNAVAILABLE

@@ -2206,6 +2206,7 @@ RECORD_FIELDS = {
     "lookups",
     "noinput",
     "nomatch",
+    "failures",
     "errors",
 }
 
@@ -2237,6 +2238,10 @@ def test_the_record_has_exactly_the_documented_fields() -> None:
     assert [i["t"] for i in record["inputs"]] == [2.0, 4.5]
     assert record["lookups"] == [{"function": "fetch", "status": "ok", "latency_ms": 500.0}]
     assert (record["noinput"], record["nomatch"]) == (1, 1)
+    assert record["failures"] == [  # where each happened: per-menu rates in `ivrflow report`
+        {"state": "main", "kind": "noinput", "t": 1.0},
+        {"state": "main", "kind": "nomatch", "t": 2.0},
+    ]
     assert record["errors"] == []
 
 

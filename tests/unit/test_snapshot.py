@@ -635,3 +635,19 @@ def test_copy_is_an_independent_fork() -> None:
     assert twin.record is not None and twin.record["outcome"]["kind"] == "abandoned"
     assert [x.as_dict() for x in a] and not b
     assert call.session.inputs != twin.inputs
+
+
+def test_failures_survive_a_snapshot_and_older_snapshots_without_them_restore(
+    flow: Flow,
+) -> None:
+    a = new_session(flow)
+    a.start()
+    a.send(ev.NoInput(T0 + 5))
+    b = restored(a)
+    assert b.failures == a.failures and a.failures[0][:2] == ("main", "noinput")
+    older = through_json(a)
+    del older["failures"]  # written by a worker from before the field existed
+    c = Session.from_dict(flow, older)
+    assert c.failures == []
+    c.send(ev.Hangup(T0 + 6))
+    assert c.record is not None and c.record["outcome"]["kind"] == "abandoned"
