@@ -110,7 +110,9 @@ def simulate_center(
     warmup = model.warmup
     origin = origin_of(flow, model.start)
     specs = {
-        name: replace(spec, agents=(agents or {}).get(name, spec.agents))
+        name: replace(spec, agents=agents[name], schedule=None)
+        if agents and name in agents
+        else spec
         for name, spec in model.queues.items()
     }
     queues = {

@@ -225,7 +225,7 @@ def fit_model(
             queues[q] = dict(DEFAULT_QUEUE)
         else:
             queues[q] = {
-                "agents": spec.agents,
+                "agents": list(spec.schedule) if spec.schedule else spec.agents,
                 "aht": spec.aht,
                 "patience": spec.patience,
                 "handle": spec.handle,

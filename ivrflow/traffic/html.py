@@ -76,8 +76,8 @@ def render_html(
     for q in s.queues:
         if q.unstable:
             figures = (
-                f"<td colspan='6'>unstable: {q.peak_load.mean:.2f} Erlangs in the busiest hour "
-                f"against {q.agents} agents, and callers never give up</td>"
+                f"<td colspan='6'>unstable: {q.peak_load.mean:.2f} Erlangs in the busiest hour, "
+                "more than the agents on duty in some hour, and callers never give up</td>"
             )
         else:
             figures = "".join(
@@ -92,7 +92,8 @@ def render_html(
                 )
             )
         parts.append(
-            f"<tr><th>{html.escape(q.name)}</th><td>{q.agents}</td><td>{q.aht:g} s</td>"
+            f"<tr><th>{html.escape(q.name)}</th><td>{'≤ ' if q.schedule else ''}{q.agents}</td>"
+            f"<td>{q.aht:g} s</td>"
             f"<td>{_cell(q.offered_per_day)}</td><td>{_cell(q.offered_load)}</td>{figures}</tr>"
         )
     parts.append("</table>")

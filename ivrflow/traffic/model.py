@@ -314,9 +314,17 @@ def parse_model(text: str, path: str = "<model>") -> TrafficModel:
         if pdist not in ("exponential", "lognormal"):
             raise r.fail(f"{w}.patience_distribution", "expected exponential or lognormal")
         patience = qm.get("patience")
+        schedule = None
+        if isinstance(qm["agents"], list):  # agents per hour of the day
+            if len(qm["agents"]) != 24:
+                raise r.fail(f"{w}.agents", "expected a number, or 24 (agents per hour of the day)")
+            schedule = tuple(
+                int(r.number(v, f"{w}.agents.{i}")) for i, v in enumerate(qm["agents"])
+            )
         queues[qname] = QueueSpec(
             name=qname,
-            agents=int(r.number(qm["agents"], f"{w}.agents")),
+            agents=max(schedule) if schedule else int(r.number(qm["agents"], f"{w}.agents")),
+            schedule=schedule,
             aht=r.duration(qm["aht"], f"{w}.aht") or 1.0,
             patience=None if patience is None else (r.duration(patience, f"{w}.patience") or 1.0),
             handle=handle,

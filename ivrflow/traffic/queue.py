@@ -34,6 +34,11 @@ class QueueSpec:
     handle_cv: float = 1.0  # coefficient of variation, for lognormal
     patience_distribution: str = "exponential"  # or "lognormal" (cv 1)
     callback_dial: float = 30.0  # extra handle time of a callback: dialling, ringing
+    schedule: tuple[int, ...] | None = None  # agents per hour of the day; None: `agents` all day
+
+    def staffed(self, hour: int) -> int:
+        """Agents on duty in an hour of the day."""
+        return self.schedule[hour % 24] if self.schedule is not None else self.agents
 
 
 @dataclass(slots=True)
@@ -60,17 +65,21 @@ class AgentQueue:
     """c agents, one FCFS line; callers carry a patience deadline."""
 
     __slots__ = (
-        "spec", "free", "busy", "line", "stats", "threshold", "warmup", "rng",
-        "_hmu", "_hsigma", "_pmu", "_psigma", "_mean_patience",
+        "spec", "free", "busy", "line", "stats", "threshold", "warmup", "rng", "on_duty",
+        "next_change", "_hmu", "_hsigma", "_pmu", "_psigma", "_mean_patience",
     )  # fmt: skip
 
     def __init__(
         self, spec: QueueSpec, rng: random.Random, *, threshold: float = 20.0, warmup: float = 0.0
     ) -> None:
-        if spec.agents < 0:
+        if spec.agents < 0 or any(n < 0 for n in spec.schedule or ()):
             raise ValueError(f"queue {spec.name}: agents must not be negative")
         self.spec = spec
-        self.free = spec.agents
+        # Agents on duty now; `free` = on duty − busy, below 0 while agents whose shift
+        # ended finish their last call. Shifts change on the hour (time 0 is midnight).
+        self.on_duty = spec.staffed(0)
+        self.free = self.on_duty
+        self.next_change = 3600.0 if spec.schedule is not None else INF
         self.busy: list[float] = []  # completion times of busy agents
         # (joined at, leaves at if unanswered, counted, callback, hour)
         self.line: deque[tuple[float, float, bool, bool, int]] = deque()
@@ -98,43 +107,64 @@ class AgentQueue:
         return self.rng.expovariate(1.0 / mean)
 
     def advance(self, now: float) -> None:
-        """Finish every service that ends by `now`, answering the next callers in line."""
-        busy, line, stats = self.busy, self.line, self.stats
-        while busy and busy[0] <= now:
-            done = heappop(busy)
-            while line:
-                joined, leaves, counted, callback, hour = line.popleft()
-                if leaves < done:  # they hung up before this agent freed
-                    if counted:
-                        stats.abandoned += 1
-                        stats.time_in_queue += leaves - joined
-                        stats.by_hour_abandoned[hour] += 1
-                    continue
-                wait = done - joined
-                if callback:
-                    handle = self._handle_time() + self.spec.callback_dial
-                    heappush(busy, done + handle)
-                    if counted:
-                        stats.callback_wait += wait
-                        stats.handle += handle
-                    break
-                handle = self._handle_time()
-                heappush(busy, done + handle)
-                if counted:
-                    stats.answered += 1
-                    stats.wait_answered += wait
-                    stats.time_in_queue += wait
-                    stats.handle += handle
-                    if wait <= self.threshold:
-                        stats.answered_in_sl += 1
-                        stats.by_hour_in_sl[hour] += 1
-                break
+        """Finish every service that ends by `now`, answering the next callers in line, and
+        change shifts on the hour."""
+        busy = self.busy
+        while True:
+            change = self.next_change
+            if busy and busy[0] <= now and busy[0] < change:
+                done = heappop(busy)
+                # An agent whose shift is over leaves; one on duty takes the next caller.
+                if self.free < 0 or not self._serve_next(done):
+                    self.free += 1
+            elif change <= now:
+                self.next_change = change + 3600.0
+                self._shift(change)
             else:
-                self.free += 1
+                return
+
+    def _shift(self, at: float) -> None:
+        staffed = self.spec.staffed(int(at // 3600))
+        self.free += staffed - self.on_duty
+        self.on_duty = staffed
+        while self.free > 0 and self._serve_next(at):
+            self.free -= 1
+
+    def _serve_next(self, at: float) -> bool:
+        """An agent free at `at` takes the first caller still in line; False if none is."""
+        line, stats = self.line, self.stats
+        while line:
+            joined, leaves, counted, callback, hour = line.popleft()
+            if leaves < at:  # they hung up before an agent was free
+                if counted:
+                    stats.abandoned += 1
+                    stats.time_in_queue += leaves - joined
+                    stats.by_hour_abandoned[hour] += 1
+                continue
+            wait = at - joined
+            if callback:
+                handle = self._handle_time() + self.spec.callback_dial
+                heappush(self.busy, at + handle)
+                if counted:
+                    stats.callback_wait += wait
+                    stats.handle += handle
+                return True
+            handle = self._handle_time()
+            heappush(self.busy, at + handle)
+            if counted:
+                stats.answered += 1
+                stats.wait_answered += wait
+                stats.time_in_queue += wait
+                stats.handle += handle
+                if wait <= self.threshold:
+                    stats.answered_in_sl += 1
+                    stats.by_hour_in_sl[hour] += 1
+            return True
+        return False
 
     def arrive(self, now: float, hour: int = 0, callback: bool = False) -> None:
         """A call joins at `now` (callers in line before it are served first)."""
-        if self.busy and self.busy[0] <= now:
+        if (self.busy and self.busy[0] <= now) or now >= self.next_change:
             self.advance(now)
         counted = now >= self.warmup
         stats = self.stats
@@ -182,21 +212,27 @@ class AgentQueue:
 
     def ewt(self, now: float) -> float:
         """The ACD's estimate of the wait a caller joining now would have, in seconds."""
-        if self.spec.agents == 0:
-            return INF
         ahead = self.waiting(now)
         if self.free > 0 and ahead == 0:
             return 0.0
-        return (ahead + 1) * self.spec.aht / self.spec.agents
+        if self.on_duty <= 0:
+            return INF
+        return (ahead + 1) * self.spec.aht / self.on_duty
 
     def drain(self) -> None:
-        """Serve (or lose) everyone still in line, so no call is left uncounted."""
-        if self.spec.agents == 0:
-            self.waiting(INF)
-            return
+        """Serve (or lose) everyone still in line, so no call is left uncounted. Figures are
+        counted when a service starts, so services still running need no more work."""
         while self.line:
-            self.advance(self.busy[0])
-        self.advance(INF)
+            if self.busy:
+                self.advance(self.busy[0])
+            elif self.next_change < INF and any(self.spec.schedule or ()):
+                self.advance(self.next_change)  # nobody on duty: wait for the next shift
+            else:  # nobody will ever answer: callers leave when their patience runs out
+                joined, leaves, counted, _, hour = self.line.popleft()
+                if counted and leaves < INF:
+                    self.stats.abandoned += 1
+                    self.stats.time_in_queue += leaves - joined
+                    self.stats.by_hour_abandoned[hour] += 1
 
 
 def simulate_queue(

@@ -27,7 +27,8 @@ def _num(e: Estimate, unit: str = "", digits: int = 1) -> str:
 
 def _queue_lines(q: QueueFigures, s: Summary) -> list[str]:
     patience = "never abandon" if q.patience is None else f"patience {q.patience:g} s"
-    head = f"  {q.name}: {q.agents} agents, AHT {q.aht:g} s, callers {patience}"
+    staff = f"up to {q.agents} agents by hour" if q.schedule else f"{q.agents} agents"
+    head = f"  {q.name}: {staff}, AHT {q.aht:g} s, callers {patience}"
     lines = [head]
     lines.append(f"    calls offered per day    {_num(q.offered_per_day)}")
     lines.append(
@@ -35,8 +36,8 @@ def _queue_lines(q: QueueFigures, s: Summary) -> list[str]:
     )
     if q.unstable:
         lines.append(
-            f"    UNSTABLE: {q.peak_load.mean:.2f} Erlangs in the busiest hour against {q.agents} "
-            "agents, and callers never give up: the wait grows without bound. "
+            f"    UNSTABLE: {q.peak_load.mean:.2f} Erlangs in the busiest hour, more than the "
+            "agents on duty in some hour, and callers never give up: the wait grows without bound. "
             "Add agents or model patience."
         )
         return lines

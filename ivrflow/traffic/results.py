@@ -78,7 +78,8 @@ class Estimate:
 @dataclass(frozen=True, slots=True)
 class QueueFigures:
     name: str
-    agents: int
+    agents: int  # on duty all day, or the most on duty in any hour
+    schedule: tuple[int, ...] | None  # agents per hour of the day, when the model gives them
     aht: float
     patience: float | None
     offered_per_day: Estimate
@@ -127,7 +128,7 @@ class Summary:
             "target": {"service_level": self.sl_target, "threshold": self.sl_threshold},
             "queues": {
                 q.name: {
-                    "agents": q.agents,
+                    "agents": list(q.schedule) if q.schedule else q.agents,
                     "aht": q.aht,
                     "patience": q.patience,
                     "unstable": q.unstable,
@@ -178,7 +179,12 @@ def summarize(walker: Walker, model: TrafficModel, runs: list[RunResult]) -> Sum
             [o / max(days, 1e-9) * spec.aht / 3600.0 for o in s.by_hour_offered] for s in stats
         ]
         peak = Estimate.of([max(h) for h in per_hour_load])
-        unstable = spec.patience is None and (spec.agents == 0 or peak.mean >= spec.agents - 1e-9)
+        # Without abandonment, an hour whose load reaches the agents on duty never clears.
+        mean_load = [statistics.fmean(h[k] for h in per_hour_load) for k in range(24)]
+        unstable = spec.patience is None and any(
+            load > 0 and load >= spec.staffed(k) - 1e-9 for k, load in enumerate(mean_load)
+        )
+        staffed_per_day = 3600.0 * sum(spec.staffed(k) for k in range(24))
         # Pooled over the replications: answered in time / offered, in that hour of the day.
         sl_by_hour = tuple(
             _ratio(
@@ -191,6 +197,7 @@ def summarize(walker: Walker, model: TrafficModel, runs: list[RunResult]) -> Sum
             QueueFigures(
                 name=name,
                 agents=spec.agents,
+                schedule=spec.schedule,
                 aht=spec.aht,
                 patience=spec.patience,
                 offered_per_day=Estimate.of([s.offered / days for s in stats]),
@@ -204,7 +211,7 @@ def summarize(walker: Walker, model: TrafficModel, runs: list[RunResult]) -> Sum
                 p_wait=Estimate.of([_ratio(s.waited, s.offered) for s in stats]),
                 occupancy=Estimate.of(
                     [
-                        _ratio(s.handle, spec.agents * r.seconds)
+                        _ratio(s.handle, staffed_per_day * r.seconds / DAY)
                         for s, r in zip(stats, runs, strict=True)
                     ]
                 ),

@@ -87,3 +87,27 @@ def test_callbacks_wait_their_turn_and_never_abandon() -> None:
     assert s.callbacks == 1 and s.offered == 2  # callbacks are not inbound offered calls
     assert s.answered + s.abandoned == 2
     assert s.callback_wait > 0
+
+
+def test_a_flat_schedule_is_the_same_queue_as_a_fixed_staff() -> None:
+    flat = simulate_queue(QueueSpec("q", 10, AHT, 60.0), 0.1, 50_000.0, seed=5)
+    scheduled = simulate_queue(
+        QueueSpec("q", 10, AHT, 60.0, schedule=(10,) * 24), 0.1, 50_000.0, seed=5
+    )
+    assert scheduled == flat
+
+
+def test_callers_wait_for_the_next_shift_and_agents_finish_their_call() -> None:
+    import random
+
+    from ivrflow.traffic.queue import AgentQueue
+
+    night_off = (0,) * 8 + (2,) * 12 + (0,) * 4  # two agents from 08:00 to 20:00
+    q = AgentQueue(QueueSpec("q", 2, AHT, None, schedule=night_off), random.Random(2))
+    q.arrive(3 * 3600.0)  # 03:00: nobody on duty
+    assert q.ewt(3 * 3600.0 + 1) == math.inf
+    q.arrive(19 * 3600.0 + 3599.0)  # 19:59:59, answered at once by an agent on duty
+    q.drain()
+    s = q.stats
+    assert s.answered == 2 and s.abandoned == 0
+    assert s.wait_answered == 5 * 3600.0  # the 03:00 caller was answered at 08:00
