@@ -37,12 +37,11 @@ from typing import Any, TypeAlias
 from .. import hours as hours_mod
 from .. import model as fm
 from .. import phone, prompts
-from ..compiler.analysis import bodies
-from ..compiler.analysis import walk as statements
 from ..compiler.states import ends
 from ..evaluate import EvaluationError, evaluate, truthy
 from ..runtime_index import body_index
 from .durations import PLAY_DEFAULT, audio_seconds, speech_seconds, wpm_for
+from .flowinfo import expr_text, relevant_variables
 from .model import StateModel, TrafficModel, choice_keys
 
 __all__ = [
@@ -170,7 +169,7 @@ class Walker:
         self._hv_by_minute: dict[int, int] = {}
         self._hv_id = -1
         self.base = Path(flow.path).parent
-        self.relevant = relevant_variables(flow)
+        self.relevant = relevant_variables(flow) | {CALLBACK_FLAG, _IN_ERROR}
         cum, total, self.segments = [], 0.0, []
         for seg in model.callers:
             total += seg.share
@@ -811,84 +810,3 @@ def _thaw(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
-
-
-_OPS = {"and": 1, "or": 0}
-
-
-def expr_text(e: fm.Expression) -> str:
-    """An expression as the flow would write it, to name an assumed condition."""
-    if isinstance(e, fm.Const):
-        v = e.value
-        if isinstance(v, str):
-            return f'"{v}"'
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        return "none" if v is None else str(v)
-    if isinstance(e, fm.Var):
-        return ".".join((e.name, *e.attrs))
-    if isinstance(e, fm.ListRef | fm.HoursRef):
-        return e.name
-    if isinstance(e, fm.Not):
-        return f"not {expr_text(e.operand)}"
-    if isinstance(e, fm.Neg):
-        return f"-{expr_text(e.operand)}"
-    if isinstance(e, fm.BinOp):
-        return f"{expr_text(e.left)} {e.op} {expr_text(e.right)}"
-    if isinstance(e, fm.Match):
-        return f"{expr_text(e.operand)} matches /{e.pattern.pattern}/"
-    if isinstance(e, fm.Call):
-        return f"{e.function}({', '.join(expr_text(a) for a in e.args)})"
-    if isinstance(e, fm.MakeList):
-        return f"[{', '.join(expr_text(a) for a in e.items)}]"
-    return f"{expr_text(e.operand)} is {'not ' if e.negated else ''}{e.name}"
-
-
-def _reads(e: fm.Expression | None, out: set[str]) -> None:
-    """The variable names an expression reads."""
-    if e is None:
-        return
-    if isinstance(e, fm.Var):
-        out.add(e.name)
-    elif isinstance(e, fm.Not | fm.Neg | fm.Match | fm.Test):
-        _reads(e.operand, out)
-    elif isinstance(e, fm.BinOp):
-        _reads(e.left, out)
-        _reads(e.right, out)
-    elif isinstance(e, fm.Call):
-        for a in e.args:
-            _reads(a, out)
-    elif isinstance(e, fm.MakeList):
-        for a in e.items:
-            _reads(a, out)
-
-
-def relevant_variables(flow: fm.Flow) -> frozenset[str]:
-    """Variables whose value can change where a call goes: read by a condition, a `switch`,
-    a callback number or a dialled number, or assigned from one that is (to a fixpoint).
-    Templates do not count: the walk times prompts from their text, never their values."""
-    relevant = {"language", CALLBACK_FLAG, _IN_ERROR}
-    assigns: list[fm.Assign] = []
-    for state in flow.states.values():
-        if isinstance(state, fm.CallbackOffer):
-            _reads(state.number, relevant)
-        if isinstance(state, fm.Transfer):
-            _reads(state.number, relevant)
-        for body in bodies(state):
-            for stmt in statements(body):
-                if isinstance(stmt, fm.If):
-                    for cond, _ in stmt.branches:
-                        _reads(cond, relevant)
-                elif isinstance(stmt, fm.Switch):
-                    _reads(stmt.subject, relevant)
-                elif isinstance(stmt, fm.Assign):
-                    assigns.append(stmt)
-    changed = True
-    while changed:
-        changed = False
-        for a in assigns:
-            if a.name in relevant:
-                before = len(relevant)
-                _reads(a.value, relevant)
-                changed = changed or len(relevant) != before
-    return frozenset(relevant)
