@@ -197,6 +197,17 @@ Statement: TypeAlias = Say | Play | Assign | Goto | Hangup | CallSub | Return | 
 Body: TypeAlias = tuple[Statement, ...]
 
 
+def nested_bodies(stmt: Statement) -> tuple[Body, ...]:
+    """The bodies a statement holds: an if's branches, a switch's cases, a split's shares."""
+    if isinstance(stmt, If):
+        return tuple(b for _, b in stmt.branches)
+    if isinstance(stmt, Switch):
+        return tuple(b for _, b in stmt.cases)
+    if isinstance(stmt, Split):
+        return tuple(b for _, b in stmt.branches)
+    return ()
+
+
 # ---------------------------------------------------------------- input
 
 
@@ -425,6 +436,7 @@ class Flow:
 
 __all__ = [
     "BUILTIN_VARIABLES",
+    "nested_bodies",
     "HANGUP",
     "NO_ESCALATION",
     "REPEAT",

@@ -22,15 +22,8 @@ class BodyIndex:
 def _walk(body: model.Body, out: list[model.Body]) -> None:
     out.append(body)
     for stmt in body:
-        if isinstance(stmt, model.If):
-            for _, b in stmt.branches:
-                _walk(b, out)
-        elif isinstance(stmt, model.Switch):
-            for _, b in stmt.cases:
-                _walk(b, out)
-        elif isinstance(stmt, model.Split):
-            for _, b in stmt.branches:
-                _walk(b, out)
+        for nested in model.nested_bodies(stmt):
+            _walk(nested, out)
 
 
 _CACHE: dict[int, tuple[model.Flow, BodyIndex]] = {}

@@ -31,3 +31,28 @@ def write(tmp_path: Path):  # type: ignore[no-untyped-def]
         return p
 
     return _write
+
+
+# Two menus whose `exhausted` lead to each other: a silent caller is never let go (the fuzzer's
+# `ends-when-silent` invariant must catch it).
+LOOPING = """
+flow looping "Loops when the caller is silent"
+  timeout 5s, retries 2
+
+start:
+  -> ask_a
+
+menu ask_a:
+  say "Press 1 for sales."
+  1 -> done
+  exhausted -> ask_b
+
+menu ask_b:
+  say "Press 1 for support."
+  1 -> done
+  exhausted -> ask_a
+
+step done:
+  say "Bye."
+  hangup
+"""

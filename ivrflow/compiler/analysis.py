@@ -15,15 +15,8 @@ def walk(body: model.Body) -> Iterator[model.Statement]:
     """Every statement of a body, nested ones included."""
     for stmt in body:
         yield stmt
-        if isinstance(stmt, model.If):
-            for _, b in stmt.branches:
-                yield from walk(b)
-        elif isinstance(stmt, model.Switch):
-            for _, b in stmt.cases:
-                yield from walk(b)
-        elif isinstance(stmt, model.Split):
-            for _, b in stmt.branches:
-                yield from walk(b)
+        for nested in model.nested_bodies(stmt):
+            yield from walk(nested)
 
 
 def bodies(state: model.State) -> Iterator[model.Body]:

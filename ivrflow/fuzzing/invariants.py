@@ -19,12 +19,11 @@ The invariants (their names appear in every violation line):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .. import model
-from ..compiler.analysis import bodies
+from ..compiler.analysis import bodies, walk
 from ..records import OUTCOMES
 from ..testing import SPEECH_RATE
 
@@ -78,27 +77,13 @@ class SilenceBound:
 def _prompt_seconds(state: model.State) -> float:
     total = 0.0
     for body in bodies(state):
-        for stmt in _statements(body):
+        for stmt in walk(body):
             if isinstance(stmt, model.Say):
                 longest = max((len(t) for t in stmt.text.values()), default=0)
                 total += max(1.0, longest / SPEECH_RATE)
             elif isinstance(stmt, model.Play):
                 total += 3.0
     return total
-
-
-def _statements(body: model.Body) -> Iterator[Any]:
-    for stmt in body:
-        yield stmt
-        if isinstance(stmt, model.If):
-            for _, branch in stmt.branches:
-                yield from _statements(branch)
-        elif isinstance(stmt, model.Switch):
-            for _, branch in stmt.cases:
-                yield from _statements(branch)
-        elif isinstance(stmt, model.Split):
-            for _, branch in stmt.branches:
-                yield from _statements(branch)
 
 
 def silence_bound(flow: model.Flow) -> SilenceBound:

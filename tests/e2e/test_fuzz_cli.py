@@ -9,29 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import LOOPING
+
 ROOT = Path(__file__).resolve().parents[2]
 
-LOOPING = """
-flow looping "Loops when the caller is silent"
-  timeout 5s, retries 2
-
-start:
-  -> ask_a
-
-menu ask_a:
-  say "Press 1 for sales."
-  1 -> done
-  exhausted -> ask_b
-
-menu ask_b:
-  say "Press 1 for support."
-  1 -> done
-  exhausted -> ask_a
-
-step done:
-  say "Bye."
-  hangup
-"""
 
 LEAKY = """
 flow leaky "Reads the PIN back"

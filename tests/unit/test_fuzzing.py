@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import LOOPING
 
 from ivrflow import scenarios
 from ivrflow.compiler import load
@@ -12,29 +13,6 @@ from ivrflow.fuzzing import INVARIANTS, fuzz_flow, replay, silence_bound
 
 ROOT = Path(__file__).resolve().parents[2]
 BILLING = ROOT / "flows" / "billing.ivr"
-
-# Two menus whose `exhausted` lead to each other: a silent caller is never let go.
-LOOPING = """
-flow looping "Loops when the caller is silent"
-  timeout 5s, retries 2
-
-start:
-  -> ask_a
-
-menu ask_a:
-  say "Press 1 for sales."
-  1 -> done
-  exhausted -> ask_b
-
-menu ask_b:
-  say "Press 1 for support."
-  1 -> done
-  exhausted -> ask_a
-
-step done:
-  say "Bye."
-  hangup
-"""
 
 
 @pytest.fixture
