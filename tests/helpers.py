@@ -1,10 +1,11 @@
-"""Shared helpers: compile a flow from text and look at its diagnostics.
+"""Shared helpers: compile a flow from text, look at its diagnostics, read TwiML answers.
 
 Imported by tests as `helpers` (tests/conftest.py puts this folder on sys.path)."""
 
 from __future__ import annotations
 
 import textwrap
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,17 @@ step done:
   say "Bye."
   hangup
 """
+
+
+# TwiML answers of the webhook gateway, as the webhook fault tests read them.
+def twiml_action(root: ET.Element) -> str:
+    """Where the call's <Gather> posts the caller's input next."""
+    gather = root.find("Gather")
+    assert gather is not None, ET.tostring(root)
+    return gather.get("action", "")
+
+
+def twiml_apology(root: ET.Element) -> bool:
+    """The billing flow's technical-problem apology, then <Hangup/>."""
+    says = " ".join(el.text or "" for el in root.iter("Say"))
+    return "problema técnico" in says and root.find("Hangup") is not None

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import twiml_action, twiml_apology
 
 pytest.importorskip("aiohttp")
 redis = pytest.importorskip("redis")
@@ -131,17 +132,6 @@ class Worker:
         return ET.fromstring(text)
 
 
-def action(root: ET.Element) -> str:
-    gather = root.find("Gather")
-    assert gather is not None, ET.tostring(root)
-    return gather.get("action", "")
-
-
-def apology(root: ET.Element) -> bool:
-    says = " ".join(el.text or "" for el in root.iter("Say"))
-    return "problema técnico" in says and root.find("Hangup") is not None
-
-
 def two_workers(server: RedisServer, test: Any) -> tuple[Worker, Worker]:
     prefix = f"fault:{time.monotonic_ns()}:"
     a, b = Worker(server.url, prefix), Worker(server.url, prefix)
@@ -175,16 +165,16 @@ def test_redis_stopped_mid_call_and_restarted(server: RedisServer) -> None:
     async def test(a: Worker, b: Worker) -> None:
         # CA-A: worker A holds its state when Redis goes → its record is written at once.
         root_a = await a.post("/voice/billing", "CA-A", CallStatus="ringing", **CALLER)
-        root_a = await a.post(action(root_a), "CA-A", Digits="2", CallStatus="in-progress")
+        root_a = await a.post(twiml_action(root_a), "CA-A", Digits="2", CallStatus="in-progress")
         # CA-B: started on A; its next request lands on B, which has never seen it.
         root_b = await a.post("/voice/billing", "CA-B", CallStatus="ringing", **CALLER)
         server.stop()
-        root = await a.post(action(root_a), "CA-A", Digits="79927398713",
+        root = await a.post(twiml_action(root_a), "CA-A", Digits="79927398713",
                             CallStatus="in-progress")  # fmt: skip
-        assert apology(root)
+        assert twiml_apology(root)
         assert [r["call_id"] for r in a.records] == ["CA-A"]
-        root = await b.post(action(root_b), "CA-B", Digits="0", CallStatus="in-progress")
-        assert apology(root)
+        root = await b.post(twiml_action(root_b), "CA-B", Digits="0", CallStatus="in-progress")
+        assert twiml_apology(root)
         assert b.records == [] and not b.gateway.settle()  # still down: kept
         server.start()  # back, with what it held (append-only file)
         assert a.gateway.settle() and b.gateway.settle()
@@ -205,17 +195,17 @@ def test_redis_stopped_mid_call_and_restarted(server: RedisServer) -> None:
         assert tomb is not None and tomb["ended"] is True
 
 
-def test_redis_paused_answers_nothing_the_caller_still_hears_an_apology(
+def test_redis_paused_answers_nothing_the_caller_still_hears_an_twiml_apology(
     server: RedisServer,
 ) -> None:
     async def test(a: Worker, b: Worker) -> None:
         root = await a.post("/voice/billing", "CA-P", CallStatus="ringing", **CALLER)
         server.pause(True)  # accepts nothing, answers nothing: only the socket timeout helps
         try:
-            root = await a.post(action(root), "CA-P", Digits="2", CallStatus="in-progress")
+            root = await a.post(twiml_action(root), "CA-P", Digits="2", CallStatus="in-progress")
         finally:
             server.pause(False)
-        assert apology(root)
+        assert twiml_apology(root)
         assert a.gateway.settle()
         await a.post("/voice/billing", "CA-P", CallStatus="completed")
 

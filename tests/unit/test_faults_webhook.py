@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import twiml_action, twiml_apology
 
 pytest.importorskip("aiohttp")
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
@@ -81,17 +82,6 @@ class Worker:
         return ET.fromstring(text)
 
 
-def action(root: ET.Element) -> str:
-    gather = root.find("Gather")
-    assert gather is not None, ET.tostring(root)
-    return gather.get("action", "")
-
-
-def apology(root: ET.Element) -> bool:
-    says = " ".join(el.text or "" for el in root.iter("Say"))
-    return "problema técnico" in says and root.find("Hangup") is not None
-
-
 def run(
     test: Callable[[Worker, Worker, FlakyStore], Awaitable[None]],
 ) -> tuple[Worker, Worker]:
@@ -113,10 +103,10 @@ def run(
 def test_store_gone_mid_call_apology_and_error_record_at_once_from_the_last_snapshot() -> None:
     async def test(a: Worker, b: Worker, store: FlakyStore) -> None:
         root = await a.post("/voice/billing", CallStatus="ringing", **CALLER)
-        root = await a.post(action(root), Digits="2", CallStatus="in-progress")
+        root = await a.post(twiml_action(root), Digits="2", CallStatus="in-progress")
         store.down = True
-        root = await a.post(action(root), Digits="79927398713", CallStatus="in-progress")
-        assert apology(root)
+        root = await a.post(twiml_action(root), Digits="79927398713", CallStatus="in-progress")
+        assert twiml_apology(root)
         assert [r["outcome"]["kind"] for r in a.records] == ["error"]  # written at once
         # The status callback while the store is still down: no second record.
         await a.post("/voice/billing", CallStatus="completed")
@@ -137,8 +127,8 @@ def test_store_gone_on_a_worker_without_the_call_records_it_once_the_store_is_ba
     async def test(a: Worker, b: Worker, store: FlakyStore) -> None:
         root = await a.post("/voice/billing", CallStatus="ringing", **CALLER)
         store.down = True
-        root = await b.post(action(root), Digits="2", CallStatus="in-progress")
-        assert apology(root)
+        root = await b.post(twiml_action(root), Digits="2", CallStatus="in-progress")
+        assert twiml_apology(root)
         assert b.records == [] and not b.gateway.settle()  # still down: kept for later
         store.down = False
         assert b.gateway.settle()
@@ -156,7 +146,7 @@ def test_store_gone_before_the_first_request_still_leaves_one_record() -> None:
     async def test(a: Worker, b: Worker, store: FlakyStore) -> None:
         store.down = True
         root = await a.post("/voice/billing", CallStatus="ringing", **CALLER)
-        assert apology(root)
+        assert twiml_apology(root)
         store.down = False
         assert a.gateway.settle()
         root = await a.post("/voice/billing", CallStatus="completed")
@@ -171,11 +161,11 @@ def test_store_gone_before_the_first_request_still_leaves_one_record() -> None:
 def test_store_failing_on_write_records_the_step_this_request_made() -> None:
     async def test(a: Worker, b: Worker, store: FlakyStore) -> None:
         root = await a.post("/voice/billing", CallStatus="ringing", **CALLER)
-        root = await a.post(action(root), Digits="2", CallStatus="in-progress")
-        root = await a.post(action(root), Digits="79927398713", CallStatus="in-progress")
+        root = await a.post(twiml_action(root), Digits="2", CallStatus="in-progress")
+        root = await a.post(twiml_action(root), Digits="79927398713", CallStatus="in-progress")
         store.puts_fail = True  # reads work, writes do not: the look-up runs, then the put fails
-        root = await a.post(action(root), Digits="1", CallStatus="in-progress")
-        assert apology(root)
+        root = await a.post(twiml_action(root), Digits="1", CallStatus="in-progress")
+        assert twiml_apology(root)
         store.puts_fail = False
         assert a.gateway.settle()
 
