@@ -147,8 +147,10 @@ def main() -> int:
         model,
         per_hour=tuple(x * factor for x in model.per_hour),
         queues={
-            "billing": dataclasses.replace(model.queues["billing"], agents=seats),
-            "billing_intl": dataclasses.replace(model.queues["billing_intl"], agents=60),
+            "billing": dataclasses.replace(model.queues["billing"], agents=seats, schedule=None),
+            "billing_intl": dataclasses.replace(
+                model.queues["billing_intl"], agents=60, schedule=None
+            ),
         },
     )
     big_walker = Walker(flow, scaled)
