@@ -34,9 +34,10 @@ def wpm_for(language: str, wpm: Mapping[str, float], default: float) -> float:
 
 def speech_seconds(text: str, words_per_minute: float) -> float:
     placeholders = len(_PLACEHOLDER.findall(text))
-    words = len(_WORD.findall(_PLACEHOLDER.sub(" ", text))) + PLACEHOLDER_WORDS * placeholders
+    plain = _PLACEHOLDER.sub(" ", text)
+    words = len(_WORD.findall(plain)) + PLACEHOLDER_WORDS * placeholders
     # A short pause after every sentence, as synthesizers make.
-    pauses = 0.3 * max(1, text.count(".") + text.count("?") + text.count("!"))
+    pauses = 0.3 * max(1, plain.count(".") + plain.count("?") + plain.count("!"))
     return words * 60.0 / words_per_minute + pauses
 
 
