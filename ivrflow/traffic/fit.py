@@ -8,10 +8,11 @@ What the records tell, and how it is read:
 - per menu: the share of each choice among valid answers (keys, spoken keys and
   phrases matched as the interpreter matches them); a key no choice has is a
   no-match of that menu; callback offers: accepted / (accepted + declined);
-- no-input: the calls' no-input total over all answers plus no-inputs (the
-  record has no per-state no-input count, so one rate serves every state);
-  no-match the same way, with the per-menu rates above where they are seen;
-- hang-up per state: calls abandoned there / (answers given there + those calls);
+- no-input and no-match per state: the record's `failures` there / attempts there
+  (answers, wrong ones included, plus no-inputs plus hang-ups); records older than
+  `failures` give one no-input rate for every state, from the calls' totals, and per-menu
+  no-match rates from keys no choice has;
+- hang-up per state: calls abandoned there / attempts there;
 - look-ups: mean latency, the share of each error reason; an `ok` keeps the
   result values of the base model (records do not hold them).
 Queues, conditions and speech rates are not in records: they come from the
@@ -79,7 +80,9 @@ def fit_model(
     hangups: Counter[str] = Counter()
     lookups: dict[str, Counter[str]] = defaultdict(Counter)
     latency: dict[str, list[float]] = defaultdict(list)
+    failed: dict[str, Counter[str]] = defaultdict(Counter)  # state → noinput/nomatch
     total_noinput = total_nomatch = total_inputs = calls = 0
+    with_failures = False  # records older than the `failures` field: per-call totals only
     base_ani = base.callers[0].ani if base else None
     for rec in records:
         if rec.get("flow") not in (None, flow.name):
@@ -95,6 +98,10 @@ def fit_model(
         pairs[(ani, rec.get("dnis"))] += 1
         total_noinput += int(rec.get("noinput", 0))
         total_nomatch += int(rec.get("nomatch", 0))
+        if "failures" in rec:
+            with_failures = True
+            for f in rec["failures"]:
+                failed[str(f.get("state"))][str(f.get("kind"))] += 1
         for entry in rec.get("inputs", []):
             name, kind, value = entry["state"], entry["kind"], str(entry["value"])
             state = flow.states.get(name)
@@ -136,18 +143,24 @@ def fit_model(
     nomatch = total_nomatch / attempts if attempts else 0.03
 
     states: dict[str, Any] = {}
-    for name in sorted(set(answers) | set(hangups)):
+    for name in sorted(set(answers) | set(hangups) | set(failed)):
         state = flow.states.get(name)
         if not isinstance(state, fm.Menu | fm.Capture | fm.CallbackOffer):
             continue
         fitted: dict[str, Any] = {}
-        tries = answers[name] + hangups[name]
+        # An attempt ends in an input (a wrong one included), a silence or a hang-up.
+        tries = answers[name] + failed[name]["noinput"] + hangups[name]
         if tries:
             fitted["hangup"] = round(hangups[name] / tries, 4)
+            if with_failures:
+                fitted["noinput"] = round(failed[name]["noinput"] / tries, 4)
+                fitted["nomatch"] = round(failed[name]["nomatch"] / tries, 4)
         if isinstance(state, fm.Menu) and choices[name]:
             valid = sum(choices[name].values())
             fitted["choices"] = {k: round(v / valid, 4) for k, v in choices[name].most_common()}
-            fitted["nomatch"] = round(invalid[name] / (answers[name] + noinput * tries or 1), 4)
+            if not with_failures:
+                estimate = answers[name] + noinput * tries or 1
+                fitted["nomatch"] = round(invalid[name] / estimate, 4)
         if isinstance(state, fm.CallbackOffer) and accepted[name] + declined[name]:
             fitted["accept"] = round(accepted[name] / (accepted[name] + declined[name]), 4)
         if fitted:

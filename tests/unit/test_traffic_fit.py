@@ -80,8 +80,11 @@ def test_fit_recovers_the_model_that_made_the_records(tmp_path: Path) -> None:
     assert abs((fitted.states["offer"].accept or 0) - 0.4) < 0.1
     errors = [o.share for o in fitted.lookups["find_customer"].outcomes if o.error == "not found"]
     assert errors and abs(errors[0] - 0.2) < 0.03
-    # No-input per answer or silence (true 0.2 per attempt).
+    # No-input and no-match per attempt (true 0.2 and 0.15), overall and where they happened.
     assert abs(fitted.noinput - 0.2) < 0.04
+    assert abs((fitted.states["main"].noinput or 0) - 0.2) < 0.04
+    assert abs((fitted.states["number"].nomatch or 0) - 0.15) < 0.04
+    assert abs((fitted.states["main"].hangup or 0) - 0.03) < 0.015
     # Withheld/VIP callers: both ANI segments come back with their shares (0.8 / 0.2).
     shares = {c.ani: c.share for c in fitted.callers}
     assert abs(shares["+12125550100"] - 0.8) < 0.04
