@@ -17,7 +17,7 @@ Two servers get the same load:
 
   ivrflow  `FastAGIServer` + `Engine`, look-ups answered by flows/fixtures/billing.yaml,
            records to a counting null sink
-  bare     a plain asyncio server that sends the fixed command sequence of one such call
+  bare     an asyncio Protocol that sends the fixed command sequence of one such call
            (captured from ivrflow in the warm-up) with no interpreter: the floor
 
 Phases per server: warm-up; throughput (--calls calls, --concurrency at a time); hold
@@ -90,25 +90,46 @@ class _Errors(logging.Handler):
         self.last = record.getMessage()[:200]
 
 
-async def _bare_call(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, commands: list[bytes]
-) -> None:
-    try:
-        while (await reader.readline()) not in (b"\n", b""):
-            pass  # the environment
-        for command in commands:
-            writer.write(command)
-            await writer.drain()
-            line = await reader.readline()
-            if line == b"HANGUP\n":
-                await reader.readline()  # the pending command's own reply
-                break
-            if not line:
-                break
-    finally:
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
+class BareAGI(asyncio.Protocol):
+    """The floor: a Protocol with no coroutine, no parser and no interpreter. It answers each
+    reply with the next command of a fixed sequence (what the first ivrflow call sent)."""
+
+    def __init__(self, commands: list[bytes]) -> None:
+        self.commands = commands
+        self.sent = 0
+        self.buf = b""
+        self.in_environment = True
+        self.hung_up = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.buf += data
+        while b"\n" in self.buf:
+            line, _, self.buf = self.buf.partition(b"\n")
+            if self.in_environment:
+                if not line.strip():
+                    self.in_environment = False
+                    self.next_command()
+            elif self.hung_up:  # the pending command's own reply: done
+                self.transport.close()
+                return
+            elif line.strip() == b"HANGUP":
+                self.hung_up = True
+            else:
+                self.next_command()
+
+    def next_command(self) -> None:
+        assert self.transport is not None
+        if self.sent == len(self.commands):
+            self.transport.close()
+            return
+        self.transport.write(self.commands[self.sent])
+        self.sent += 1
 
 
 def _rss() -> int:
@@ -152,8 +173,8 @@ async def _serve(kind: str, commands: list[bytes], conn: Any, redis_url: str) ->
         port = ivr.port
         server = None
     else:
-        server = await asyncio.start_server(
-            lambda r, w: _bare_call(r, w, commands), HOST, 0, backlog=4096
+        server = await asyncio.get_running_loop().create_server(
+            lambda: BareAGI(commands), HOST, 0, backlog=4096
         )
         port = server.sockets[0].getsockname()[1]
     loop = asyncio.get_running_loop()

@@ -62,3 +62,30 @@ def test_bad_files_say_where(tmp_path: Path) -> None:
         from_dict({"lookups": {"fetch": [{"when": {}}]}})
     with pytest.raises(FixtureError, match="unknown section"):
         from_dict({"lookup": {}})
+
+
+def test_installed_fixtures_answer_on_the_event_loop_without_a_worker_thread() -> None:
+    # A fixture is a dict look-up: a worker thread only adds a GIL hand-over, which showed as
+    # the gateway's p99 under load (bench/gateway.py). Answers and failures are unchanged.
+    import asyncio
+    import threading
+
+    from ivrflow import actions as act
+    from ivrflow import events as ev
+    from ivrflow.engine import Engine
+    from ivrflow.fixtures import install
+
+    flow = ivrflow.load(FLOWS / "billing.ivr")
+    engine = Engine()
+    install(engine, flow, for_flow(flow))
+    threads = threading.active_count()
+
+    async def ask(contract: str) -> ev.Event:
+        action = act.Lookup("c1:1", "fetch_account", (contract,), 2.0)
+        return await engine.lookup(action, lambda: 0.0)
+
+    found = asyncio.run(ask("79927398713"))
+    missing = asyncio.run(ask("0"))
+    assert isinstance(found, ev.LookupResult) and found.value
+    assert isinstance(missing, ev.LookupFailed)
+    assert threading.active_count() == threads
