@@ -99,7 +99,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
                 raise _Usage(f"--fit: cannot read {args.fit}: {exc}") from None
             data = fit_model(flow, records, model)
             text = describe_fit(data, len(records)) + yaml.safe_dump(
-                data, sort_keys=False, allow_unicode=True
+                data, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100
             )
             name = args.write_model or f"{args.fit} (fitted)"
             model = parse_model(text, name)
