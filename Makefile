@@ -46,6 +46,9 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[bench]' --config-settings editable_mode=compat
 	$(BIN)/python bench/compile.py
 	$(BIN)/python bench/interpreter.py
+	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/reliability.py
+	$(BIN)/python bench/traffic.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
