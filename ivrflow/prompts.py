@@ -58,4 +58,16 @@ def default(key: str, language: str, **values: str) -> str:
     return text.format(**values) if values else text
 
 
-__all__ = ["DEFAULTS", "default"]
+def in_language(texts: Mapping[str, str], language: str) -> str | None:
+    """A multilingual prompt's text for `language`: the exact tag, else the same base language
+    (pt-BR for pt-PT), else the first one written."""
+    if language in texts:
+        return texts[language]
+    base = language.split("-")[0]
+    for tag, text in texts.items():
+        if tag.split("-")[0] == base:
+            return text
+    return next(iter(texts.values()), None)
+
+
+__all__ = ["DEFAULTS", "default", "in_language"]

@@ -420,7 +420,7 @@ class Session:
     ) -> act.Say | str:
         """Per statement and language, once: the action of a constant prompt, or the
         template text to render each time."""
-        text = say.text.get("") if "" in say.text else _pick(say.text, language)
+        text = say.text.get("") if "" in say.text else prompts.in_language(say.text, language)
         if text is None:
             raise EvaluationError(f"{say.where}: the prompt has no text in {language}")
         if templates.is_template(text):
@@ -1169,16 +1169,6 @@ def _spoken_digits(text: str) -> str:
         elif word in speech.SPOKEN_DIGITS:
             out.append(speech.SPOKEN_DIGITS[word])
     return "".join(out)[:MAX_DIGITS]
-
-
-def _pick(texts: Mapping[str, str], language: str) -> str | None:
-    if language in texts:
-        return texts[language]
-    base = language.split("-")[0]
-    for tag, text in texts.items():
-        if tag.split("-")[0] == base:
-            return text
-    return next(iter(texts.values()), None)
 
 
 def _window(offer: model.CallbackOffer, session: Session) -> tuple[str, str] | None:

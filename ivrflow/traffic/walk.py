@@ -774,7 +774,7 @@ class Walker:
         language = say.language or env.get("language") or self.flow.settings.language
         if not isinstance(language, str):
             language = self.flow.settings.language
-        text = _pick(say.text, language) or ""
+        text = prompts.in_language(say.text, language) or ""
         rate = wpm_for(language, self.model.wpm, self.model.default_wpm)
         return speech_seconds(text, rate)
 
@@ -789,16 +789,6 @@ class Walker:
         language = language if isinstance(language, str) else self.flow.settings.language
         text = prompts.default(key, language, ewt="três minutos", position="4", phrase="x")
         return speech_seconds(text, wpm_for(language, self.model.wpm, self.model.default_wpm))
-
-
-def _pick(texts: Mapping[str, str], language: str) -> str | None:
-    if language in texts:
-        return texts[language]
-    base = language.split("-")[0]
-    for tag, text in texts.items():
-        if tag.split("-")[0] == base:
-            return text
-    return next(iter(texts.values()), None)
 
 
 def _thaw(value: Any) -> Any:
