@@ -7,6 +7,7 @@ value and whole-flow checks) and reports them together.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,10 +198,18 @@ def _collect_sets(sym: Symbols, lines: Sequence[ast.Line]) -> None:
             _collect_sets(sym, line.body)
 
 
-def _content_hash(sources: Mapping[str, str], lists: Mapping[str, model.NumberList]) -> str:
+def _content_hash(
+    sources: Mapping[str, str], lists: Mapping[str, model.NumberList], main: Path
+) -> str:
+    """What the flow is, not where it was read from: files are named relative to the main
+    file, so workers that keep the flows in different places agree (snapshots, records)."""
     h = hashlib.sha256()
-    for path in sorted(sources):
-        h.update(path.encode() + b"\0" + sources[path].encode() + b"\0")
+    base = os.path.abspath(main.parent)
+    named = {
+        Path(os.path.relpath(os.path.abspath(p), base)).as_posix(): t for p, t in sources.items()
+    }
+    for path in sorted(named):
+        h.update(path.encode() + b"\0" + named[path].encode() + b"\0")
     for name in sorted(lists):
         h.update(name.encode() + b"\0" + "\n".join(sorted(lists[name].numbers)).encode())
     return h.hexdigest()
@@ -303,7 +312,7 @@ def compile_file(path: str | Path, text: str | None = None) -> Result:
         prompts=_frozen(prompts),
         secure_variables=secure,
         sources=tuple(loaded.sources),
-        content_hash=_content_hash(loaded.sources, lists),
+        content_hash=_content_hash(loaded.sources, lists, main),
     )
     return Result(flow, diags, sources)
 

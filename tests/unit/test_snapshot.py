@@ -651,3 +651,28 @@ def test_failures_survive_a_snapshot_and_older_snapshots_without_them_restore(
     assert c.failures == []
     c.send(ev.Hangup(T0 + 6))
     assert c.record is not None and c.record["outcome"]["kind"] == "abandoned"
+
+
+def test_a_call_resumes_on_a_worker_that_keeps_the_flows_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hash stamps snapshots and records: it must say what the flow is, not where it sits.
+    import shutil
+
+    flows = Path(__file__).resolve().parents[2] / "flows"
+    skip = shutil.ignore_patterns("records", "tests", "models")
+    shutil.copytree(flows, tmp_path / "a" / "flows", ignore=skip)
+    shutil.copytree(flows, tmp_path / "b" / "ivr", ignore=skip)
+    monkeypatch.chdir(tmp_path / "a")
+    here = ivrflow.load("flows/billing.ivr")  # a relative path on one worker…
+    there = ivrflow.load(tmp_path / "b" / "ivr" / "billing.ivr")  # …an absolute one on another
+    assert here.content_hash == there.content_hash
+    call = Session(here, call_id="c1", ani="+5511987650000", dnis="+551130030001", at=T0)
+    call.start()
+    resumed = Session.from_dict(there, through_json(call))
+    assert resumed.state == call.state
+    (tmp_path / "b" / "ivr" / "common" / "hours.ivr").write_text(
+        (flows / "common" / "hours.ivr").read_text(encoding="utf-8") + "\n# changed\n",
+        encoding="utf-8",
+    )
+    assert ivrflow.load(tmp_path / "b" / "ivr" / "billing.ivr").content_hash != here.content_hash
