@@ -536,7 +536,8 @@ class Report:
         for flow, n in sorted(self.other_version.items()):
             notes.append(
                 f"{n:,} {flow} record(s) came from another version of the flow than the file "
-                "read for state kinds and callback offers; states it no longer has show no kind."
+                "read for state kinds and callback offers; their states the file lacks are "
+                "shown without a kind."
             )
         return notes
 
