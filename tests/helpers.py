@@ -4,9 +4,11 @@ Imported by tests as `helpers` (tests/conftest.py puts this folder on sys.path).
 
 from __future__ import annotations
 
+import random
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,3 +73,14 @@ def twiml_apology(root: ET.Element) -> bool:
     """The billing flow's technical-problem apology, then <Hangup/>."""
     says = " ".join(el.text or "" for el in root.iter("Say"))
     return "problema técnico" in says and root.find("Hangup") is not None
+
+
+def lookup_answer_from_model(model: Any, action: Any, rng: random.Random, now: float) -> Any:
+    """A look-up answered as a traffic model says: one of its outcomes, drawn by their shares."""
+    from ivrflow import events as ev
+
+    lm = model.lookups[action.function]
+    o = rng.choices(lm.outcomes, [x.share for x in lm.outcomes])[0]
+    if o.error:
+        return ev.LookupFailed(now, action.request, o.error)
+    return ev.LookupResult(now, action.request, o.result)

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 # The walk test's flow, model and model-driven caller (tests/unit is on sys.path).
+from helpers import lookup_answer_from_model
 from test_traffic_walk import MODEL, _answer, _flow
 
 from ivrflow import actions as act
@@ -37,13 +38,7 @@ def _records(tmp_path: Path, n: int) -> list[dict[str, object]]:
             event = None
             for a in actions:
                 if isinstance(a, act.Lookup):
-                    lm = m.lookups[a.function]
-                    o = rng.choices(lm.outcomes, [x.share for x in lm.outcomes])[0]
-                    event = (
-                        ev.LookupFailed(now, a.request, o.error)
-                        if o.error
-                        else ev.LookupResult(now, a.request, o.result)
-                    )
+                    event = lookup_answer_from_model(m, a, rng, now)
                 elif isinstance(a, act.GetQueueStatus):
                     event = ev.QueueStatus(now, a.queue, 30.0, 1)
                 elif isinstance(a, act.TransferToQueue):

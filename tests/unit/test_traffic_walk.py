@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import lookup_answer_from_model
 
 import ivrflow
 from ivrflow import actions as act
@@ -171,13 +172,7 @@ def _real_call(flow: Flow, m: TrafficModel, rng: random.Random, at: float, ewt: 
         event: Any = None
         for a in actions:
             if isinstance(a, act.Lookup):
-                lm = m.lookups[a.function]
-                o = rng.choices(lm.outcomes, [x.share for x in lm.outcomes])[0]
-                event = (
-                    ev.LookupFailed(now, a.request, o.error)
-                    if o.error
-                    else ev.LookupResult(now, a.request, o.result)
-                )
+                event = lookup_answer_from_model(m, a, rng, now)
             elif isinstance(a, act.GetQueueStatus):
                 event = ev.QueueStatus(now, a.queue, ewt, 3)
             elif isinstance(a, act.TransferToQueue):
