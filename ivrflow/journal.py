@@ -201,6 +201,7 @@ def recovered_record(entry: dict[str, Any], ended_at: float) -> dict[str, Any]:
         "lookups": [],
         "noinput": 0,
         "nomatch": 0,
+        "failures": [],
         "errors": [why],
         "recovered": True,
     }

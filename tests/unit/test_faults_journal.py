@@ -105,6 +105,8 @@ def test_calls_cut_by_a_crash_get_one_error_record_each_after_recovery(tmp_path:
     assert cut["outcome"]["kind"] == "error" and cut["recovered"] is True
     assert cut["flow"] == "billing" and cut["ani"] == "**********5678"  # masked as asked
     assert cut["started_at"] <= cut["ended_at"]
+    done_0 = next(r for r in read_records(records) if r["call_id"] == "done-0")
+    assert set(cut) == set(done_0) | {"recovered"}  # the shape report and fit tools read
     # A second recovery (a second restart) finds nothing open and writes nothing.
     assert recover_calls(CallJournal(tmp_path / "journal"), JsonLinesSink(records)) == []
     assert len(read_records(records)) == 7
