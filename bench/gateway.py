@@ -71,6 +71,8 @@ GOAL_RATIO = 2.0
 class CountingSink:
     """A null record sink that counts outcomes."""
 
+    blocking = False  # no disk: written on the event loop, like MemorySink
+
     def __init__(self) -> None:
         self.outcomes: dict[str, int] = {}
 

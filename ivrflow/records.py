@@ -102,6 +102,8 @@ class RecordSink(Protocol):
 class MemorySink:
     """Keeps records in a list (tests, the simulator)."""
 
+    blocking = False  # no disk: the engine writes it on the event loop
+
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
 

@@ -380,7 +380,7 @@ class WebhookGateway:
                     log.debug("webhook: call %s: lost a race, starting over", call_id)
                     continue  # someone else moved this call on first: start over
                 self._last.pop(call_id, None)
-                self.engine.finish(session)
+                await self.engine.finish_async(session)
                 return xml
             new = {
                 "flow": flow_name,
@@ -391,7 +391,7 @@ class WebhookGateway:
             }
             if self._put(call_id, new, version, session):
                 if version is None:
-                    self.engine.call_started(session)
+                    await self.engine.call_started_async(session)
                 return xml
             log.debug("webhook: call %s: lost a race, starting over", call_id)
         log.warning("webhook: call %s: still contended, asking Twilio to retry", call_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -199,3 +200,41 @@ def test_call_ids_the_engine_makes_up_differ_across_engines(flow_path: Path) -> 
     ids = [first.session(flow, ani=None, dnis=None, at=0.0).call_id for _ in range(3)]
     ids += [second.session(flow, ani=None, dnis=None, at=0.0).call_id for _ in range(3)]
     assert len(set(ids)) == 6
+
+
+def test_records_and_journal_that_touch_the_disk_are_written_off_the_event_loop(
+    flow_path: Path, tmp_path: Path
+) -> None:
+    # An fsync per record and two per journaled call, done on the loop, would hold every other
+    # call's next prompt behind this call's disk. They run on one writer thread, in order.
+    from ivrflow.journal import CallJournal
+
+    seen: list[tuple[str, bool]] = []
+
+    class DiskSink:  # no `blocking` attribute: a custom sink is assumed to block
+        def write(self, record: dict[str, Any]) -> None:
+            seen.append(("record", threading.current_thread() is threading.main_thread()))
+
+    class Journal(CallJournal):
+        def started(self, session: Any) -> None:
+            seen.append(("started", threading.current_thread() is threading.main_thread()))
+            super().started(session)
+
+        def ended(self, call_id: str) -> None:
+            seen.append(("ended", threading.current_thread() is threading.main_thread()))
+            super().ended(call_id)
+
+    engine = Engine(records=DiskSink(), journal=Journal(tmp_path / "journal"))
+    record, _ = run(engine, flow_path, ["hangup"])
+    assert record["outcome"]["kind"] in ("abandoned", "error", "self_served")
+    assert seen == [("started", False), ("record", False), ("ended", False)]
+    assert Journal(tmp_path / "journal").open_calls() == []
+
+    class LoopSink(MemorySink):  # blocking = False: written at once, on the loop's thread
+        def write(self, record: dict[str, Any]) -> None:
+            seen.append(("memory", threading.current_thread() is threading.main_thread()))
+            super().write(record)
+
+    seen.clear()
+    run(Engine(records=LoopSink()), flow_path, ["hangup"])
+    assert seen == [("memory", True)]
