@@ -42,14 +42,7 @@ DOT_TIMEOUT = 120.0  # seconds `dot` may take
 
 KEYS = frozenset("0123456789*#")
 
-STATE_KINDS: Mapping[type, str] = {
-    model.Step: "step",
-    model.Menu: "menu",
-    model.Capture: "capture",
-    model.Lookup: "lookup",
-    model.Transfer: "transfer",
-    model.CallbackOffer: "callback",
-}
+STATE_KINDS = model.STATE_KINDS
 
 # Pseudo-target → (the terminal node's text, the outcome it stands for).
 TERMINALS: Mapping[str, tuple[str, str]] = {

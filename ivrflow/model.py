@@ -343,6 +343,16 @@ class CallbackOffer:
 
 State: TypeAlias = Step | Menu | Capture | Lookup | Transfer | CallbackOffer
 
+# What each kind of state is called where people read it (diagrams, reports).
+STATE_KINDS: Mapping[type, str] = {
+    Step: "step",
+    Menu: "menu",
+    Capture: "capture",
+    Lookup: "lookup",
+    Transfer: "transfer",
+    CallbackOffer: "callback",
+}
+
 
 # ---------------------------------------------------------------- declarations
 
@@ -436,6 +446,7 @@ class Flow:
 
 __all__ = [
     "BUILTIN_VARIABLES",
+    "STATE_KINDS",
     "nested_bodies",
     "HANGUP",
     "NO_ESCALATION",

@@ -46,15 +46,7 @@ def flow_info(path: str | Path) -> FlowInfo:
     from ..compiler import load
 
     flow = load(path)
-    names = {
-        model.Step: "step",
-        model.Menu: "menu",
-        model.Capture: "capture",
-        model.Lookup: "lookup",
-        model.Transfer: "transfer",
-        model.CallbackOffer: "callback",
-    }
-    kinds = {name: names.get(type(state), "step") for name, state in flow.states.items()}
+    kinds = {name: model.STATE_KINDS[type(state)] for name, state in flow.states.items()}
     accept, decline = {}, {}
     for name, state in flow.states.items():
         if isinstance(state, model.CallbackOffer):
