@@ -8,8 +8,8 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -43,7 +43,7 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install -q -e '.[bench]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install -qq -e '.[bench]'
 	$(BIN)/python bench/compile.py
 	$(BIN)/python bench/interpreter.py
 	$(BIN)/python bench/gateway.py

@@ -312,7 +312,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import ivrflow
-    from ivrflow.parser import bare_parser, parse_tree
+    from ivrflow.lang.parser import bare_parser, parse_tree
 
     text = generate(args.lines)
     n_lines = text.count("\n")

@@ -148,10 +148,10 @@ async def _serve(kind: str, commands: list[bytes], conn: Any, redis_url: str) ->
     if kind == "webhook":
         from aiohttp import web
 
-        from ivrflow.engine import Engine
-        from ivrflow.gateways.hosting import fixtures_hook
-        from ivrflow.gateways.session_store import RedisSessionStore
-        from ivrflow.gateways.webhook import WebhookConfig, create_app
+        from ivrflow.host.engine import Engine
+        from ivrflow.host.gateways.hosting import fixtures_hook
+        from ivrflow.host.gateways.session_store import RedisSessionStore
+        from ivrflow.host.gateways.webhook import WebhookConfig, create_app
 
         engine = Engine(records=sink)
         store = RedisSessionStore(redis_url, ttl=600)
@@ -163,9 +163,9 @@ async def _serve(kind: str, commands: list[bytes], conn: Any, redis_url: str) ->
         port = runner.addresses[0][1]
         server: asyncio.Server | None = None
     elif kind == "ivrflow":
-        from ivrflow.engine import Engine
-        from ivrflow.gateways.fastagi import FastAGIServer, ServerConfig
-        from ivrflow.gateways.hosting import fixtures_hook
+        from ivrflow.host.engine import Engine
+        from ivrflow.host.gateways.fastagi import FastAGIServer, ServerConfig
+        from ivrflow.host.gateways.hosting import fixtures_hook
 
         engine = Engine(records=sink)
         config = ServerConfig(flows_dir=FLOWS, render=False)

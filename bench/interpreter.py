@@ -45,9 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import ivrflow  # noqa: E402
-from ivrflow import actions as act  # noqa: E402
-from ivrflow import events as ev  # noqa: E402
-from ivrflow.session import Session  # noqa: E402
+from ivrflow.runtime import actions as act  # noqa: E402
+from ivrflow.runtime import events as ev  # noqa: E402
+from ivrflow.runtime.session import Session  # noqa: E402
 
 try:
     from transitions import Machine

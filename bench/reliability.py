@@ -84,7 +84,7 @@ def run_marked(marker: str) -> Suite:
 
 
 def fuzz_all(calls: int, seed: int) -> dict[str, Any]:
-    from ivrflow.fuzzing import fuzz_flow
+    from ivrflow.tools.fuzzing import fuzz_flow
 
     totals: dict[str, Any] = {"flows": {}, "calls": 0, "violations": 0, "records_lost": 0,
                               "secrets_leaked": 0, "outcomes": Counter(), "seconds": 0.0}  # fmt: skip

@@ -4,10 +4,10 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from ivrflow.callbacks import SQLiteCallbackStore
-from ivrflow.channels import ScriptedChannel
-from ivrflow.engine import Engine
-from ivrflow.records import JsonLinesSink
+from ivrflow.host.callbacks import SQLiteCallbackStore
+from ivrflow.host.engine import Engine
+from ivrflow.host.sinks import JsonLinesSink
+from ivrflow.tools.scripted_caller import ScriptedChannel
 
 work = Path(tempfile.mkdtemp(prefix="ivrflow-host-"))
 engine = Engine(

@@ -10,9 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from .ast import Span
+
+class Span(NamedTuple):
+    """1-based line and column of the first character; end is exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def to(self, other: Span) -> Span:
+        return Span(self.line, self.column, other.end_line, other.end_column)
+
 
 Severity = Literal["error", "warning"]
 
@@ -134,6 +145,7 @@ __all__ = [
     "IvrflowRuntimeError",
     "LookupFailure",
     "Severity",
+    "Span",
     "did_you_mean",
     "render",
     "render_all",

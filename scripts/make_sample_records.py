@@ -30,14 +30,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ivrflow import actions as act  # noqa: E402
-from ivrflow import events as ev  # noqa: E402
 from ivrflow import model  # noqa: E402
 from ivrflow.compiler import load  # noqa: E402
 from ivrflow.errors import LookupFailure  # noqa: E402
-from ivrflow.fixtures import Fixtures, for_flow  # noqa: E402
-from ivrflow.records import JsonLinesSink  # noqa: E402
-from ivrflow.testing import Call  # noqa: E402
+from ivrflow.host.fixtures import Fixtures, for_flow  # noqa: E402
+from ivrflow.host.sinks import JsonLinesSink  # noqa: E402
+from ivrflow.runtime import actions as act  # noqa: E402
+from ivrflow.runtime import events as ev  # noqa: E402
+from ivrflow.tools.testing import Call  # noqa: E402
 
 SEED = 20261116
 WEEK_START = dt.date(2026, 11, 16)  # a Monday; Friday 20 is a Brazilian holiday

@@ -77,7 +77,7 @@ def twiml_apology(root: ET.Element) -> bool:
 
 def lookup_answer_from_model(model: Any, action: Any, rng: random.Random, now: float) -> Any:
     """A look-up answered as a traffic model says: one of its outcomes, drawn by their shares."""
-    from ivrflow import events as ev
+    from ivrflow.runtime import events as ev
 
     lm = model.lookups[action.function]
     o = rng.choices(lm.outcomes, [x.share for x in lm.outcomes])[0]

@@ -14,10 +14,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
-from .. import ast, model
+from .. import model
 from ..errors import Diagnostic, FlowError, FlowSyntaxError, FlowValidationError, sort_key
-from ..parser import parse_tree
-from ..sources import SourceError, check_reference, display_path, read_text
+from ..lang import ast
+from ..lang.parser import parse_tree
+from ..lang.sources import SourceError, check_reference, display_path, read_text
 from . import analysis, declarations
 from .context import Context, Declared, Symbols
 from .expressions import compile_expr

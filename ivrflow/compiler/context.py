@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from .. import ast
 from ..errors import Diagnostic, did_you_mean
+from ..lang import ast
 from ..model import Where
 
 N = TypeVar("N")

@@ -8,9 +8,11 @@ from pathlib import Path
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .. import ast, model, phone, sayas
+from .. import model
 from ..errors import did_you_mean
-from ..sources import LIST_SUFFIXES, SourceError, check_reference, display_path, read_list
+from ..lang import ast
+from ..lang.sources import LIST_SUFFIXES, SourceError, check_reference, display_path, read_list
+from ..model import phone, sayas
 from .context import Context, Declared
 from .expressions import literal_value, parse_date, parse_time
 from .settings import Settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
-from .. import ast
+from ..lang import ast
 from .context import Context
 
 _KEY = r"(\d|star|pound|hash|asterisco|estrela|cerquilha|sustenido)(?!\s*(?:digits|d[ií]gitos|n[uú]meros))"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .. import ast, model
+from .. import model
 from ..errors import did_you_mean
+from ..lang import ast
 from .context import Context
 from .expressions import compile_expr, literal_value
 

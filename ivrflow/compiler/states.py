@@ -11,8 +11,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
-from .. import ast, model, speech, templates, validators
+from .. import model
 from ..errors import did_you_mean
+from ..lang import ast
+from ..model import speech, templates, validators
+from ..model.walk import ends
 from . import prompt_checks
 from .context import Context, Symbols
 from .expressions import compile_expr, compile_regex, literal_value, number_value
@@ -91,22 +94,6 @@ def _name_span(span: ast.Span, name: str) -> ast.Span:
 
 def _literal_text(lit: ast.Literal) -> str:
     return f'"{lit.text}"' if lit.kind == "string" else lit.text
-
-
-def ends(body: model.Body) -> bool:
-    """True when running `body` always leaves the state (goto, hang-up, return …)."""
-    if not body:
-        return False
-    last = body[-1]
-    if isinstance(last, model.Goto | model.Hangup | model.Return):
-        return True
-    if isinstance(last, model.Split):
-        return all(ends(b) for _, b in last.branches)
-    if isinstance(last, model.If):
-        return last.branches[-1][0] is None and all(ends(b) for _, b in last.branches)
-    if isinstance(last, model.Switch):  # exhaustive only with an else
-        return any(v == () for v, _ in last.cases) and all(ends(b) for _, b in last.cases)
-    return False
 
 
 class StateCompiler:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import speech
-from ..records import OUTCOMES
+from ..model import speech
+from ..runtime.record import OUTCOMES
 
 SCHEMA = "ivrflow.report/1"
 INPUT_KINDS = ("menu", "capture", "callback")  # the states that ask the caller something

@@ -9,8 +9,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from ..charts import bar_chart, funnel, html_page, line_chart
-from ..records import OUTCOMES
+from ..runtime.record import OUTCOMES
+from .charts import bar_chart, funnel, html_page, line_chart
 from .render import SECTIONS, Column, rows_of, show, summary_lines
 
 FUNNEL_STEPS = 14  # the most-visited states per flow; a longer bar list is unreadable

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
-from ..records import OUTCOMES
+from ..runtime.record import OUTCOMES
 
 MALFORMED_REASONS = ("not_json", "missing_field", "wrong_type")
 EXAMPLES_KEPT = 5

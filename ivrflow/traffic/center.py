@@ -20,8 +20,8 @@ from dataclasses import dataclass, field, replace
 from heapq import heappop, heappush
 from typing import Any
 
-from .. import hours as hours_mod
 from .. import model as fm
+from ..model import hours as hours_mod
 from .model import TrafficModel
 from .queue import AgentQueue, QueueSpec, QueueStats
 from .walk import END, QUEUE, TRANSFER, Node, Walker

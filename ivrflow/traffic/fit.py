@@ -26,9 +26,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from .. import hours as hours_mod
 from .. import model as fm
-from .. import speech
+from ..model import hours as hours_mod
+from ..model import speech
 from .model import TrafficModel, choice_keys
 
 __all__ = ["describe_fit", "fit_model"]

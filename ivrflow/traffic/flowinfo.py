@@ -4,8 +4,8 @@ where a call goes, and conditions written back as text (to name the ones it had 
 from __future__ import annotations
 
 from .. import model as fm
-from ..compiler.analysis import bodies
-from ..compiler.analysis import walk as statements
+from ..model.walk import bodies
+from ..model.walk import walk as statements
 
 __all__ = ["expr_text", "relevant_variables"]
 

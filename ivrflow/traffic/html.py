@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import math
 
-from .. import charts
+from ..insight import charts
 from .report import sweep_answer
 from .results import Estimate, Summary, SweepRow
 

@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from .. import hours as hours_mod
 from .. import model as fm
-from .. import phone, prompts
-from ..compiler.states import ends
-from ..evaluate import EvaluationError, evaluate, truthy
-from ..runtime_index import body_index
+from ..model import hours as hours_mod
+from ..model import phone, prompts
+from ..model.index import body_index
+from ..model.walk import ends
+from ..runtime.evaluate import EvaluationError, evaluate, truthy
 from .durations import PLAY_DEFAULT, audio_seconds, speech_seconds, wpm_for
 from .flowinfo import expr_text, relevant_variables
 from .model import StateModel, TrafficModel, choice_keys

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from ivrflow.journal import RECOVERED_REASON, CallJournal
-from ivrflow.records import read_records
+from ivrflow.host.journal import RECOVERED_REASON, CallJournal
+from ivrflow.host.sinks import read_records
 
 pytestmark = pytest.mark.fault
 

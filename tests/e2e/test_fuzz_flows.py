@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ivrflow.fuzzing import fuzz_flow
+from ivrflow.tools.fuzzing import fuzz_flow
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = sorted((ROOT / "flows").glob("*.ivr"))
@@ -45,7 +45,7 @@ def test_the_flows_with_secure_captures_had_them_audited() -> None:
 
 def test_the_shipped_scenarios_keep_every_invariant_and_end_when_the_caller_stops() -> None:
     """Each scenario's caller, then silence: the same checks as a fuzzed call."""
-    from ivrflow.fuzzing import replay
+    from ivrflow.tools.fuzzing import replay
 
     files = sorted((ROOT / "flows" / "tests" / "scenarios").glob("*.yaml"))
     assert len(files) >= 100

@@ -30,11 +30,11 @@ redis = pytest.importorskip("redis")
 
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
-from ivrflow.engine import Engine  # noqa: E402
-from ivrflow.fixtures import for_flow, install  # noqa: E402
-from ivrflow.gateways.session_store import RedisSessionStore  # noqa: E402
-from ivrflow.gateways.webhook import STORE_DOWN_REASON, WebhookConfig, WebhookGateway  # noqa: E402
-from ivrflow.records import MemorySink  # noqa: E402
+from ivrflow.host.engine import Engine  # noqa: E402
+from ivrflow.host.fixtures import for_flow, install  # noqa: E402
+from ivrflow.host.gateways.session_store import RedisSessionStore  # noqa: E402
+from ivrflow.host.gateways.webhook import STORE_DOWN_REASON, WebhookConfig, WebhookGateway  # noqa: E402
+from ivrflow.host.sinks import MemorySink  # noqa: E402
 
 REDIS_SERVER = shutil.which("redis-server")
 FLOWS = Path(__file__).resolve().parents[2] / "flows"

@@ -26,7 +26,7 @@ from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 import ivrflow
-from ivrflow import simulator as sm
+from ivrflow.tools import simulator as sm
 
 ROOT = Path(__file__).resolve().parents[2]
 BILLING = "flows/billing.ivr"

@@ -30,8 +30,8 @@ import pytest
 pytest.importorskip("aiohttp")
 redis = pytest.importorskip("redis")
 
-from ivrflow.gateways.session_store import RedisSessionStore  # noqa: E402
-from ivrflow.gateways.webhook import signature  # noqa: E402
+from ivrflow.host.gateways.session_store import RedisSessionStore  # noqa: E402
+from ivrflow.host.gateways.webhook import signature  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "flows"

@@ -53,10 +53,10 @@ import pytest
 import yaml
 
 import ivrflow
-from ivrflow import actions as act
-from ivrflow import events as ev
-from ivrflow.records import OUTCOMES
-from ivrflow.session import Session
+from ivrflow.runtime import actions as act
+from ivrflow.runtime import events as ev
+from ivrflow.runtime.record import OUTCOMES
+from ivrflow.runtime.session import Session
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

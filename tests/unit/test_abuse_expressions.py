@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ivrflow import evaluate, model
+from ivrflow import model
 from ivrflow.compiler import compile_file
-from ivrflow.testing import Call
+from ivrflow.runtime import evaluate
+from ivrflow.tools.testing import Call
 
 pytestmark = pytest.mark.abuse
 

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from ivrflow import events as ev
-from ivrflow.session import (
+from ivrflow.runtime import events as ev
+from ivrflow.runtime.session import (
     MAX_DIGITS,
     MAX_RESULT_DEPTH,
     MAX_RESULT_ITEMS,
     MAX_UTTERANCE,
     Session,
 )
-from ivrflow.snapshot import SnapshotError
-from ivrflow.testing import Call
+from ivrflow.runtime.snapshot import SnapshotError
+from ivrflow.tools.testing import Call
 
 pytestmark = pytest.mark.abuse
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ivrflow import templates
 from ivrflow.compiler import compile_file
-from ivrflow.testing import Call
+from ivrflow.model import templates
+from ivrflow.tools.testing import Call
 
 pytestmark = pytest.mark.abuse
 

@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 import ivrflow
-from ivrflow import actions as act
-from ivrflow import events as ev
-from ivrflow.callbacks import (
+from ivrflow.errors import IvrflowRuntimeError
+from ivrflow.host.callbacks import (
     CallbackRequest,
     CallbackStore,
     CallbackStoreError,
@@ -23,8 +22,9 @@ from ivrflow.callbacks import (
     SpoolingStore,
     SQLiteCallbackStore,
 )
-from ivrflow.errors import IvrflowRuntimeError
-from ivrflow.session import Session
+from ivrflow.runtime import actions as act
+from ivrflow.runtime import events as ev
+from ivrflow.runtime.session import Session
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 T0 = 1795525200.0  # 2026-11-24 10:00 in São Paulo (a Tuesday)

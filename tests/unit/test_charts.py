@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ivrflow.charts import bar_chart, funnel, histogram, html_page, line_chart
+from ivrflow.insight.charts import bar_chart, funnel, histogram, html_page, line_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 

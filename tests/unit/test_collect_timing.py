@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 import ivrflow
-from ivrflow import actions as act
-from ivrflow import events as ev
 from ivrflow.model import Flow
-from ivrflow.records import build_record
-from ivrflow.session import MAX_DIGITS, Session
+from ivrflow.runtime import actions as act
+from ivrflow.runtime import events as ev
+from ivrflow.runtime.record import build_record
+from ivrflow.runtime.session import MAX_DIGITS, Session
 
 T0 = 1795525200.0  # Tuesday 2026-11-24 10:00 in São Paulo
 

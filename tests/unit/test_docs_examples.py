@@ -194,8 +194,9 @@ def test_every_keyword_has_an_example(word: str) -> None:
 def vocabulary() -> list[tuple[str, bool]]:
     """(word, may it appear inside a text): settings, branch words, validators, filters,
     built-in functions, tests, constants, variables and special targets."""
-    from ivrflow import model, sayas, validators
+    from ivrflow import model
     from ivrflow.compiler import declarations, expressions, states
+    from ivrflow.model import sayas, validators
 
     code_words: set[str] = set()
     for table in (
@@ -236,7 +237,7 @@ def sayas_rows() -> list[tuple[str, str, str, str, str]]:
 
 
 def test_sayas_table_was_found() -> None:
-    from ivrflow import sayas
+    from ivrflow.model import sayas
 
     assert {row[0] for row in sayas_rows()} == set(sayas.FILTERS)
 
@@ -244,7 +245,7 @@ def test_sayas_table_was_found() -> None:
 @pytest.mark.parametrize("row", sayas_rows(), ids=lambda r: f"{r[0]}({r[1]}) {r[2]}")
 def test_sayas_table_matches_the_filters(row: tuple[str, str, str, str, str]) -> None:
     """The en-US and pt-BR columns are what a prompt really says."""
-    from ivrflow import templates
+    from ivrflow.model import templates
 
     name, args, value, en_us, pt_br = row
     call = f"{name}({args})" if args else name

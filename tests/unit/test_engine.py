@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from ivrflow import actions as act
-from ivrflow import events as ev
-from ivrflow.channels import ScriptedChannel
-from ivrflow.engine import Engine
-from ivrflow.records import MemorySink
+from ivrflow.host.engine import Engine
+from ivrflow.host.sinks import MemorySink
+from ivrflow.runtime import actions as act
+from ivrflow.runtime import events as ev
+from ivrflow.tools.scripted_caller import ScriptedChannel
 
 T0 = 1795525200.0  # 2026-11-24 10:00 in São Paulo
 
@@ -207,7 +207,7 @@ def test_records_and_journal_that_touch_the_disk_are_written_off_the_event_loop(
 ) -> None:
     # An fsync per record and two per journaled call, done on the loop, would hold every other
     # call's next prompt behind this call's disk. They run on one writer thread, in order.
-    from ivrflow.journal import CallJournal
+    from ivrflow.host.journal import CallJournal
 
     seen: list[tuple[str, bool]] = []
 

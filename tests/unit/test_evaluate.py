@@ -17,8 +17,8 @@ import pytest
 
 import ivrflow
 from ivrflow import model
-from ivrflow.evaluate import MAX_NUMBER, MAX_TEXT, EvaluationError, evaluate, truthy
-from ivrflow.session import Session
+from ivrflow.runtime.evaluate import MAX_NUMBER, MAX_TEXT, EvaluationError, evaluate, truthy
+from ivrflow.runtime.session import Session
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SAO_PAULO)  # a Tuesday

@@ -11,7 +11,6 @@ run from the repository root. To rewrite them from the current explorer (then RE
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import textwrap
@@ -22,18 +21,17 @@ import pytest
 import yaml
 
 import ivrflow
-from ivrflow import explore as ex
-from ivrflow import model, validators
+from ivrflow import model
 from ivrflow.cli import main
-from ivrflow.fixtures import Fixtures
-from ivrflow.records import OUTCOMES
+from ivrflow.host.fixtures import Fixtures
+from ivrflow.model import validators
+from ivrflow.runtime.record import OUTCOMES
+from ivrflow.tools import explore as ex
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "explore_golden"
 MINI = "tests/explore_golden/flows/mini.ivr"
 UPDATE = os.environ.get("IVRFLOW_UPDATE_GOLDEN") == "1"
-HAVE_RUNNER = importlib.util.find_spec("ivrflow.scenarios") is not None
-HAVE_TEST_COMMAND = importlib.util.find_spec("ivrflow.commands.test") is not None
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -285,9 +283,7 @@ def test_billing_inputs_come_from_the_rules(billing: tuple[ex.Exploration, float
 
 
 def test_billing_scenarios_replay(billing: tuple[ex.Exploration, float], tmp_path: Path) -> None:
-    if not HAVE_RUNNER:
-        pytest.skip("the scenario runner (ivrflow.scenarios) is not there yet")
-    from ivrflow import scenarios
+    from ivrflow.tools import scenarios
 
     found, _ = billing
     paths = list(found.paths())
@@ -349,9 +345,7 @@ def test_emitted_scenarios_are_in_the_format(
 def test_emitted_scenarios_pass_the_runner(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not HAVE_RUNNER:
-        pytest.skip("the scenario runner (ivrflow.scenarios) is not there yet")
-    from ivrflow import scenarios
+    from ivrflow.tools import scenarios
 
     monkeypatch.chdir(REPO)
     out_dir = tmp_path / "scenarios"
@@ -360,10 +354,9 @@ def test_emitted_scenarios_pass_the_runner(
     for file in files:
         result = scenarios.run_file(file)
         assert result.passed, f"{file.name}\n{result.details()}"
-    if HAVE_TEST_COMMAND:
-        code, out, _ = run_cli(["test", str(out_dir)], capsys)
-        assert code == 0, out
-        assert f"{len(files)} passed, 0 failed" in out
+    code, out, _ = run_cli(["test", str(out_dir)], capsys)
+    assert code == 0, out
+    assert f"{len(files)} passed, 0 failed" in out
 
 
 def test_emitted_scenarios_with_explicit_fixtures_and_generated_callers(
@@ -429,12 +422,11 @@ def test_emitted_scenarios_with_explicit_fixtures_and_generated_callers(
     # greeting reaches, so its setup joins that one and adds no path of its own
     assert {d["call"]["ani"] for d in datas} == {"+5511912345678", None}
     assert "  call starts → desk  = same call state as @1" in out
-    if HAVE_RUNNER:
-        from ivrflow import scenarios
+    from ivrflow.tools import scenarios
 
-        for file in files:
-            result = scenarios.run_file(file)
-            assert result.passed, f"{file.name}\n{result.details()}"
+    for file in files:
+        result = scenarios.run_file(file)
+        assert result.passed, f"{file.name}\n{result.details()}"
 
 
 # ---------------------------------------------------------------- entries from the rules

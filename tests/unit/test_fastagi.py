@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from ivrflow import fixtures as fixtures_mod
-from ivrflow.engine import Engine
-from ivrflow.gateways import agi_protocol as agi
-from ivrflow.gateways.fastagi import FastAGIServer, ServerConfig, call_parameters
-from ivrflow.records import MemorySink
+from ivrflow.host import fixtures as fixtures_mod
+from ivrflow.host.engine import Engine
+from ivrflow.host.gateways import agi_protocol as agi
+from ivrflow.host.gateways.fastagi import FastAGIServer, ServerConfig, call_parameters
+from ivrflow.host.sinks import MemorySink
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 # Tuesday 2026-11-24 11:00 in São Paulo: the billing office is open.
@@ -499,8 +499,8 @@ def test_close_cuts_calls_in_flight_after_the_deadline() -> None:
 
 
 def test_prerendered_prompt_is_streamed_from_the_sounds_dir(tmp_path: Path) -> None:
-    from ivrflow import actions as act
-    from ivrflow.gateways.fastagi import SpeechRenderer
+    from ivrflow.host.gateways.fastagi import SpeechRenderer
+    from ivrflow.runtime import actions as act
 
     welcome = act.Say("Olá! Você ligou para o faturamento da ACME Energia.", "pt-BR")
     key = SpeechRenderer.key(welcome)
@@ -547,7 +547,7 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=LIMIT)
-    from ivrflow.records import read_records
+    from ivrflow.host.sinks import read_records
 
     (record,) = read_records(records)
     assert record["call_id"] == "call-cli" and record["outcome"]["kind"] == "abandoned"

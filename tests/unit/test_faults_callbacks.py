@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from ivrflow.callbacks import SpoolingStore, SQLiteCallbackStore
-from ivrflow.channels import ScriptedChannel
-from ivrflow.engine import Engine
-from ivrflow.gateways import hosting
-from ivrflow.records import MemorySink, read_records
+from ivrflow.host.callbacks import SpoolingStore, SQLiteCallbackStore
+from ivrflow.host.engine import Engine
+from ivrflow.host.gateways import hosting
+from ivrflow.host.sinks import MemorySink, read_records
+from ivrflow.tools.scripted_caller import ScriptedChannel
 
 pytestmark = pytest.mark.fault
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from ivrflow.engine import Engine
-from ivrflow.gateways.fastagi import FastAGIServer, ServerConfig
-from ivrflow.records import MemorySink
+from ivrflow.host.engine import Engine
+from ivrflow.host.gateways.fastagi import FastAGIServer, ServerConfig
+from ivrflow.host.sinks import MemorySink
 
 pytestmark = pytest.mark.fault
 

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 import ivrflow
-from ivrflow import actions as act
-from ivrflow import events as ev
-from ivrflow.commands import recover as recover_cmd
-from ivrflow.engine import Engine
-from ivrflow.journal import RECOVERED_REASON, CallJournal, recover_calls
-from ivrflow.records import JsonLinesSink, read_records
+from ivrflow.cli import recover as recover_cmd
+from ivrflow.host.engine import Engine
+from ivrflow.host.journal import RECOVERED_REASON, CallJournal, recover_calls
+from ivrflow.host.sinks import JsonLinesSink, read_records
+from ivrflow.runtime import actions as act
+from ivrflow.runtime import events as ev
 
 pytestmark = pytest.mark.fault
 
@@ -199,8 +199,8 @@ def test_webhook_worker_killed_mid_call_gets_its_record_on_restart(tmp_path: Pat
     pytest.importorskip("aiohttp")
     from aiohttp.test_utils import TestClient, TestServer
 
-    from ivrflow.fixtures import for_flow, install
-    from ivrflow.gateways.webhook import WebhookConfig, WebhookGateway
+    from ivrflow.host.fixtures import for_flow, install
+    from ivrflow.host.gateways.webhook import WebhookConfig, WebhookGateway
 
     e = engine(tmp_path)
     config = WebhookConfig(

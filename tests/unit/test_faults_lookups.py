@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from ivrflow.callbacks import MemoryCallbackStore
-from ivrflow.channels import ScriptedChannel
-from ivrflow.engine import LOOKUP_THREADS, Engine
-from ivrflow.records import MemorySink
+from ivrflow.host.callbacks import MemoryCallbackStore
+from ivrflow.host.engine import LOOKUP_THREADS, Engine
+from ivrflow.host.sinks import MemorySink
+from ivrflow.tools.scripted_caller import ScriptedChannel
 
 pytestmark = pytest.mark.fault
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ivrflow.records import JsonLinesSink, SpoolingSink, read_records, recover
+from ivrflow.host.sinks import JsonLinesSink, SpoolingSink, read_records, recover
 
 pytestmark = pytest.mark.fault
 
@@ -154,7 +154,7 @@ def test_spool_unwritable_too_raises_rather_than_dropping_silently(tmp_path: Pat
 
 CHILD = """
 import errno, json, os, resource, signal, sys
-from ivrflow.records import JsonLinesSink, SpoolingSink, read_records
+from ivrflow.host.sinks import JsonLinesSink, SpoolingSink, read_records
 
 records, spool = sys.argv[1], sys.argv[2]
 sink = SpoolingSink(JsonLinesSink(records), spool)

@@ -18,15 +18,11 @@ from helpers import twiml_action, twiml_apology
 pytest.importorskip("aiohttp")
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
-from ivrflow.engine import Engine  # noqa: E402
-from ivrflow.fixtures import for_flow, install  # noqa: E402
-from ivrflow.gateways.session_store import MemorySessionStore  # noqa: E402
-from ivrflow.gateways.webhook import (  # noqa: E402
-    STORE_DOWN_REASON,
-    WebhookConfig,
-    WebhookGateway,
-)
-from ivrflow.records import MemorySink  # noqa: E402
+from ivrflow.host.engine import Engine  # noqa: E402
+from ivrflow.host.fixtures import for_flow, install  # noqa: E402
+from ivrflow.host.gateways.session_store import MemorySessionStore  # noqa: E402
+from ivrflow.host.gateways.webhook import STORE_DOWN_REASON, WebhookConfig, WebhookGateway
+from ivrflow.host.sinks import MemorySink  # noqa: E402
 
 pytestmark = pytest.mark.fault
 

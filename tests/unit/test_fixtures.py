@@ -8,7 +8,7 @@ import pytest
 
 import ivrflow
 from ivrflow.errors import LookupFailure
-from ivrflow.fixtures import FixtureError, for_flow, from_dict, load, parse_queue_option
+from ivrflow.host.fixtures import FixtureError, for_flow, from_dict, load, parse_queue_option
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 
@@ -70,10 +70,10 @@ def test_installed_fixtures_answer_on_the_event_loop_without_a_worker_thread() -
     import asyncio
     import threading
 
-    from ivrflow import actions as act
-    from ivrflow import events as ev
-    from ivrflow.engine import Engine
-    from ivrflow.fixtures import install
+    from ivrflow.host.engine import Engine
+    from ivrflow.host.fixtures import install
+    from ivrflow.runtime import actions as act
+    from ivrflow.runtime import events as ev
 
     flow = ivrflow.load(FLOWS / "billing.ivr")
     engine = Engine()

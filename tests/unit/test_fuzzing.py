@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from helpers import LOOPING
 
-from ivrflow import scenarios
 from ivrflow.compiler import load
-from ivrflow.fuzzing import INVARIANTS, fuzz_flow, replay, silence_bound
+from ivrflow.tools import scenarios
+from ivrflow.tools.fuzzing import INVARIANTS, fuzz_flow, replay, silence_bound
 
 ROOT = Path(__file__).resolve().parents[2]
 BILLING = ROOT / "flows" / "billing.ivr"
@@ -97,7 +97,7 @@ def test_without_faults_back_ends_answer_from_the_fixtures() -> None:
 def test_an_exception_out_of_the_driver_is_a_no_crash_violation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ivrflow.testing import Call
+    from ivrflow.tools.testing import Call
 
     def broken(self: Call, keys: str) -> list[object]:
         raise RuntimeError("the driver broke")
@@ -112,7 +112,7 @@ def test_an_exception_out_of_the_driver_is_a_no_crash_violation(
 def test_a_python_error_the_session_swallowed_is_still_a_violation(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from ivrflow import events, session
+    from ivrflow.runtime import events, session
 
     def broken(self: session.Session, event: object) -> None:
         raise TypeError("unsupported operand")
@@ -130,8 +130,8 @@ def test_a_python_error_the_session_swallowed_is_still_a_violation(
 @pytest.mark.parametrize("flow", ["billing.ivr", "bank.ivr"])
 def test_every_fuzzed_call_replays_identically_from_its_scenario(flow: str, tmp_path: Path) -> None:
     """The promise behind every violation's scenario: it is the same call, faults and all."""
-    from ivrflow.fuzzing.repro import scenario_yaml
-    from ivrflow.fuzzing.runner import fuzzed_calls
+    from ivrflow.tools.fuzzing.repro import scenario_yaml
+    from ivrflow.tools.fuzzing.runner import fuzzed_calls
 
     compiled = load(ROOT / "flows" / flow)
     for call in fuzzed_calls(compiled, 40, seed=8, snapshots=False):

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from ivrflow.compiler import load
-from ivrflow.fuzzing import fuzz_flow
-from ivrflow.fuzzing.leaks import LogCapture, SecretAudit, find_secret
-from ivrflow.records import Listener
-from ivrflow.testing import Call
+from ivrflow.runtime.record import Listener
+from ivrflow.tools.fuzzing import fuzz_flow
+from ivrflow.tools.fuzzing.leaks import LogCapture, SecretAudit, find_secret
+from ivrflow.tools.testing import Call
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -25,11 +25,11 @@ import pytest
 pytest.importorskip("aiohttp")
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
-from ivrflow.engine import Engine  # noqa: E402
-from ivrflow.fixtures import for_flow, install  # noqa: E402
-from ivrflow.gateways import hosting  # noqa: E402
-from ivrflow.gateways.webhook import MAX_BODY, WebhookConfig, create_app, signature  # noqa: E402
-from ivrflow.records import MemorySink  # noqa: E402
+from ivrflow.host.engine import Engine  # noqa: E402
+from ivrflow.host.fixtures import for_flow, install  # noqa: E402
+from ivrflow.host.gateways import hosting  # noqa: E402
+from ivrflow.host.gateways.webhook import MAX_BODY, WebhookConfig, create_app, signature  # noqa: E402
+from ivrflow.host.sinks import MemorySink  # noqa: E402
 
 pytestmark = pytest.mark.abuse
 
@@ -258,7 +258,7 @@ step bye:
 
 
 def agi_server(tmp_path: Path, **config: Any) -> tuple[Engine, Any]:
-    from ivrflow.gateways.fastagi import FastAGIServer, ServerConfig
+    from ivrflow.host.gateways.fastagi import FastAGIServer, ServerConfig
 
     flows = tmp_path / "flows"
     flows.mkdir(exist_ok=True)
@@ -313,7 +313,7 @@ def test_agi_garbage_before_a_call_closes_the_connection_without_a_session(
 def test_peer_allowed_by_cidr() -> None:
     import ipaddress
 
-    from ivrflow.gateways.fastagi import peer_allowed
+    from ivrflow.host.gateways.fastagi import peer_allowed
 
     lan = (ipaddress.ip_network("10.0.0.0/24"), ipaddress.ip_network("fd00::/8"))
     assert peer_allowed(("10.0.0.7", 50000), lan)
@@ -371,7 +371,7 @@ def test_serve_agi_listens_on_localhost_and_refuses_a_bad_allow(tmp_path: Path) 
     assert main(["serve", "agi", "--allow", "10.0.0.0/33", str(flows)]) == 2
     import argparse
 
-    from ivrflow.commands import serve
+    from ivrflow.cli import serve
 
     parser = argparse.ArgumentParser()
     serve.add_arguments(parser)

@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 import ivrflow
-from ivrflow import graph
 from ivrflow.cli import main
-from ivrflow.coverage import Coverage
-from ivrflow.fixtures import from_dict
-from ivrflow.flowgraph import edges
-from ivrflow.testing import Call
+from ivrflow.host.fixtures import from_dict
+from ivrflow.tools import graph
+from ivrflow.tools.coverage import Coverage
+from ivrflow.tools.flowgraph import edges
+from ivrflow.tools.testing import Call
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "graph_golden"

@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import ivrflow
-from ivrflow import hours
-from ivrflow.model import Hours
+from ivrflow.model import Hours, hours
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")

@@ -15,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from ivrflow.records import build_record
+from ivrflow.runtime.record import build_record
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDS = ROOT / "flows" / "records"
@@ -65,7 +65,7 @@ def test_the_samples_are_a_week_of_calls_with_every_outcome_and_small_files() ->
 
 
 def test_the_samples_have_exactly_the_fields_of_a_real_record() -> None:
-    from ivrflow.testing import Call
+    from ivrflow.tools.testing import Call
 
     call = Call.open(ROOT / "flows" / "billing.ivr")
     call.hangup()

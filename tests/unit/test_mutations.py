@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 import ivrflow
 from ivrflow import Flow, FlowError, Result, compile_file, load
 from ivrflow.errors import render
-from ivrflow.sources import display_path
+from ivrflow.lang.sources import display_path
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "flows"

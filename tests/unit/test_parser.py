@@ -6,8 +6,9 @@ import textwrap
 
 import pytest
 
-from ivrflow import FlowSyntaxError, ast
-from ivrflow.parser import parse_tree
+from ivrflow import FlowSyntaxError
+from ivrflow.lang import ast
+from ivrflow.lang.parser import parse_tree
 
 
 def parse(text: str) -> ast.Module:

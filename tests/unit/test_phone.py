@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ivrflow.phone import (
+from ivrflow.model.phone import (
     CALLING_CODES,
     is_valid_country,
     is_withheld,

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import ivrflow
-from ivrflow import graph
+from ivrflow.tools import graph
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jinja2.sandbox import SandboxedEnvironment
 
-from ivrflow.sayas import (
+from ivrflow.model.sayas import (
     FILTERS,
     SayAsError,
     currency,

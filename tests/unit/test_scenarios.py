@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ivrflow import scenarios
 from ivrflow.cli import main
-from ivrflow.coverage import Coverage
-from ivrflow.pytest_plugin import ivrflow_call, ivrflow_scenario  # noqa: F401  (fixtures)
+from ivrflow.tools import scenarios
+from ivrflow.tools.coverage import Coverage
+from ivrflow.tools.pytest_plugin import ivrflow_call, ivrflow_scenario  # noqa: F401  (fixtures)
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = "tests/scenario_cases"
@@ -607,7 +607,7 @@ def test_the_plugin_runs_in_pytest(tmp_path: Path) -> None:
             "-m",
             "pytest",
             "-p",
-            "ivrflow.pytest_plugin",
+            "ivrflow.tools.pytest_plugin",
             "-q",
             "-rA",
             "-p",

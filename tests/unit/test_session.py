@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import ivrflow
-from ivrflow import actions as act
-from ivrflow import events as ev
 from ivrflow.model import Flow
-from ivrflow.records import OUTCOMES, Listener, build_record
-from ivrflow.session import STEP_BUDGET, Session
+from ivrflow.runtime import actions as act
+from ivrflow.runtime import events as ev
+from ivrflow.runtime.record import OUTCOMES, Listener, build_record
+from ivrflow.runtime.session import STEP_BUDGET, Session
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")

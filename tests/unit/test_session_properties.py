@@ -25,14 +25,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ivrflow
-from ivrflow import actions as act
-from ivrflow import events as ev
 from ivrflow import model
 from ivrflow.errors import LookupFailure
-from ivrflow.fixtures import Fixtures, for_flow
-from ivrflow.records import OUTCOMES, Listener
-from ivrflow.session import Session
-from ivrflow.validators import BUILTIN
+from ivrflow.host.fixtures import Fixtures, for_flow
+from ivrflow.model.validators import BUILTIN
+from ivrflow.runtime import actions as act
+from ivrflow.runtime import events as ev
+from ivrflow.runtime.record import OUTCOMES, Listener
+from ivrflow.runtime.session import Session
 
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
 FLOW_NAMES = sorted(p.name for p in FLOWS_DIR.glob("*.ivr"))

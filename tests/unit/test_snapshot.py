@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 
 import ivrflow
-from ivrflow import actions as act
-from ivrflow import events as ev
 from ivrflow.errors import IvrflowError
 from ivrflow.model import Flow
-from ivrflow.records import Listener
-from ivrflow.session import Session
-from ivrflow.snapshot import SnapshotError
+from ivrflow.runtime import actions as act
+from ivrflow.runtime import events as ev
+from ivrflow.runtime.record import Listener
+from ivrflow.runtime.session import Session
+from ivrflow.runtime.snapshot import SnapshotError
 
 T0 = 1795525200.0  # Tuesday 2026-11-24 10:00 in São Paulo
 KEY = b"0123456789abcdef0123456789abcdef"
@@ -622,7 +622,7 @@ def test_type_ahead_for_a_secure_capture_is_not_in_clear() -> None:
 
 def test_copy_is_an_independent_fork() -> None:
     """Session.copy() forks a call in process: both go on their own way from the same point."""
-    from ivrflow.testing import Call
+    from ivrflow.tools.testing import Call
 
     flows = Path(__file__).resolve().parents[2] / "flows"
     call = Call(ivrflow.load(flows / "billing.ivr"), dnis="+551130030001")

@@ -13,10 +13,10 @@ import yaml
 from helpers import lookup_answer_from_model
 from test_traffic_walk import MODEL, _answer, _flow
 
-from ivrflow import actions as act
-from ivrflow import events as ev
-from ivrflow.records import build_record
-from ivrflow.session import Session
+from ivrflow.runtime import actions as act
+from ivrflow.runtime import events as ev
+from ivrflow.runtime.record import build_record
+from ivrflow.runtime.session import Session
 from ivrflow.traffic.fit import fit_model
 from ivrflow.traffic.model import parse_model
 

@@ -18,11 +18,11 @@ import pytest
 from helpers import lookup_answer_from_model
 
 import ivrflow
-from ivrflow import actions as act
-from ivrflow import events as ev
 from ivrflow.model import CallbackOffer, Capture, Flow, Menu
-from ivrflow.session import Session
-from ivrflow.testing import epoch
+from ivrflow.runtime import actions as act
+from ivrflow.runtime import events as ev
+from ivrflow.runtime.session import Session
+from ivrflow.tools.testing import epoch
 from ivrflow.traffic.model import TrafficModel, choice_keys, parse_model
 from ivrflow.traffic.walk import END, QUEUE, TRANSFER, Walker, expr_text
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivrflow.validators import (
+from ivrflow.model.validators import (
     BUILTIN,
     DATE_FORMATS,
     check_args,

@@ -17,11 +17,11 @@ pytest.importorskip("aiohttp")
 
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
-from ivrflow.engine import Engine  # noqa: E402
-from ivrflow.fixtures import for_flow, install  # noqa: E402
-from ivrflow.gateways import webhook  # noqa: E402
-from ivrflow.gateways.session_store import MemorySessionStore  # noqa: E402
-from ivrflow.gateways.webhook import WebhookConfig, create_app, signature  # noqa: E402
+from ivrflow.host.engine import Engine  # noqa: E402
+from ivrflow.host.fixtures import for_flow, install  # noqa: E402
+from ivrflow.host.gateways import webhook  # noqa: E402
+from ivrflow.host.gateways.session_store import MemorySessionStore  # noqa: E402
+from ivrflow.host.gateways.webhook import WebhookConfig, create_app, signature  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "flows"

@@ -1,0 +1,341 @@
+"""The host's side: an `Engine` holds what sessions need, and runs calls with asyncio.
+
+Three tiers, as in Jinja: the Engine (configuration, look-up functions,
+stores, the emergency switch, a flow cache) → a Flow (compiled, immutable) →
+a Session (one call). The Engine is where I/O happens: it calls look-up
+functions (sync or async, with their timeout), asks the queue-status provider,
+stores callbacks and writes the record — exactly once per call. A `Channel`
+is the telephony side (the simulator, a FastAGI connection, a webhook).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import itertools
+import logging
+import os
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..compiler import load as compile_flow
+from ..errors import LookupFailure
+from ..model import Flow
+from ..runtime import actions as act
+from ..runtime import events as ev
+from ..runtime.record import Listener
+from ..runtime.session import Session
+from .sinks import MemorySink, RecordSink
+
+if TYPE_CHECKING:
+    from .journal import CallJournal
+
+log = logging.getLogger("ivrflow.engine")
+
+QueueStatusProvider = Callable[[str], "tuple[float | None, int | None]"]
+# Threads for plain (sync) look-up functions: their own pool, so look-ups that hang (a dead
+# CRM) time out into the flow's error branch without starving callback stores of threads.
+LOOKUP_THREADS = 32
+
+
+class CallbackStoreLike(Protocol):
+    def store(self, request: Any) -> str: ...
+
+
+class Channel(Protocol):
+    """The telephony side of one call, as seen by `Engine.run`."""
+
+    def now(self) -> float:
+        """The channel's clock: wall time behind a real gateway, virtual in tests."""
+        ...
+
+    async def play(self, action: act.Say | act.Play) -> ev.Event | None:
+        """Play one prompt; return an input event if the caller barged in, else None."""
+        ...
+
+    async def collect(self, action: act.Collect) -> ev.Event:
+        """Listen as the spec says: Digits, Utterance, NoInput or Hangup."""
+        ...
+
+    async def transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> ev.Event:
+        """Bridge the call: TransferResult, or Hangup if the caller left first."""
+        ...
+
+    async def hangup(self, reason: str) -> None: ...
+
+    async def set_variable(self, name: str, value: str) -> None: ...
+
+
+@dataclass
+class _Cached:
+    stamp: tuple[int, int]  # mtime_ns, size
+    flow: Flow
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        records: RecordSink | None = None,
+        callbacks: CallbackStoreLike | None = None,
+        queue_status: QueueStatusProvider | None = None,
+        mask_ani: bool = False,
+        snapshot_key: bytes | None = None,
+        listeners: Iterable[Listener] = (),
+        journal: CallJournal | None = None,
+    ) -> None:
+        self.records: RecordSink = records if records is not None else MemorySink()
+        self.journal = journal  # call starts and ends, for recovery after a crash
+        self.callbacks = callbacks
+        self.queue_status = queue_status
+        self.mask_ani = mask_ani
+        self.snapshot_key = snapshot_key
+        self.listeners = tuple(listeners)
+        self.functions: dict[str, Callable[..., Any]] = {}
+        self.emergency: set[str] = set()  # hours names switched to emergency by the host
+        self._flows: dict[Path, _Cached] = {}
+        self._by_hash: dict[str, Flow] = {}
+        # Ids for calls the gateway gives none: unique across restarts (a per-engine token),
+        # or a recovered call could be taken for an older call of the same number.
+        self._id_prefix = f"call-{secrets.token_hex(4)}"
+        self._ids = itertools.count(1)
+        self._lookup_pool: ThreadPoolExecutor | None = None
+        self._writer: ThreadPoolExecutor | None = None  # durable writes, in order, off the loop
+
+    # ------------------------------------------------------------ configuration
+    def register(
+        self, name: str | None = None
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: `@engine.register()` makes a function callable from `lookup` states."""
+
+        def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.functions[name or fn.__name__] = fn
+            return fn
+
+        return add
+
+    def set_emergency(self, hours: str, on: bool = True) -> None:
+        """Close `hours` at once (open() turns false, emergency() true) or reopen them."""
+        (self.emergency.add if on else self.emergency.discard)(hours)
+
+    # ------------------------------------------------------------ flows
+    def load(self, path: str | Path) -> Flow:
+        """The compiled flow, recompiled when the file changed (hot reload).
+
+        Calls in flight keep the Flow object they started with; `flow_by_hash`
+        finds older versions for snapshots taken before a reload.
+        """
+        p = Path(path).resolve()
+        info = os.stat(p)
+        stamp = (info.st_mtime_ns, info.st_size)
+        cached = self._flows.get(p)
+        if cached is not None and cached.stamp == stamp:
+            return cached.flow
+        flow = compile_flow(p)
+        self._flows[p] = _Cached(stamp, flow)
+        self._by_hash[flow.content_hash] = flow
+        return flow
+
+    def flow_by_hash(self, content_hash: str) -> Flow | None:
+        return self._by_hash.get(content_hash)
+
+    def session(
+        self,
+        flow: Flow,
+        *,
+        ani: str | None,
+        dnis: str | None,
+        at: float,
+        call_id: str | None = None,
+        variables: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> Session:
+        call_id = call_id or f"{self._id_prefix}-{next(self._ids)}"
+        return Session(
+            flow,
+            call_id=call_id,
+            ani=ani,
+            dnis=dnis,
+            at=at,
+            variables=variables,
+            seed=seed if seed is not None else _seed(call_id),
+            emergency=self.emergency,
+            listeners=self.listeners,
+            mask_ani=self.mask_ani,
+        )
+
+    def restore(self, data: dict[str, Any]) -> Session:
+        flow = self._by_hash.get(str(data.get("flow_hash")))
+        if flow is None:
+            from ..runtime.snapshot import SnapshotError
+
+            raise SnapshotError(f"no loaded flow has hash {str(data.get('flow_hash'))[:12]}")
+        return Session.from_dict(
+            flow, data, self.snapshot_key, emergency=self.emergency, listeners=self.listeners
+        )
+
+    # ------------------------------------------------------------ host-side work
+    async def lookup(self, action: act.Lookup, now: Callable[[], float]) -> ev.Event:
+        fn = self.functions.get(action.function)
+        if fn is None:
+            return ev.LookupFailed(now(), action.request, f"no function '{action.function}'")
+        try:
+            if inspect.iscoroutinefunction(fn):
+                call: Awaitable[Any] = fn(*action.args)
+            else:
+                if self._lookup_pool is None:
+                    self._lookup_pool = ThreadPoolExecutor(
+                        LOOKUP_THREADS, thread_name_prefix="ivrflow-lookup"
+                    )
+                call = asyncio.get_running_loop().run_in_executor(
+                    self._lookup_pool, functools.partial(fn, *action.args)
+                )
+            value = await asyncio.wait_for(call, action.timeout)
+        except TimeoutError:
+            return ev.LookupFailed(now(), action.request, "timed out", timed_out=True)
+        except LookupFailure as exc:  # the host said no, in its own words
+            return ev.LookupFailed(now(), action.request, str(exc))
+        except Exception as exc:  # the host function failed: the flow's error branch runs
+            return ev.LookupFailed(now(), action.request, f"{type(exc).__name__}: {exc}")
+        return ev.LookupResult(now(), action.request, value)
+
+    def queue(self, action: act.GetQueueStatus, now: float) -> ev.QueueStatus:
+        if self.queue_status is None:
+            return ev.QueueStatus(now, action.queue, None, None)
+        try:
+            ewt, position = self.queue_status(action.queue)
+        except Exception:  # no status: the flow sees ewt = none
+            ewt, position = None, None
+        return ev.QueueStatus(now, action.queue, ewt, position)
+
+    def store_callback(self, action: act.StoreCallback, flow: Flow, now: float) -> ev.Event:
+        if self.callbacks is None:
+            return ev.CallbackFailed(now, "no callback store configured")
+        try:
+            from .callbacks import CallbackRequest
+
+            reference = self.callbacks.store(CallbackRequest.from_action(action, flow.name))
+        except Exception as exc:
+            return ev.CallbackFailed(now, f"{type(exc).__name__}: {exc}")
+        return ev.CallbackStored(now, reference)
+
+    def write_record(self, record: dict[str, Any]) -> None:
+        self.records.write(record)
+
+    def call_started(self, session: Session) -> None:
+        """Journal a call before it runs; a journal that cannot be written does not stop it."""
+        if self.journal is None:
+            return
+        try:
+            self.journal.started(session)
+        except OSError as exc:
+            log.error("journal: call %s not journaled: %s", session.call_id, exc)
+
+    def finish(self, session: Session) -> None:
+        """Write the record of a call that ended, then journal its end — in that order, so a
+        crash between the two leaves the call open in the journal, never without a record."""
+        record = session.record
+        assert record is not None
+        self.write_record(record)
+        if self.journal is not None:
+            try:
+                self.journal.ended(session.call_id)
+            except OSError as exc:  # recovery will find it open; the sink skips the duplicate
+                log.error("journal: end of call %s not journaled: %s", session.call_id, exc)
+
+    async def call_started_async(self, session: Session) -> None:
+        """`call_started`, with the journal's fsync off the event loop (other calls go on)."""
+        await self._durably(self.call_started, session)
+
+    async def finish_async(self, session: Session) -> None:
+        """`finish`, with the record's and the journal's fsyncs off the event loop."""
+        await self._durably(self.finish, session)
+
+    async def _durably(self, write: Callable[[Session], None], session: Session) -> None:
+        # A journal or a file sink fsyncs (about 0.2-0.4 ms each): done on the loop, every
+        # call's reply would wait for every other call's disk. One writer thread keeps the
+        # writes in order (a call's start before its end); a sink that says it never blocks
+        # (`blocking = False`, e.g. MemorySink) is written at once.
+        if self.journal is None and not getattr(self.records, "blocking", True):
+            write(session)
+            return
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="ivrflow-records")
+        await asyncio.get_running_loop().run_in_executor(self._writer, write, session)
+
+    # ------------------------------------------------------------ running a call
+    async def run(self, session: Session, channel: Channel) -> dict[str, Any]:
+        """Drive one call to its end; the record is written exactly once, whatever happens."""
+        await self.call_started_async(session)
+        try:
+            pending = session.start()
+            while not session.ended or pending:
+                event = await self._perform(session, channel, pending)
+                pending = []
+                if event is not None:
+                    pending = session.send(event)
+                elif not session.ended:
+                    # Nothing left to perform but the call goes on: the caller barged into a
+                    # prompt with the first keys of an entry, so collect the rest; anything
+                    # else would wait forever, so it ends the call.
+                    spec = session.listening()
+                    pending = [spec] if spec is not None else session.send(ev.Hangup(channel.now()))
+        except asyncio.CancelledError:
+            session.send(ev.Hangup(channel.now()))
+            raise
+        except (ConnectionError, EOFError):  # the line went away: the caller is gone
+            session.send(ev.Hangup(channel.now()))
+            raise
+        except Exception as exc:  # the gateway misbehaved (a garbled reply): this call errs
+            session.abort(f"gateway: {type(exc).__name__}: {exc}", channel.now())
+            raise
+        finally:
+            if not session.ended:
+                session.send(ev.Hangup(channel.now()))
+            await self.finish_async(session)
+        record = session.record
+        assert record is not None
+        return record
+
+    async def _perform(
+        self, session: Session, channel: Channel, actions: list[act.Action]
+    ) -> ev.Event | None:
+        """Carry out actions in order; the first event that answers one goes back in."""
+        for action in actions:
+            if isinstance(action, act.Say | act.Play):
+                barged = await channel.play(action)
+                if barged is not None:
+                    return barged  # the caller interrupted: the rest of the batch is moot
+            elif isinstance(action, act.Collect):
+                return await channel.collect(action)
+            elif isinstance(action, act.Lookup):
+                return await self.lookup(action, channel.now)
+            elif isinstance(action, act.GetQueueStatus):
+                return self.queue(action, channel.now())
+            elif isinstance(action, act.TransferToQueue | act.TransferToNumber):
+                return await channel.transfer(action)
+            elif isinstance(action, act.StoreCallback):
+                return await asyncio.to_thread(
+                    self.store_callback, action, session.flow, channel.now()
+                )
+            elif isinstance(action, act.SetVariable):
+                await channel.set_variable(action.name, action.value)
+            elif isinstance(action, act.Hangup):
+                await channel.hangup(action.reason)
+        return None
+
+
+def _seed(call_id: str) -> int:
+    # A stable seed per call id: A/B splits repeat when a call is replayed.
+    h = 2166136261
+    for c in call_id.encode():
+        h = ((h ^ c) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+__all__ = ["LOOKUP_THREADS", "Channel", "Engine", "QueueStatusProvider"]

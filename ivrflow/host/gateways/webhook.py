@@ -1,0 +1,794 @@
+"""An HTTP gateway for Twilio-style voice webhooks.
+
+Point the phone number's voice webhook at ``POST https://HOST/voice/<flow>``;
+``FLOWS_DIR/<flow>.ivr`` answers. Each request carries Twilio's form fields
+(``CallSid``, ``From``, ``To``, ``Digits``, ``SpeechResult``, ``Confidence``,
+``CallStatus``, ``DialCallStatus``, ``QueueResult``) and is answered with TwiML:
+
+- the first request for a ``CallSid`` starts a session (ani=From, dnis=To,
+  call_id=CallSid, the server's clock);
+- Say → ``<Say language voice>``, Play → ``<Play>``; Collect → ``<Gather>`` wrapping
+  the barge-in prompts said just before it (so the caller can interrupt them),
+  followed by a ``<Redirect>`` that reports "no input" when the Gather times out;
+- look-ups, queue status and callback requests are done here, by the Engine,
+  before answering; a transfer → ``<Enqueue>`` / ``<Dial>`` whose ``action``
+  callback (``QueueResult`` / ``DialCallStatus``) becomes the TransferResult;
+- a terminal ``CallStatus`` (completed, busy, no-answer, canceled, failed) —
+  e.g. the status callback pointed at the same URL — hangs the session up.
+
+When the call ends its record is written exactly once and the session is
+replaced by a small tombstone (which expires with the store's TTL). Twilio does
+not call the Gather action when the caller hangs up mid-prompt: point the
+number's *status callback* at the same URL, or abandoned calls leave no record
+(their state just expires). A call whose flow file changed since it started can
+be continued only by a worker that still holds the old version; others answer
+with an apology and hang up.
+
+Between requests the session lives in a `SessionStore` (memory, or Redis for
+several workers) with optimistic locking. Every TwiML answer's callback URLs
+carry the step number (``s``) they answer; a request for an older step (a
+duplicate delivery, or the loser of a race) gets the last answer again instead
+of being applied twice. A request that keeps losing races gets a short pause
+and a redirect carrying its input, so it is retried.
+
+Security: with an auth token, ``X-Twilio-Signature`` is checked (HMAC-SHA1 of the
+full URL followed by the sorted POST parameters, base64); missing or wrong → 403.
+Twilio sends no timestamp with voice webhooks, so the gateway puts its own
+(``t``) into the callback URLs it generates — the signature covers the URL, so
+it cannot be forged — and rejects requests whose ``t`` is older than the replay
+window. The very first request (the URL configured at Twilio) has no ``t``; it
+is only accepted once per CallSid anyway. The token is never logged. Bodies over
+`MAX_BODY` bytes are refused with 413 before they are read.
+
+When the session store fails (Redis gone mid-call), nothing raises into aiohttp:
+the caller hears an apology and ``<Hangup/>``. The call's record is written at once
+(outcome `error`, from the freshest state this worker holds: the session it was
+moving on, or the last snapshot it read or wrote), else once the store answers
+again; and when it does, the call gets its tombstone so no other worker goes on
+with it. `settle()` does that; it runs before each request and every
+`SETTLE_EVERY` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import logging
+import math
+import os
+import re
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+
+from ...model import Flow
+from ...runtime import actions as act
+from ...runtime import events as ev
+from ...runtime.session import Session
+from ..engine import Engine
+from ..journal import recovered_record
+from . import hosting
+from .session_store import MemorySessionStore, SessionStore
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+log = logging.getLogger("ivrflow.webhook")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MISSING_DEPS = (
+    "ivrflow serve webhook needs aiohttp (and redis for --redis): install ivrflow[webhook]"
+)
+
+MAX_BODY = 64 * 1024  # bytes; Twilio's voice requests are a few KB
+SETTLE_EVERY = 5.0  # seconds between attempts to settle calls that met the store down
+REMEMBERED_CALLS = 2000  # last snapshots kept per worker, to record calls when the store fails
+STORE_DOWN_REASON = "session_store_unavailable"
+
+TERMINAL_CALL_STATUS = frozenset({"completed", "busy", "no-answer", "canceled", "failed"})
+DIAL_STATUS: dict[str, ev.TransferStatus] = {
+    "completed": "answered",
+    "answered": "answered",
+    "busy": "busy",
+    "no-answer": "noanswer",
+    "failed": "failed",
+    "canceled": "failed",
+}
+QUEUE_RESULT: dict[str, ev.TransferStatus] = {
+    "bridged": "answered",
+    "queue-full": "full",
+    "leave": "noanswer",  # the queue's wait URL sent the caller back (<Leave/>)
+    "redirected": "failed",
+    "error": "failed",
+    "system-error": "failed",
+}
+RETRY_FIELDS = ("Digits", "SpeechResult", "Confidence", "DialCallStatus", "QueueResult")
+_FLOW_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+POLITE: dict[str, str] = {
+    "pt": "Desculpe, esta ligação não está mais ativa. Por favor, ligue novamente.",
+    "es": "Lo sentimos, esta llamada ya no está activa. Por favor, llame de nuevo.",
+    "en": "Sorry, this call is no longer active. Please call again.",
+}
+SORRY: dict[str, str] = {
+    "pt": "Desculpe, estamos com um problema técnico. Por favor, ligue mais tarde.",
+    "es": "Lo sentimos, tenemos un problema técnico. Por favor, llame más tarde.",
+    "en": "Sorry, we are having technical difficulties. Please call again later.",
+}
+
+
+class StoreUnavailable(Exception):
+    """The session store failed; `session` is the call as this request left it, if any."""
+
+    def __init__(self, cause: BaseException, session: Session | None = None) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.session = session
+
+
+@dataclass
+class WebhookConfig:
+    flows_dir: Path
+    store: SessionStore = field(default_factory=MemorySessionStore)
+    auth_token: str | None = field(default=None, repr=False)
+    public_url: str | None = None  # the base URL Twilio calls (behind a proxy), for signatures
+    voice: str | None = None  # default <Say voice>, e.g. "Polly.Camila"
+    play_base_url: str | None = None  # prefix for relative Play paths
+    replay_window: float = 3600.0
+    retries: int = 5  # optimistic-lock attempts per request
+    clock: Callable[[], float] = time.time
+    on_flow: Callable[[Engine, Flow], None] | None = None
+
+
+def signature(token: str, url: str, params: Mapping[str, str] | list[tuple[str, str]]) -> str:
+    """Twilio's X-Twilio-Signature: base64(HMAC-SHA1(token, url + sorted key+value pairs))."""
+    items = sorted(params.items()) if isinstance(params, Mapping) else sorted(params)
+    payload = url + "".join(k + v for k, v in items)
+    digest = hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _lang_text(table: Mapping[str, str], language: str) -> str:
+    return table.get(language[:2].lower(), table["en"])
+
+
+class _Twiml:
+    """Builds one TwiML <Response>; prompts wait in `pending` until a verb places them."""
+
+    def __init__(self) -> None:
+        self.root = ET.Element("Response")
+        self.pending: list[tuple[ET.Element, bool]] = []  # (element, barge-in)
+        self.hung_up = False
+
+    def prompt(self, element: ET.Element, barge_in: bool) -> None:
+        self.pending.append((element, barge_in))
+
+    def flush(self, keep_tail: bool = False) -> list[ET.Element]:
+        """Place pending prompts; with keep_tail, return the trailing barge-in ones instead."""
+        tail: list[ET.Element] = []
+        if keep_tail:
+            while self.pending and self.pending[-1][1]:
+                tail.insert(0, self.pending.pop()[0])
+        for element, _ in self.pending:
+            self.root.append(element)
+        self.pending = []
+        return tail
+
+    def add(self, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        self.flush()
+        element = ET.SubElement(self.root, tag, attrs)
+        if text is not None:
+            element.text = text
+        return element
+
+    def render(self) -> str:
+        self.flush()
+        body = ET.tostring(self.root, encoding="unicode")
+        return '<?xml version="1.0" encoding="UTF-8"?>' + body
+
+
+def _twiml_response(xml: str, status: int = 200) -> web.Response:
+    from aiohttp import web
+
+    return web.Response(text=xml, status=status, content_type="text/xml", charset="utf-8")
+
+
+class WebhookGateway:
+    def __init__(self, engine: Engine, config: WebhookConfig) -> None:
+        self.engine = engine
+        self.config = config
+        self._configured: set[str] = set()
+        # The freshest state this worker saw per call, for a record if the store goes away.
+        self._last: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # Calls that met the store down: call id → {"flow", "recorded"}; settled when it is back.
+        self.unsettled: dict[str, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------ app
+    def app(self) -> web.Application:
+        from aiohttp import web
+
+        application = web.Application(client_max_size=MAX_BODY)
+        application.router.add_post("/voice/{flow}", self.handle)
+        application.router.add_get("/healthz", self.health)
+        application.cleanup_ctx.append(self._settling)
+        return application
+
+    async def _settling(self, app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._keep_settling())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _keep_settling(self) -> None:
+        while True:
+            await asyncio.sleep(SETTLE_EVERY)
+            if self.unsettled:
+                self.settle()
+
+    async def health(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        return web.Response(text="ok")
+
+    # ------------------------------------------------------------ flows
+    def _flow(self, name: str) -> Flow | None:
+        if not _FLOW_NAME.match(name):
+            return None
+        path = self.config.flows_dir / f"{name}.ivr"
+        if not path.is_file():
+            return None
+        flow = self.engine.load(path)
+        if flow.content_hash not in self._configured:
+            self._configured.add(flow.content_hash)
+            if self.config.on_flow is not None:
+                self.config.on_flow(self.engine, flow)
+        return flow
+
+    # ------------------------------------------------------------ security
+    def _signed_url(self, request: web.Request) -> str:
+        if self.config.public_url:
+            base = self.config.public_url.rstrip("/")
+            return base + request.rel_url.path_qs
+        return str(request.url)
+
+    def _check(self, request: web.Request, form: list[tuple[str, str]]) -> str | None:
+        """None if the request may go on, else why it is refused (never the token)."""
+        token = self.config.auth_token
+        if not token:
+            return None
+        given = request.headers.get("X-Twilio-Signature")
+        if not given:
+            return "missing signature"
+        expected = signature(token, self._signed_url(request), form)
+        if not hmac.compare_digest(expected.encode(), given.encode()):
+            return "bad signature"
+        stamp = request.query.get("t")
+        if stamp is not None:
+            try:
+                age = self.config.clock() - float(stamp)
+            except ValueError:
+                return "bad timestamp"
+            if age > self.config.replay_window:
+                return "replayed (too old)"
+        return None
+
+    # ------------------------------------------------------------ requests
+    async def handle(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        if (request.content_length or 0) > MAX_BODY:
+            log.warning("webhook: refused a %d-byte body for %s", request.content_length,
+                        request.path)  # fmt: skip
+            return web.Response(status=413, text="request body too large")
+        try:
+            raw = await request.post()
+        except web.HTTPRequestEntityTooLarge:  # no Content-Length, but too much came
+            log.warning("webhook: refused an oversized body for %s", request.path)
+            return web.Response(status=413, text="request body too large")
+        except Exception:  # not a form body at all
+            return web.Response(status=400, text="expected a form-encoded body")
+        form_list = [(k, v) for k, v in raw.items() if isinstance(v, str)]
+        if len(form_list) != len(raw):
+            return web.Response(status=400, text="file uploads are not accepted")
+        refusal = self._check(request, form_list)
+        if refusal is not None:
+            log.warning("webhook: refused request for %s: %s", request.path, refusal)
+            return web.Response(status=403, text="forbidden")
+        form: dict[str, str] = {}
+        for name in RETRY_FIELDS:  # the input of a request we asked to retry
+            if name in request.query:
+                form[name] = request.query[name]
+        form.update(form_list)
+        call_id = form.get("CallSid", "").strip()
+        if not call_id or len(call_id) > 128:
+            return web.Response(status=400, text="missing CallSid")
+        flow_name = request.match_info["flow"]
+        try:
+            flow = self._flow(flow_name)
+        except Exception as exc:
+            log.error("webhook: flow %s does not load: %s", flow_name, exc)
+            flow = None
+        if flow is None:
+            page = _Twiml()
+            page.add("Say", _lang_text(SORRY, "en-US"), language="en-US")
+            page.add("Hangup")
+            return _twiml_response(page.render(), 404)
+        step = request.query.get("s")
+        try:
+            xml = await self._serve(flow, flow_name, call_id, form, step)
+        except StoreUnavailable as exc:
+            xml = self._store_down(flow, flow_name, call_id, exc)
+        except Exception:
+            log.exception("webhook: call %s failed", call_id)
+            page = _Twiml()
+            language = flow.settings.language
+            page.add("Say", _lang_text(SORRY, language), language=language)
+            page.add("Hangup")
+            xml = page.render()
+        return _twiml_response(xml)
+
+    async def _serve(
+        self, flow: Flow, flow_name: str, call_id: str, form: dict[str, str], step: str | None
+    ) -> str:
+        status = form.get("CallStatus", "").lower()
+        terminal = status in TERMINAL_CALL_STATUS
+        if call_id in self.unsettled and not self.settle(call_id):
+            raise StoreUnavailable(ConnectionError("the session store is still down"))
+        for _ in range(max(1, self.config.retries)):
+            got = self._get(call_id)
+            if got is None:
+                if terminal:
+                    return _Twiml().render()  # never started here, or long gone: nothing to do
+                if step is not None:
+                    return self._expired(flow)  # a callback for a call we no longer know
+                session = self.engine.session(
+                    flow,
+                    ani=form.get("From") or None,
+                    dnis=form.get("To") or None,
+                    at=self.config.clock(),
+                    call_id=call_id,
+                )
+                actions = session.start()
+                data, version, current = None, None, 0
+            else:
+                data, version = got
+                if data.get("ended"):
+                    page = _Twiml()
+                    if not terminal:
+                        page.add("Hangup")
+                    return page.render()
+                current = int(data.get("step", 0))
+                if not terminal and (step is None or step != str(current)):
+                    return str(data.get("twiml") or _Twiml().render())  # a duplicate / stale
+                session = self._restore(data)
+                event = self._event(form, str(data.get("waiting", "")), terminal)
+                actions = session.send(event)
+            page, waiting = await self._drive(session, actions, flow_name, current + 1)
+            xml = page.render()
+            if session.ended:
+                tomb = {"ended": True, "outcome": session.outcome, "step": current + 1}
+                if not self._put(call_id, tomb, version, session):
+                    log.debug("webhook: call %s: lost a race, starting over", call_id)
+                    continue  # someone else moved this call on first: start over
+                self._last.pop(call_id, None)
+                await self.engine.finish_async(session)
+                return xml
+            new = {
+                "flow": flow_name,
+                "step": current + 1,
+                "waiting": waiting,
+                "twiml": xml,
+                "session": session.to_dict(self.engine.snapshot_key),
+            }
+            if self._put(call_id, new, version, session):
+                if version is None:
+                    await self.engine.call_started_async(session)
+                return xml
+            log.debug("webhook: call %s: lost a race, starting over", call_id)
+        log.warning("webhook: call %s: still contended, asking Twilio to retry", call_id)
+        return self._retry_later(flow_name, form, step)
+
+    # ------------------------------------------------------------ the store, and when it fails
+    def _get(self, call_id: str) -> tuple[dict[str, Any], int] | None:
+        try:
+            got = self.config.store.get(call_id)
+        except Exception as exc:
+            raise StoreUnavailable(exc) from exc
+        if got is not None and not got[0].get("ended"):
+            self._remember(call_id, got[0])
+        return got
+
+    def _put(
+        self, call_id: str, data: dict[str, Any], version: int | None, session: Session
+    ) -> bool:
+        try:
+            done = self.config.store.put(call_id, data, version)
+        except Exception as exc:
+            raise StoreUnavailable(exc, session) from exc
+        if done and not data.get("ended"):
+            self._remember(call_id, data)
+        return done
+
+    def _remember(self, call_id: str, data: dict[str, Any]) -> None:
+        self._last[call_id] = data
+        self._last.move_to_end(call_id)
+        while len(self._last) > REMEMBERED_CALLS:
+            self._last.popitem(last=False)
+
+    def _store_down(self, flow: Flow, flow_name: str, call_id: str, exc: StoreUnavailable) -> str:
+        """The caller hears an apology and the call ends; its record is written now if this
+        worker holds its state, else when the store is back (`settle`)."""
+        log.error("webhook: call %s: session store unavailable: %s", call_id, exc)
+        session = exc.session
+        known = self.unsettled.get(call_id)
+        if known is not None and known["recorded"]:
+            page = _Twiml()
+            page.add("Hangup")
+            return page.render()  # already ended here, already recorded
+        if session is None and call_id in self._last:
+            with contextlib.suppress(Exception):
+                session = self._restore(self._last[call_id])
+        recorded = False
+        if session is not None and session.call_id == call_id:
+            if not session.ended:
+                session.abort(f"{STORE_DOWN_REASON}: {exc}", self.config.clock())
+            self.engine.finish(session)
+            recorded = True
+        self._last.pop(call_id, None)
+        self.unsettled[call_id] = {"flow": flow_name, "recorded": recorded}
+        page = _Twiml()
+        language = flow.settings.language
+        page.add("Say", _lang_text(SORRY, language), language=language)
+        page.add("Hangup")
+        return page.render()
+
+    def settle(self, only: str | None = None) -> bool:
+        """For calls that met the store down: now that it answers, write the record of those
+        not recorded yet (outcome `error`) and leave a tombstone so no worker goes on with
+        them. True when everything asked for is settled; False while the store is down."""
+        store = self.config.store
+        for call_id in [only] if only is not None else list(self.unsettled):
+            pending = self.unsettled.get(call_id)
+            if pending is None:
+                continue
+            try:
+                got = store.get(call_id)
+                if got is not None and got[0].get("ended"):
+                    pass  # another worker ended it, and wrote its record
+                elif got is not None:
+                    data, version = got
+                    if not pending["recorded"]:
+                        session = self._restore(data)
+                        session.abort(
+                            f"{STORE_DOWN_REASON}: the store failed mid-call",
+                            self.config.clock(),
+                        )
+                        self.engine.finish(session)
+                        pending["recorded"] = True
+                    tomb = {"ended": True, "outcome": {"kind": "error",
+                            "reason": STORE_DOWN_REASON}, "step": int(data.get("step", 0)) + 1}  # fmt: skip
+                    if not store.put(call_id, tomb, version):
+                        return False  # moved on meanwhile: try again next time
+                elif not pending["recorded"]:  # expired or never stored: still one record
+                    now = self.config.clock()
+                    record = recovered_record({"call_id": call_id, "flow": pending["flow"]}, now)
+                    record["outcome"]["reason"] = STORE_DOWN_REASON
+                    record["errors"] = ["the session store failed; the call's state was lost"]
+                    self.engine.write_record(record)
+            except Exception as exc:
+                log.warning("webhook: call %s not settled yet: %s", call_id, exc)
+                return False
+            del self.unsettled[call_id]
+            log.info("webhook: call %s settled after the session store came back", call_id)
+        return True
+
+    def _restore(self, data: Mapping[str, Any]) -> Session:
+        snapshot = data["session"]
+        if self.engine.flow_by_hash(str(snapshot.get("flow_hash"))) is None:
+            self._flow(str(data.get("flow")))  # a fresh worker: load the flow first
+        return self.engine.restore(snapshot)
+
+    def _event(self, form: Mapping[str, str], waiting: str, terminal: bool) -> ev.Event:
+        now = self.config.clock()
+        if terminal:
+            return ev.Hangup(now)
+        if waiting == "transfer":
+            dial = form.get("DialCallStatus", "").lower()
+            queue = form.get("QueueResult", "").lower()
+            if queue == "hangup":
+                return ev.Hangup(now)
+            if dial:
+                return ev.TransferResult(now, DIAL_STATUS.get(dial, "failed"), dial)
+            if queue:
+                return ev.TransferResult(now, QUEUE_RESULT.get(queue, "failed"), queue)
+            return ev.TransferResult(now, "failed", "no transfer result")
+        speech = form.get("SpeechResult", "").strip()
+        if speech:
+            try:
+                confidence = float(form.get("Confidence") or 1.0)
+            except ValueError:
+                confidence = 0.0
+            if not math.isfinite(confidence):
+                confidence = 0.0
+            return ev.Utterance(now, speech, min(max(confidence, 0.0), 1.0))
+        digits = "".join(c for c in form.get("Digits", "") if c in "0123456789*#")
+        if digits:
+            # Twilio's Gather hands over one complete entry (finishOnKey stripped).
+            return ev.Digits(now, digits, terminated=True)
+        return ev.NoInput(now)
+
+    def _callback(self, flow_name: str, step: int, stamped: bool = True) -> str:
+        query: dict[str, str] = {"s": str(step)}
+        if stamped:
+            query["t"] = str(int(self.config.clock()))
+        return f"/voice/{flow_name}?{urlencode(query)}"
+
+    async def _drive(
+        self, session: Session, actions: list[act.Action], flow_name: str, step: int
+    ) -> tuple[_Twiml, str]:
+        """Turn actions into TwiML, doing server-side work until the caller is needed."""
+        page = _Twiml()
+        waiting = ""
+        clock = self.config.clock
+        pending = actions
+        while True:
+            answer: ev.Event | None = None
+            for action in pending:
+                if isinstance(action, act.Say):
+                    attrs = {"language": action.language}
+                    voice = action.voice or self.config.voice
+                    if voice:
+                        attrs["voice"] = voice
+                    element = ET.Element("Say", attrs)
+                    element.text = action.text
+                    page.prompt(element, action.barge_in)
+                elif isinstance(action, act.Play):
+                    element = ET.Element("Play")
+                    element.text = self._play_url(action.path)
+                    page.prompt(element, action.barge_in)
+                elif isinstance(action, act.Collect):
+                    self._gather(page, action, session, flow_name, step)
+                    waiting = "collect"
+                    break
+                elif isinstance(action, act.Lookup):
+                    answer = await self.engine.lookup(action, clock)
+                    break
+                elif isinstance(action, act.GetQueueStatus):
+                    answer = self.engine.queue(action, clock())
+                    break
+                elif isinstance(action, act.StoreCallback):
+                    answer = await asyncio.to_thread(
+                        self.engine.store_callback, action, session.flow, clock()
+                    )
+                    break
+                elif isinstance(action, act.TransferToQueue | act.TransferToNumber):
+                    verb, target = (
+                        ("Enqueue", action.queue)
+                        if isinstance(action, act.TransferToQueue)
+                        else ("Dial", action.number)
+                    )
+                    page.add(
+                        verb,
+                        target,
+                        action=self._callback(flow_name, step, stamped=False),
+                        method="POST",
+                    )
+                    waiting = "transfer"
+                    break
+                elif isinstance(action, act.Hangup):
+                    page.add("Hangup")
+                    page.hung_up = True
+                # SetVariable: Twilio has no channel variables; nothing to do.
+            if answer is None:
+                break
+            pending = session.send(answer)
+        if session.ended and not page.hung_up:
+            page.add("Hangup")
+            page.hung_up = True
+        return page, waiting
+
+    def _gather(
+        self, page: _Twiml, spec: act.Collect, session: Session, flow_name: str, step: int
+    ) -> None:
+        inside = page.flush(keep_tail=True)
+        kinds = " ".join(k for k in ("dtmf", "speech") if k in spec.kinds) or "dtmf"
+        attrs = {
+            "input": kinds,
+            "numDigits": str(spec.max_digits),
+            "finishOnKey": spec.terminator or "",
+            "timeout": str(max(1, math.ceil(spec.timeout))),
+            "action": self._callback(flow_name, step),
+            "method": "POST",
+        }
+        if "speech" in kinds:
+            attrs["language"] = str(session.vars.get("language") or session.flow.settings.language)
+            attrs["speechTimeout"] = "auto"
+            if spec.phrases:
+                attrs["hints"] = ", ".join(spec.phrases)
+        gather = page.add("Gather", **attrs)
+        gather.extend(inside)
+        page.add("Redirect", self._callback(flow_name, step), method="POST")  # no input
+
+    def _play_url(self, path: str) -> str:
+        base = self.config.play_base_url
+        if base and not urlsplit(path).scheme:
+            return base.rstrip("/") + "/" + path.lstrip("/")
+        return path
+
+    def _expired(self, flow: Flow) -> str:
+        page = _Twiml()
+        language = flow.settings.language
+        attrs = {"language": language}
+        if self.config.voice:
+            attrs["voice"] = self.config.voice
+        page.add("Say", _lang_text(POLITE, language), **attrs)
+        page.add("Hangup")
+        return page.render()
+
+    def _retry_later(self, flow_name: str, form: Mapping[str, str], step: str | None) -> str:
+        """Lost every race: pause, then have Twilio send the same input again."""
+        query = {k: form[k] for k in RETRY_FIELDS if form.get(k)}
+        if step is not None:
+            query["s"] = step
+        query["t"] = str(int(self.config.clock()))
+        page = _Twiml()
+        page.add("Pause", length="1")
+        page.add("Redirect", f"/voice/{flow_name}?{urlencode(query)}", method="POST")
+        return page.render()
+
+
+def create_app(engine: Engine, config: WebhookConfig) -> web.Application:
+    return WebhookGateway(engine, config).app()
+
+
+# ---------------------------------------------------------------- command line
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    hosting.add_arguments(p, "127.0.0.1:8080")
+    p.add_argument(
+        "--redis",
+        metavar="URL",
+        help="keep calls in Redis (redis://host:6379/0) so several workers can serve them",
+    )
+    p.add_argument(
+        "--session-ttl", type=int, default=4 * 3600, metavar="SECONDS", help="call state TTL"
+    )
+    p.add_argument(
+        "--auth-token-env",
+        default="TWILIO_AUTH_TOKEN",
+        metavar="NAME",
+        help="environment variable holding the auth token; when set, X-Twilio-Signature is "
+        "required (default: TWILIO_AUTH_TOKEN)",
+    )
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the base URL Twilio calls (https://ivr.example.com), for signatures behind a proxy",
+    )
+    p.add_argument(
+        "--replay-window",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="refuse signed callbacks older than this (default: 3600)",
+    )
+    p.add_argument(
+        "--snapshot-key-env",
+        default="IVRFLOW_SNAPSHOT_KEY",
+        metavar="NAME",
+        help="environment variable holding the key that encrypts secure values in stored calls",
+    )
+    p.add_argument("--voice", metavar="VOICE", help='default <Say voice>, e.g. "Polly.Camila"')
+    p.add_argument("--play-base-url", metavar="URL", help="prefix for relative audio paths")
+    p.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="log level of the gateway (default: warning)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import aiohttp  # noqa: F401
+
+        if args.redis:
+            import redis  # noqa: F401
+    except ImportError:
+        print(MISSING_DEPS, file=sys.stderr)
+        return EXIT_USAGE
+    from aiohttp import web
+
+    from ..sinks import MemorySink
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.setLevel(getattr(logging, str(getattr(args, "log_level", "warning")).upper()))
+    key_text = os.environ.get(args.snapshot_key_env or "", "")
+    token = os.environ.get(args.auth_token_env or "") or None
+    hosting.redact_logs(token, key_text, *hosting.url_password(args.redis))
+    if args.redis and getattr(args, "journal", None):
+        print(
+            "ivrflow serve webhook: --journal is for one worker on the memory store; with "
+            "--redis, calls outlive a worker's crash and the next worker goes on with them",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    found = hosting.setup(args, "webhook", MemorySink(), key_text.encode() if key_text else None)
+    if found is None:
+        return EXIT_USAGE
+    flows_dir, host, port, engine = found.flows_dir, found.host, found.port, found.engine
+    store: SessionStore
+    if args.redis:
+        from .session_store import RedisSessionStore
+
+        store = RedisSessionStore(args.redis, ttl=args.session_ttl)
+    else:
+        store = MemorySessionStore(ttl=args.session_ttl)
+    config = WebhookConfig(
+        flows_dir=flows_dir,
+        store=store,
+        auth_token=token,
+        public_url=args.public_url,
+        voice=args.voice,
+        play_base_url=args.play_base_url,
+        replay_window=args.replay_window,
+    )
+    try:
+        if args.functions:
+            hosting.load_functions(engine, args.functions)
+        if args.fixtures:
+            config.on_flow = hosting.fixtures_hook(args.fixtures)
+    except Exception as exc:
+        print(f"ivrflow serve webhook: {exc}", file=sys.stderr)
+        found.close()
+        return EXIT_FAILED
+    signed = "signatures checked" if config.auth_token else "NO signature check (no auth token)"
+    where = "Redis" if args.redis else "memory"
+    print(
+        f"ivrflow: webhook on http://{host}:{port}/voice/<flow>, flows from {flows_dir}, "
+        f"calls in {where}, {signed}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        application = create_app(engine, config)
+
+        async def replaying(app: web.Application) -> AsyncIterator[None]:
+            task = asyncio.create_task(found.keep_replaying())
+            yield
+            task.cancel()
+
+        application.cleanup_ctx.append(replaying)
+        web.run_app(application, host=host, port=port, print=None)
+    except OSError as exc:
+        print(f"ivrflow serve webhook: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        pass
+    finally:
+        found.replay()
+        found.close()
+    return EXIT_OK
+
+
+__all__ = [
+    "MAX_BODY",
+    "MISSING_DEPS",
+    "STORE_DOWN_REASON",
+    "StoreUnavailable",
+    "WebhookConfig",
+    "WebhookGateway",
+    "add_arguments",
+    "create_app",
+    "run",
+    "signature",
+]

@@ -1,0 +1,89 @@
+"""Call detail records (CDR): what a finished call's record says, and the tracing hooks.
+
+Exactly one record per call. The session builds it (`session.record`); the host writes it
+through a sink (`ivrflow.host.sinks`). `Listener` is how tools watch a call as it runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .actions import Play, Say
+    from .session import Session
+
+OUTCOMES = ("self_served", "transferred", "callback_scheduled", "abandoned", "error")
+
+
+def mask(number: str | None, keep: int = 4) -> str | None:
+    """'+5511987654321' → '**********4321': enough to recognise, not to dial."""
+    if number is None:
+        return None
+    return "*" * max(0, len(number) - keep) + number[-keep:]
+
+
+def iso(at: float) -> str:
+    return dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="milliseconds")
+
+
+def build_record(session: Session) -> dict[str, Any]:
+    start = session.started_at
+    end = session.ended_at if session.ended_at is not None else session.now
+    flow = session.flow
+    outcome = dict(session.outcome or {"kind": "error", "reason": "call did not end"})
+    return {
+        "call_id": session.call_id,
+        "flow": flow.name,
+        "flow_version": flow.version,
+        "flow_hash": flow.content_hash,
+        "ani": mask(session.ani) if session.mask_ani else session.ani,
+        "dnis": session.dnis,
+        "language": session.vars.get("language"),
+        "started_at": iso(start),
+        "ended_at": iso(end),
+        "duration": round(end - start, 3),
+        "outcome": outcome,
+        "path": [{"state": s, "t": round(at - start, 3)} for s, at in session.path],
+        "inputs": [_input(*row) for row in session.inputs],
+        "lookups": [dict(lk) for lk in session.lookups],
+        "noinput": session.total_noinput,
+        "nomatch": session.total_nomatch,
+        # Where each no-input / no-match happened: per-menu rates in `ivrflow report`.
+        "failures": [{"state": st, "kind": kind, "t": t} for st, kind, t in session.failures],
+        "errors": list(session.errors),
+    }
+
+
+def _input(state: str, kind: str, value: str, t: float, how: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"state": state, "kind": kind, "value": value, "t": t}
+    if how:
+        entry["ended_by"] = how
+    return entry
+
+
+class Listener:
+    """Tracing hooks; subclass and override what you need. Secure input arrives masked."""
+
+    def state_entered(self, session: Session, state: str, at: float) -> None:
+        pass
+
+    def prompt(self, session: Session, action: Say | Play) -> None:
+        pass
+
+    def input(self, session: Session, kind: str, value: str, at: float) -> None:
+        pass
+
+    def lookup(self, session: Session, function: str, status: str, latency_ms: float) -> None:
+        pass
+
+    def edge(self, session: Session, source: str, target: str, label: str) -> None:
+        """The call follows a `->`/`goto` from `source`; `label` names the branch taken
+        ("choice 1", "noinput 2", "exhausted", "ok", "error", "busy", … or "" for a plain goto).
+        `target` may be `repeat`, `hangup` or `return`."""
+
+    def ended(self, session: Session, record: dict[str, Any]) -> None:
+        pass
+
+
+__all__ = ["OUTCOMES", "Listener", "build_record", "iso", "mask"]
