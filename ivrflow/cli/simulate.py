@@ -215,13 +215,11 @@ def _phone(
 ) -> None:
     import asyncio
 
-    from prompt_toolkit.output import create_output
-
     from ..tools.simulator import Phone, build_application, run_phone, summary
 
     phone = Phone(sim, realtime=realtime, speaker=speaker)
     phone.message = note  # shown in place of the help line until the first key
-    app = build_application(phone, output=create_output(always_prefer_tty=True))
+    app = build_application(phone)
     asyncio.run(run_phone(phone, app))
     for text in summary(sim):
         out.write(text + "\n")

@@ -774,8 +774,13 @@ def build_style() -> Style:
 def build_application(
     phone: Phone, input: Input | None = None, output: Output | None = None
 ) -> Application[None]:
+    """The phone's full-screen application; by default on the terminal, even when standard
+    output is piped (the prompts are for the person at the keypad)."""
     from prompt_toolkit.application import Application
+    from prompt_toolkit.output import create_output
 
+    if output is None:
+        output = create_output(always_prefer_tty=True)
     layout, say_line = build_layout(phone)
     return Application(
         layout=layout,
