@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench system-deps clean
+.PHONY: demo test check hooks lint typecheck unit bench system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,6 +17,16 @@ demo: $(STAMP)
 	$(BIN)/ivrflow simulate flows/billing.ivr
 
 test: $(STAMP) system-deps lint typecheck unit
+
+# The fast loop while working (under a minute): lint, types, and the unit, golden and
+# transcript tests without the end-to-end, explore and mutation suites. `make test` runs all.
+check: $(STAMP) lint typecheck
+	$(BIN)/pytest -m "not e2e and not slow"
+
+# ruff and mypy before every commit (.pre-commit-config.yaml; they run the venv's tools).
+hooks: $(STAMP)
+	$(BIN)/python -m pip install -qq pre-commit
+	$(BIN)/pre-commit install
 
 # The simulator's terminal test drives tmux; the SVG diagram test runs Graphviz's dot; the
 # webhook tests start a redis-server on 127.0.0.1; the HTML report tests open pages in headless
