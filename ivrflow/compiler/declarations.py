@@ -16,7 +16,7 @@ from ..model import phone, sayas
 from .context import Context, Declared
 from .expressions import literal_value, parse_date, parse_time
 from .settings import Settings
-from .states import INPUT_SETTINGS
+from .vocabulary import INPUT_SETTINGS
 
 HEADER_SETTINGS = INPUT_SETTINGS | {
     "description": "what the flow is for",

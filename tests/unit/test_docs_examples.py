@@ -195,22 +195,22 @@ def vocabulary() -> list[tuple[str, bool]]:
     """(word, may it appear inside a text): settings, branch words, validators, filters,
     built-in functions, tests, constants, variables and special targets."""
     from ivrflow import model
-    from ivrflow.compiler import declarations, expressions, states
+    from ivrflow.compiler import declarations, expressions, vocabulary
     from ivrflow.model import sayas, validators
 
     code_words: set[str] = set()
     for table in (
         declarations.HEADER_SETTINGS,
         declarations.QUEUE_SETTINGS,
-        states.CAPTURE_SETTINGS,
-        states.LOOKUP_SETTINGS,
-        states.TRANSFER_SETTINGS,
-        states.CALLBACK_SETTINGS,
-        states.MENU_WORDS,
-        states.CAPTURE_WORDS,
-        states.LOOKUP_WORDS,
-        states.TRANSFER_WORDS,
-        states.CALLBACK_WORDS,
+        vocabulary.CAPTURE_SETTINGS,
+        vocabulary.LOOKUP_SETTINGS,
+        vocabulary.TRANSFER_SETTINGS,
+        vocabulary.CALLBACK_SETTINGS,
+        vocabulary.MENU_WORDS,
+        vocabulary.CAPTURE_WORDS,
+        vocabulary.LOOKUP_WORDS,
+        vocabulary.TRANSFER_WORDS,
+        vocabulary.CALLBACK_WORDS,
         validators.BUILTIN,
         expressions.BUILTIN_FUNCTIONS,
         expressions.PREDICATES,

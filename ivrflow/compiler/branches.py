@@ -1,0 +1,147 @@
+"""A state's branches: sorted into outcomes (`ok -> …`), escalations (`noinput 2: …`) and
+choices (`1, "billing" -> …`), each checked against the words its kind accepts.
+
+Every kind but a step has branches; the input kinds (menu, capture, callback) also have
+escalations, with a warning when one is not handled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import NamedTuple
+
+from .. import model
+from ..errors import did_you_mean
+from ..lang import ast
+from ..model.walk import ends
+from .context import Context
+from .statements import StatementCompiler
+from .vocabulary import ESCALATIONS, KEY_WORDS
+
+Outcomes = dict[str, tuple[ast.Branch, model.Body]]  # word → (its branch, compiled body)
+Escalations = dict[str, dict[int, model.Body]]  # noinput/nomatch → count (0: any) → body
+
+
+class SortedBranches(NamedTuple):
+    outcomes: Outcomes
+    escalations: Escalations
+    choices: list[ast.Branch]  # left for the menu to compile
+
+
+def sort_branches(
+    statements: StatementCompiler,
+    branches: Sequence[ast.Branch],
+    words: set[str],
+    owner: str,
+    retries: int,
+    keys_ok: bool = False,
+) -> SortedBranches:
+    """Sort branches into outcomes, escalations and (when `keys_ok`) choices."""
+    ctx = statements.ctx
+    outcomes: Outcomes = {}
+    escalations: Escalations = {"noinput": {}, "nomatch": {}}
+    choices: list[ast.Branch] = []
+    for b in branches:
+        words_here = [
+            lb for lb in b.labels if lb.kind in ("word", "counted") and lb.text not in KEY_WORDS
+        ]
+        if not words_here:
+            if keys_ok and all(lb.kind in ("key", "phrase", "word") for lb in b.labels):
+                choices.append(b)
+            else:
+                bad = next(lb for lb in b.labels if not (keys_ok and lb.kind in ("key", "phrase")))
+                ctx.error(
+                    "E123",
+                    f"{owner} has no branch '{bad.text}'",
+                    bad.span,
+                    "branches here: " + ", ".join(sorted(words)),
+                )
+            continue
+        body = statements.body(b.body)
+        for lb in b.labels:
+            name = "nomatch" if lb.text == "invalid" else lb.text
+            if lb.kind in ("key", "phrase", "percent") or lb.text not in words:
+                ctx.error(
+                    "E123",
+                    f"{owner} has no branch '{lb.text}'",
+                    lb.span,
+                    did_you_mean(lb.text, words) or "branches here: " + ", ".join(sorted(words)),
+                )
+                continue
+            if name in ESCALATIONS:
+                count = lb.nth or 0
+                if lb.kind == "counted" and not 1 <= count <= retries:
+                    ctx.error(
+                        "E135",
+                        f"{lb.text} {count} can never happen: retries is {retries}",
+                        lb.span,
+                        f"counts go from 1 to {retries}; raise 'retries' for more",
+                    )
+                if count in escalations[name]:
+                    ctx.error(
+                        "E101",
+                        f"'{lb.text} {count or ''}'".replace(" '", "'") + " is handled twice",
+                        lb.span,
+                    )
+                escalations[name][count] = body
+                continue
+            if lb.kind == "counted":
+                ctx.error("E123", f"'{lb.text}' takes no count", lb.span)
+            if name in outcomes:
+                ctx.error(
+                    "E101",
+                    f"'{name}' is handled twice",
+                    lb.span,
+                    f"first on line {outcomes[name][0].span.line}",
+                )
+                continue
+            if not ends(body):
+                statements.dead_end(lb.span, f"'{lb.text}'")
+            outcomes[name] = (b, body)
+    return SortedBranches(outcomes, escalations, choices)
+
+
+def escalation(by_count: dict[int, model.Body]) -> model.Escalation:
+    return model.Escalation(MappingProxyType(dict(sorted(by_count.items()))))
+
+
+def escalation_lines(branches: Sequence[ast.Branch]) -> list[ast.Line]:
+    """The lines of the noinput/nomatch branches (what the caller hears on a retry)."""
+    return [
+        line for b in branches if any(lb.text in ESCALATIONS for lb in b.labels) for line in b.body
+    ]
+
+
+def warn_unhandled(
+    ctx: Context,
+    decl: ast.StateDecl,
+    escalations: Escalations,
+    outcomes: Mapping[str, object],
+) -> None:
+    for name, code in (("noinput", "W204"), ("nomatch", "W205")):
+        if not escalations[name]:
+            ctx.warning(
+                code,
+                f"{decl.kind} '{decl.name}' has no {name} handling",
+                decl.name_span,
+                f'the default prompt applies; add: {name}: say "…"',
+            )
+    if "exhausted" not in outcomes:
+        ctx.warning(
+            "W207",
+            f"{decl.kind} '{decl.name}' has no exhausted branch",
+            decl.name_span,
+            "by default the caller hears an apology and the call ends; add: exhausted -> agent",
+        )
+
+
+__all__ = [
+    "Escalations",
+    "Outcomes",
+    "SortedBranches",
+    "escalation",
+    "escalation_lines",
+    "sort_branches",
+    "warn_unhandled",
+]

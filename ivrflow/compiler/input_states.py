@@ -1,0 +1,334 @@
+"""The states that wait for the caller: menu, capture and callback offer.
+
+Each reads the input settings (timeout, interdigit, retries, confidence, defaulting to the
+flow header's), escalates on no-input and no-match, and ends on `exhausted`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from .. import model
+from ..lang import ast
+from ..model import speech, validators
+from ..model.walk import ends
+from . import prompt_checks
+from .branches import escalation, escalation_lines, sort_branches, warn_unhandled
+from .expressions import compile_regex, literal_value, number_value
+from .kinds import StateEnv, StateParts
+from .settings import Settings
+from .vocabulary import (
+    CALLBACK_SETTINGS,
+    CALLBACK_WORDS,
+    CAPTURE_SETTINGS,
+    CAPTURE_WORDS,
+    DTMF_KEYS,
+    INPUT_SETTINGS,
+    KEY_WORDS,
+    MENU_WORDS,
+)
+
+
+def input_settings(env: StateEnv, s: Settings) -> model.InputSettings:
+    d = env.defaults.input
+    return model.InputSettings(
+        timeout=s.duration("timeout", d.timeout),
+        interdigit=s.duration("interdigit", d.interdigit),
+        retries=s.integer("retries", d.retries, 1, 20),
+        confidence=s.fraction("confidence", d.confidence),
+    )
+
+
+# ---------------------------------------------------------------- menu
+def menu(env: StateEnv, parts: StateParts) -> model.Menu:
+    ctx, decl, branches = env.ctx, parts.decl, parts.branches
+    s = Settings(ctx, "a menu", INPUT_SETTINGS, parts.settings)
+    inp = input_settings(env, s)
+    outcomes, esc, choice_branches = sort_branches(
+        env.statements, branches, MENU_WORDS, "a menu", inp.retries, keys_ok=True
+    )
+    keys_seen: dict[str, ast.Span] = {}
+    phrases_seen: dict[str, ast.Span] = {}
+    choices = []
+    for b in choice_branches:
+        keys, phrases = [], []
+        for lb in b.labels:
+            if lb.kind == "phrase":
+                norm = speech.normalize(lb.text)
+                if not norm:
+                    ctx.error("E125", "an empty phrase matches nothing", lb.span)
+                elif norm in phrases_seen:
+                    ctx.error(
+                        "E125",
+                        f'phrase "{lb.text}" is already a choice',
+                        lb.span,
+                        f"first on line {phrases_seen[norm].line}",
+                    )
+                phrases_seen.setdefault(norm, lb.span)
+                phrases.append(lb.text)
+                continue
+            key = KEY_WORDS.get(lb.text, lb.text)
+            if key not in DTMF_KEYS:
+                ctx.error(
+                    "E126",
+                    f"'{lb.text}' is not a phone key",
+                    lb.span,
+                    "keys are 0-9, * (or star) and hash",
+                )
+                continue
+            if key in keys_seen:
+                ctx.error(
+                    "E124",
+                    f"key {key} is already a choice",
+                    lb.span,
+                    f"first on line {keys_seen[key].line}",
+                )
+            keys_seen.setdefault(key, lb.span)
+            keys.append(key)
+        body = env.statements.body(b.body)
+        if not ends(body):
+            env.statements.dead_end(b.labels[0].span, f"choice '{b.labels[0].text}'")
+        choices.append(model.Choice(ctx.where(b.span), tuple(keys), tuple(phrases), body))
+    if not choices:
+        ctx.error(
+            "E122",
+            f"menu '{decl.name}' offers no choices",
+            decl.name_span,
+            'add a line like: 1, "billing" -> billing_menu',
+        )
+    warn_unhandled(ctx, decl, esc, outcomes)
+    prompt_checks.check_keys(
+        ctx,
+        f"menu '{decl.name}'",
+        [*parts.statements, *escalation_lines(branches)],
+        set(keys_seen),
+    )
+    exhausted = outcomes.get("exhausted")
+    return model.Menu(
+        decl.name,
+        ctx.where(decl.span),
+        env.statements.body(parts.statements),
+        tuple(choices),
+        escalation(esc["noinput"]),
+        escalation(esc["nomatch"]),
+        exhausted[1] if exhausted else None,
+        inp,
+    )
+
+
+# ---------------------------------------------------------------- capture
+def capture(env: StateEnv, parts: StateParts) -> model.Capture:
+    ctx, decl = env.ctx, parts.decl
+    s = Settings(ctx, "a capture", CAPTURE_SETTINGS, parts.settings)
+    inp = input_settings(env, s)
+    low, high = s.digit_range("digits", (1, 20))
+    terminator: str | None = "#"
+    end = s.get("end")
+    if end is not None:
+        v = end.values[0] if len(end.values) == 1 else None
+        if isinstance(v, ast.Ref) and v.path == ("none",):
+            terminator = None
+        elif isinstance(v, ast.Literal) and v.kind == "string" and v.text in DTMF_KEYS:
+            terminator = v.text
+        else:
+            where = end.values[0].span if end.values else end.span
+            ctx.error("E121", "'end' expects one key, like \"#\", or none", where)
+    validators_ = tuple(v for v in (validator(env, x) for x in s.all("valid")) if v)
+    confirm_ = confirm(env, s)
+    into = s.name("into")
+    outcomes, esc, _ = sort_branches(
+        env.statements, parts.branches, CAPTURE_WORDS, "a capture", inp.retries
+    )
+    if "ok" not in outcomes:
+        ctx.error(
+            "E122",
+            f"capture '{decl.name}' has no 'ok' branch",
+            decl.name_span,
+            "add: ok -> next_state",
+        )
+    warn_unhandled(ctx, decl, esc, outcomes)
+    ok = outcomes.get("ok")
+    exhausted = outcomes.get("exhausted")
+    return model.Capture(
+        decl.name,
+        ctx.where(decl.span),
+        env.statements.body(parts.statements),
+        into[0] if into else decl.name,
+        low,
+        high,
+        terminator,
+        validators_,
+        confirm_,
+        s.flag("secure"),
+        ok[1] if ok else (),
+        escalation(esc["noinput"]),
+        escalation(esc["nomatch"]),
+        exhausted[1] if exhausted else None,
+        inp,
+    )
+
+
+def confirm(env: StateEnv, s: Settings) -> model.Say | None:
+    """`confirm "text"` or `confirm prompt_name` (every language of a named prompt)."""
+    ctx = env.ctx
+    conf = s.get("confirm")
+    if conf is None:
+        return None
+    v = conf.values[0] if len(conf.values) == 1 else None
+    if isinstance(v, ast.Literal) and v.kind == "string":
+        env.statements.check_template(v.text, v.span)
+        text: Mapping[str, str] = {"": v.text}
+    elif isinstance(v, ast.Ref) and len(v.path) == 1 and v.path[0] in ctx.symbols.prompts:
+        text = {t.language: t.text for t in ctx.symbols.prompts[v.path[0]].node.texts}
+    else:
+        ctx.error(
+            "E121",
+            "'confirm' expects a \"text\" or the name of a prompt",
+            v.span if v is not None else conf.span,
+        )
+        return None
+    return model.Say(ctx.where(conf.span), MappingProxyType(text), None, None, None)
+
+
+def validator(env: StateEnv, s: ast.Setting) -> model.Validator | None:
+    """One `valid name args…` setting of a capture."""
+    ctx = env.ctx
+    if not s.values or not isinstance(s.values[0], ast.Ref):
+        ctx.error(
+            "E133",
+            "'valid' expects a validation name",
+            s.span,
+            "validations: " + ", ".join(sorted(validators.BUILTIN)),
+        )
+        return None
+    name = s.values[0].path[0]
+    if name not in validators.BUILTIN:
+        ctx.unknown(
+            "E133",
+            "validation",
+            name,
+            s.values[0].span,
+            validators.BUILTIN,
+            "validations: " + ", ".join(sorted(validators.BUILTIN)),
+        )
+        return None
+    args: list[object] = []
+    for v in s.values[1:]:
+        if isinstance(v, ast.RangeValue):
+            args.extend([number_value(v.low.text), number_value(v.high.text)])
+        elif isinstance(v, ast.Literal):
+            args.append(literal_value(ctx, v))
+        else:
+            args.append(None)
+    bad_regex = name == "regex" and len(args) == 1 and isinstance(args[0], str)
+    if bad_regex and compile_regex(ctx, str(args[0]), s.values[1].span) is None:
+        return None
+    problem = validators.check_args(name, tuple(args))
+    if problem:
+        span = s.values[1].span.to(s.values[-1].span) if len(s.values) > 1 else s.span
+        ctx.error("E133", problem, span, validators.BUILTIN[name].description)
+        return None
+    return model.Validator(name, tuple(args), ctx.where(s.span))
+
+
+# ---------------------------------------------------------------- callback offer
+def callback(env: StateEnv, parts: StateParts) -> model.CallbackOffer:
+    ctx, decl, branches = env.ctx, parts.decl, parts.branches
+    s = Settings(ctx, "a callback", CALLBACK_SETTINGS, parts.settings)
+    inp = input_settings(env, s)
+    queue = env.queue(s)
+    if s.get("queue") is None:
+        ctx.error(
+            "E122",
+            f"callback '{decl.name}' has no queue",
+            decl.name_span,
+            "add: queue name (the team that will call back)",
+        )
+    number = s.expression("number") or model.Var("ani")
+    confirm_ = confirm(env, s)
+    accept, decline = answers(env, s, "accept", ("1",)), answers(env, s, "decline", ("2",))
+    prompt_checks.check_keys(
+        ctx,
+        f"callback '{decl.name}'",
+        [*parts.statements, *escalation_lines(branches)],
+        {k for k in accept + decline if k in DTMF_KEYS},
+    )
+    outcomes, esc, _ = sort_branches(
+        env.statements, branches, CALLBACK_WORDS, "a callback", inp.retries
+    )
+    if "scheduled" not in outcomes:
+        ctx.error(
+            "E122",
+            f"callback '{decl.name}' has no 'scheduled' branch",
+            decl.name_span,
+            "add: scheduled -> goodbye",
+        )
+    scheduled = outcomes.get("scheduled")
+    declined, failed = outcomes.get("declined"), outcomes.get("failed")
+    exhausted = outcomes.get("exhausted")
+    return model.CallbackOffer(
+        decl.name,
+        ctx.where(decl.span),
+        env.statements.body(parts.statements),
+        queue or "",
+        number,
+        confirm_,
+        window(env, s),
+        accept,
+        decline,
+        scheduled[1] if scheduled else (),
+        declined[1] if declined else None,
+        failed[1] if failed else None,
+        escalation(esc["noinput"]),
+        escalation(esc["nomatch"]),
+        exhausted[1] if exhausted else None,
+        inp,
+    )
+
+
+def window(env: StateEnv, s: Settings) -> str | tuple[dt.time, dt.time] | None:
+    """`window office` (an hours name) or `window 09:00 18:00`."""
+    ctx = env.ctx
+    w = s.get("window")
+    if w is None:
+        return None
+    v = w.values
+    if len(v) == 1 and isinstance(v[0], ast.Ref) and len(v[0].path) == 1:
+        if v[0].path[0] not in ctx.symbols.hours:
+            ctx.unknown("E106", "hours", v[0].path[0], v[0].span, ctx.symbols.hours)
+            return None
+        return v[0].path[0]
+    if len(v) == 2 and all(isinstance(x, ast.Literal) and x.kind == "time" for x in v):
+        a, b = (literal_value(ctx, x) for x in v if isinstance(x, ast.Literal))
+        if not (isinstance(a, dt.time) and isinstance(b, dt.time)):
+            return None
+        if b <= a:
+            ctx.error("E148", "the window ends before it starts", w.span)
+        return (a, b)
+    ctx.error("E121", "'window' expects an hours name or two times, like 09:00 18:00", w.span)
+    return None
+
+
+def answers(env: StateEnv, s: Settings, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """The keys and phrases of `accept` or `decline`."""
+    setting = s.get(name)
+    if setting is None:
+        return default
+    out = []
+    for v in setting.values:
+        if (
+            isinstance(v, ast.Literal)
+            and v.kind == "number"
+            and v.text in DTMF_KEYS
+            or isinstance(v, ast.Literal)
+            and v.kind == "string"
+        ):
+            out.append(v.text)
+        else:
+            env.ctx.error("E121", f"'{name}' expects keys and phrases, like 1 \"yes\"", v.span)
+    return tuple(out)
+
+
+__all__ = ["callback", "capture", "confirm", "input_settings", "menu", "validator"]

@@ -1,0 +1,68 @@
+"""The words each kind of state accepts: its settings (with the hint a wrong one gets) and
+its branch words, plus the keys, outcomes and variables statements are checked against.
+
+Plain tables, importing nothing, so the header's settings (declarations.py), every state
+kind and the docs test read one list without importing each other.
+"""
+
+from __future__ import annotations
+
+INPUT_SETTINGS = {
+    "timeout": "how long to wait for the first key or word",
+    "interdigit": "how long to wait between keys",
+    "retries": "no-input and no-match attempts before exhausted",
+    "confidence": "ASR confidence below which a spoken choice is confirmed",
+}
+CAPTURE_SETTINGS = INPUT_SETTINGS | {
+    "digits": "how many digits: 4 or 6..10",
+    "end": 'the terminator key, "#" by default, or none',
+    "valid": '*a validation: luhn, cpf, cnpj, mod11, regex "…", range 1..31, date "DDMMYYYY"',
+    "confirm": "a read-back prompt: 1 accepts, 2 re-enters",
+    "secure": "mask the digits in records, traces, logs and snapshots",
+    "into": "the variable that receives the digits (the state's name by default)",
+}
+LOOKUP_SETTINGS = {"timeout": "how long the host function may take"}
+TRANSFER_SETTINGS = {
+    "queue": "the ACD queue to transfer into",
+    "number": "an external number to transfer to",
+    "priority": "the call's priority in the queue",
+    "skills": "skills an agent needs, e.g. [billing, spanish]",
+    "announce": "tell the caller the wait: ewt, position or both",
+}
+CALLBACK_SETTINGS = INPUT_SETTINGS | {
+    "queue": "the queue that will call back",
+    "number": "the number to call back (the caller's by default)",
+    "confirm": "a read-back of the number: 1 confirms, 2 enters another",
+    "window": "when to call back: an hours name or 09:00 18:00",
+    "accept": "keys and phrases that accept the offer (1 by default)",
+    "decline": "keys and phrases that decline it (2 by default)",
+}
+
+ESCALATIONS = ("noinput", "nomatch")
+MENU_WORDS = {"noinput", "nomatch", "exhausted", "hash", "pound", "star"}
+CAPTURE_WORDS = {"ok", "noinput", "nomatch", "invalid", "exhausted"}
+LOOKUP_WORDS = {"ok", "error"}
+TRANSFER_WORDS = {"busy", "noanswer", "full", "failed"}
+CALLBACK_WORDS = {"scheduled", "declined", "failed", "noinput", "nomatch", "exhausted"}
+KEY_WORDS = {"hash": "#", "pound": "#", "star": "*"}
+DTMF_KEYS = frozenset("0123456789*#")
+HANGUP_OUTCOMES = ("self_served", "error")  # abandoned, transferred … are not the flow's to say
+READ_ONLY = frozenset({"ani", "dnis", "call_id", "now", "ewt", "position"})
+
+__all__ = [
+    "CALLBACK_SETTINGS",
+    "CALLBACK_WORDS",
+    "CAPTURE_SETTINGS",
+    "CAPTURE_WORDS",
+    "DTMF_KEYS",
+    "ESCALATIONS",
+    "HANGUP_OUTCOMES",
+    "INPUT_SETTINGS",
+    "KEY_WORDS",
+    "LOOKUP_SETTINGS",
+    "LOOKUP_WORDS",
+    "MENU_WORDS",
+    "READ_ONLY",
+    "TRANSFER_SETTINGS",
+    "TRANSFER_WORDS",
+]
