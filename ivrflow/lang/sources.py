@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,12 +57,20 @@ def check_reference(target: str, suffixes: tuple[str, ...]) -> tuple[str, str] |
     return None
 
 
-def display_path(path: Path) -> str:
-    """Paths in messages: relative to the working directory when below it."""
+def display_path(path: str | Path, *, absolute: bool = False) -> str:
+    """Paths in messages: where the file really is, relative to the working directory when
+    below it. Elsewhere, the path as given; or, with `absolute`, the absolute real path, for a
+    path built by joining (a scenario's folder and `../../billing.ivr`), whose spelling would
+    only confuse."""
+    p = Path(path)
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError, RuntimeError):  # elsewhere, or a symlink loop
-        return str(path)
+        real = p.resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL
+        return os.path.normpath(p.absolute()) if absolute else str(p)
+    try:
+        return str(real.relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):  # elsewhere (or no working directory left)
+        return str(real) if absolute else str(p)
 
 
 def read_text(

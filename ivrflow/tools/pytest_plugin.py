@@ -171,9 +171,9 @@ class ScenarioItem(pytest.Item):
             raise ScenarioFailed(f"{result.name}\n{result.details()}")
 
     def _display(self) -> str:
-        from .scenarios import display_path
+        from ..lang.sources import display_path
 
-        return display_path(self.path)
+        return display_path(self.path, absolute=True)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ScenarioFailed):
