@@ -36,7 +36,13 @@ the suites under flows/tests/scenarios/):
 `load(path)` reads and checks a file against its flow, raising `ScenarioError`
 with every problem as `path:line:col: error: message`; `run(scenario)` plays it
 and returns a `ScenarioResult` (the first failing expectation stops the call).
+
+The package, by concern: `data` (the scenario and its result), `nodes` (YAML read with
+positions, problems rendered), `loader` (the file's sections checked against the flow),
+`runner` (playing it) and `discovery` (which files an argument names).
 """
+
+from __future__ import annotations
 
 from .data import (
     CALLER_STEPS,

@@ -1,16 +1,15 @@
-"""Reading a scenario file: YAML nodes (for their positions) checked against the flow.
+"""Reading a scenario file: what its sections mean, checked against the flow it names.
 
-Every problem is collected with its line and column and reported at once, as
-`path:line:col: error: message`, the line, a caret under the column and a hint, the way the
-compiler reports a flow; a flow that does not compile is reported with its own diagnostics.
+Each key, call setting, step and expectation is checked against the format and against
+the flow (its states, variables, functions, queues and hours); every problem is collected
+with its position (`nodes.NodeReader`) and all are reported at once. A flow that does not
+compile is reported with its own diagnostics.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from ...lang.sources import display_path
 from ...model.walk import bodies
 from ...runtime.record import OUTCOMES
 from .data import STEP_NAMES, Expectation, Position, Scenario, ScenarioError, Step
+from .nodes import NodeReader, Problem, excerpt
 
 if TYPE_CHECKING:
     import yaml
@@ -54,109 +54,23 @@ def compile_flow(path: Path) -> Result:
     return _flow_cache[key]
 
 
-class _Loader:
-    """Reads one scenario file, collecting every problem with its position."""
+class _Loader(NodeReader):
+    """Reads one scenario file against its flow, collecting every problem with its position."""
 
     def __init__(self, path: str, text: str) -> None:
-        self.path = path
-        self.text = text
-        self.errors: list[_Problem] = []
+        super().__init__(path, text)
         self.flow: Flow | None = None
-
-    # -- helpers
-    def pos(self, node: yaml.Node) -> Position:
-        return Position(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
-
-    def error(self, node: yaml.Node | None, message: str, hint: str | None = None) -> None:
-        if node is None:
-            self.errors.append(_Problem(1, 1, 0, message, hint))
-            return
-        start, end = node.start_mark, node.end_mark
-        width = end.column - start.column if end.line == start.line else 0
-        self.errors.append(_Problem(start.line + 1, start.column + 1, width, message, hint))
-
-    def value(self, node: yaml.Node) -> Any:
-        """The plain Python value of a node (YAML's safe types)."""
-        import yaml
-
-        loader = yaml.SafeLoader("")
-        try:
-            return loader.construct_object(node, deep=True)
-        finally:
-            loader.dispose()
-
-    def mapping(self, node: yaml.Node, what: str) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
-        import yaml
-
-        if not isinstance(node, yaml.MappingNode):
-            self.error(node, f"{what} must be a mapping")
-            return []
-        out: list[tuple[yaml.ScalarNode, yaml.Node]] = []
-        seen: set[str] = set()
-        for k, v in node.value:
-            if not isinstance(k, yaml.ScalarNode):
-                self.error(k, f"{what}: keys must be plain names")
-                continue
-            if k.value in seen:
-                self.error(k, f"{what}: '{k.value}' is given twice")
-                continue
-            seen.add(k.value)
-            out.append((k, v))
-        return out
-
-    def unknown(self, key: yaml.Node, what: str, known: Iterable[str]) -> None:
-        name = str(key.value)
-        self.error(key, f"unknown {what} '{name}'", did_you_mean(name, known))
-
-    def string(self, node: yaml.Node, what: str) -> str | None:
-        """A scalar as written (so `press: 0123` stays "0123"), or an error."""
-        import yaml
-
-        if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
-            if node.value == "" and node.style is None:
-                self.error(node, f"{what} needs a value")
-                return None
-            return str(node.value)
-        self.error(node, f"{what} must be a text")
-        return None
-
-    def choice(self, node: yaml.Node, what: str, allowed: Sequence[str]) -> str | None:
-        text = self.string(node, what)
-        if text is not None and text not in allowed:
-            hint = did_you_mean(text, allowed) or "one of: " + ", ".join(allowed)
-            self.error(node, f"{what} '{text}' is not valid", hint)
-            return None
-        return text
-
-    def relative(self, node: yaml.Node, what: str) -> Path | None:
-        text = self.string(node, what)
-        if text is None:
-            return None
-        p = Path(text)
-        return p if p.is_absolute() else Path(self.path).parent / p
 
     # -- the document
     def load(self) -> Scenario | None:
         import yaml
 
-        try:
-            root = yaml.compose(self.text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            problem = getattr(exc, "problem", None) or str(exc)
-            context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-            if context and cmark is not None and cmark is not mark:
-                if "end of stream" in problem:  # point at what was left open, not at the end
-                    what = context.removeprefix("while scanning ").removeprefix("while parsing ")
-                    mark, problem = cmark, f"{what} that is never closed"
-                else:
-                    problem += f", {context} at {cmark.line + 1}:{cmark.column + 1}"
-            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            self.errors.append(_Problem(line, col, 1, f"not valid YAML: {problem}"))
+        root = self.compose()
+        if self.errors:
             return None
         if root is None:
             self.errors.append(
-                _Problem(1, 1, 0, "the scenario file is empty; it needs flow: and steps:")
+                Problem(1, 1, 0, "the scenario file is empty; it needs flow: and steps:")
             )
             return None
         top = dict((k.value, (k, v)) for k, v in self.mapping(root, "a scenario"))
@@ -379,7 +293,7 @@ class _Loader:
         if name not in STEP_NAMES:
             self.unknown(knode, "step", STEP_NAMES)
             return None
-        source = name if vnode is None else f"{name}: {_excerpt(self.text, vnode)}"
+        source = name if vnode is None else f"{name}: {excerpt(self.text, vnode)}"
         if name in ("wait", "hangup"):
             if vnode is not None and self.value(vnode) is not None:
                 self.error(vnode, f"{name} takes no value: write `- {name}`")
@@ -510,47 +424,10 @@ class _Loader:
                     out.append(Expectation(key, text, self.pos(k)))
         return out, ended
 
-    def messages(self) -> list[str]:
-        lines = self.text.split("\n")
-        return [p.render(self.path, lines) for p in sorted(self.errors)]
-
-
-@dataclass(frozen=True, order=True, slots=True)
-class _Problem:
-    line: int
-    column: int
-    width: int  # characters to underline (0: one caret)
-    message: str
-    hint: str | None = None
-
-    def render(self, path: str, lines: Sequence[str]) -> str:
-        """`path:line:col: error: message`, the line, a caret under the column, a hint."""
-        out = [f"{path}:{self.line}:{self.column}: error: {self.message}"]
-        if 1 <= self.line <= len(lines):
-            text = lines[self.line - 1].rstrip("\r").expandtabs(8)
-            gutter = f"{self.line:>4} | "
-            out.append(gutter + text)
-            out.append(
-                " " * (len(gutter) - 2) + "| " + " " * (self.column - 1) + "^" * max(1, self.width)
-            )
-        if self.hint:
-            out.append(f"  = hint: {self.hint}")
-        return "\n".join(out)
-
 
 class _FlowFailed(Exception):
     def __init__(self, messages: list[str]) -> None:
         self.messages = messages
-
-
-def _excerpt(text: str, node: yaml.Node) -> str:
-    """The node's source text (first line, shortened)."""
-    start, end = node.start_mark.index, node.end_mark.index
-    raw = text[start:end].strip().splitlines()
-    shown = raw[0] if raw else ""
-    if len(raw) > 1:
-        shown += " …"
-    return shown if len(shown) <= 70 else shown[:69] + "…"
 
 
 def known_variables(flow: Flow) -> set[str]:
