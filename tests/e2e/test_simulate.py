@@ -299,6 +299,26 @@ def test_outcome_line_quotes_what_needs_it() -> None:
     )
 
 
+def test_a_scripted_run_never_loads_prompt_toolkit() -> None:
+    """Only the phone (tools/simulator/terminal.py) imports it, inside its functions."""
+    code = textwrap.dedent(
+        """
+        import io, sys
+        from contextlib import redirect_stdout
+        from ivrflow.cli import main
+        sys.stdin = io.StringIO("2\\nhangup\\n")
+        with redirect_stdout(io.StringIO()):
+            status = main(["simulate", "flows/billing.ivr"])
+        loaded = sorted(m for m in sys.modules if m.split(".")[0] == "prompt_toolkit")
+        print(status, loaded)
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=cli_env(), capture_output=True, text=True
+    )
+    assert run.stdout.strip() == "0 []", run.stderr
+
+
 # ---------------------------------------------------------------- the phone, in-process
 class Clock:
     """A hand-moved clock: the keypad highlight stays until the test moves time."""
