@@ -30,6 +30,7 @@ from ..runtime import actions as act
 from ..runtime import events as ev
 from ..runtime.record import Listener
 from ..runtime.session import Session
+from .perform import perform_async
 from .sinks import MemorySink, RecordSink
 
 if TYPE_CHECKING:
@@ -67,8 +68,6 @@ class Channel(Protocol):
         ...
 
     async def hangup(self, reason: str) -> None: ...
-
-    async def set_variable(self, name: str, value: str) -> None: ...
 
 
 @dataclass
@@ -273,9 +272,10 @@ class Engine:
         """Drive one call to its end; the record is written exactly once, whatever happens."""
         await self.call_started_async(session)
         try:
+            host = _ChannelHost(self, session.flow, channel)
             pending = session.start()
             while not session.ended or pending:
-                event = await self._perform(session, channel, pending)
+                event = await perform_async(host, pending)
                 pending = []
                 if event is not None:
                     pending = session.send(event)
@@ -302,32 +302,33 @@ class Engine:
         assert record is not None
         return record
 
-    async def _perform(
-        self, session: Session, channel: Channel, actions: list[act.Action]
-    ) -> ev.Event | None:
-        """Carry out actions in order; the first event that answers one goes back in."""
-        for action in actions:
-            if isinstance(action, act.Say | act.Play):
-                barged = await channel.play(action)
-                if barged is not None:
-                    return barged  # the caller interrupted: the rest of the batch is moot
-            elif isinstance(action, act.Collect):
-                return await channel.collect(action)
-            elif isinstance(action, act.Lookup):
-                return await self.lookup(action, channel.now)
-            elif isinstance(action, act.GetQueueStatus):
-                return self.queue(action, channel.now())
-            elif isinstance(action, act.TransferToQueue | act.TransferToNumber):
-                return await channel.transfer(action)
-            elif isinstance(action, act.StoreCallback):
-                return await asyncio.to_thread(
-                    self.store_callback, action, session.flow, channel.now()
-                )
-            elif isinstance(action, act.SetVariable):
-                await channel.set_variable(action.name, action.value)
-            elif isinstance(action, act.Hangup):
-                await channel.hangup(action.reason)
-        return None
+
+class _ChannelHost:
+    """The `AsyncHost` of `Engine.run`: prompts, input and transfers go to the channel; the
+    host-side work (look-ups, queue status, callbacks) is the Engine's."""
+
+    __slots__ = ("engine", "flow", "channel", "play", "collect", "transfer")
+
+    def __init__(self, engine: Engine, flow: Flow, channel: Channel) -> None:
+        self.engine, self.flow, self.channel = engine, flow, channel
+        # The channel's own methods, bound once: no extra frame on the gateway's hot path.
+        self.play = channel.play
+        self.collect = channel.collect
+        self.transfer = channel.transfer
+
+    async def lookup(self, action: act.Lookup) -> ev.Event:
+        return await self.engine.lookup(action, self.channel.now)
+
+    async def queue_status(self, action: act.GetQueueStatus) -> ev.Event:
+        return self.engine.queue(action, self.channel.now())
+
+    async def store_callback(self, action: act.StoreCallback) -> ev.Event:
+        return await asyncio.to_thread(
+            self.engine.store_callback, action, self.flow, self.channel.now()
+        )
+
+    async def hangup(self, action: act.Hangup) -> None:
+        await self.channel.hangup(action.reason)
 
 
 def _seed(call_id: str) -> int:

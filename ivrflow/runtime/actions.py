@@ -100,14 +100,6 @@ class StoreCallback(_AsDict):
 
 
 @dataclass(slots=True)
-class SetVariable(_AsDict):
-    """Hand a value to the gateway (an Asterisk channel variable, a webhook field)."""
-
-    name: str
-    value: str
-
-
-@dataclass(slots=True)
 class Hangup(_AsDict):
     reason: str
 
@@ -121,7 +113,6 @@ Action: TypeAlias = (
     | TransferToQueue
     | TransferToNumber
     | StoreCallback
-    | SetVariable
     | Hangup
 )
 
@@ -133,7 +124,6 @@ __all__ = [
     "Lookup",
     "Play",
     "Say",
-    "SetVariable",
     "StoreCallback",
     "TransferToNumber",
     "TransferToQueue",

@@ -114,8 +114,5 @@ class ScriptedChannel:
         self.hung_up = reason
         self._log(f"ivr: [hangs up: {reason}]")
 
-    async def set_variable(self, name: str, value: str) -> None:
-        self._log(f"ivr: [sets {name}={value}]")
-
 
 __all__ = ["ScriptedChannel", "parse_input"]

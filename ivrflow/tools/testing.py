@@ -26,6 +26,7 @@ from typing import Any
 from ..errors import LookupFailure
 from ..host.callbacks import CallbackRequest, MemoryCallbackStore
 from ..host.fixtures import Fixtures, for_flow
+from ..host.perform import carry_out, drive
 from ..model import Flow
 from ..runtime import actions as act
 from ..runtime import events as ev
@@ -202,50 +203,13 @@ class Call:
 
     def _drive(self, actions: list[act.Action]) -> list[Line]:
         mark = len(self.transcript)
-        while actions:
-            answer: ev.Event | None = None
-            for a in actions:
-                answer = self._perform(a)
-                if answer is not None:
-                    break
-            actions = self.session.send(answer) if answer is not None else []
+        drive(self.session, self._perform, actions)
         return self.transcript[mark:]
 
+    # Per-action hooks: a subclass may answer some actions its own way (the explorer stops
+    # before undecided ones; scripts/make_sample_records.py varies look-ups and queues).
     def _perform(self, a: act.Action) -> ev.Event | None:
-        if isinstance(a, act.Say):
-            self._log("ivr", "say", a.text)
-            self.now += max(1.0, len(a.text) / SPEECH_RATE)
-        elif isinstance(a, act.Play):
-            self._log("ivr", "play", a.path)
-            self.now += 3.0
-        elif isinstance(a, act.Collect):
-            self.listening = a
-            kinds = "+".join(a.kinds)
-            end = f" end {a.terminator}" if a.terminator else ""
-            self._log(
-                "ivr",
-                "collect",
-                f"{kinds} {a.min_digits}..{a.max_digits}{end} timeout {a.timeout:g}s",
-            )
-        elif isinstance(a, act.Lookup):
-            return self._lookup(a)
-        elif isinstance(a, act.GetQueueStatus):
-            ewt, position = self.fixtures.queue_status(a.queue)
-            self._log("ivr", "queue", f"{a.queue}: ewt={ewt} position={position}")
-            return ev.QueueStatus(self.now, a.queue, ewt, position)
-        elif isinstance(a, act.TransferToQueue | act.TransferToNumber):
-            target = a.queue if isinstance(a, act.TransferToQueue) else a.number
-            extra = f" priority {a.priority}" if isinstance(a, act.TransferToQueue) else ""
-            self._log("ivr", "transfer", f"{target}{extra} → {self.transfer_result}")
-            self.now += 1.0
-            return ev.TransferResult(self.now, self.transfer_result)  # type: ignore[arg-type]
-        elif isinstance(a, act.StoreCallback):
-            return self._store(a)
-        elif isinstance(a, act.SetVariable):
-            self._log("ivr", "set", f"{a.name}={a.value}")
-        elif isinstance(a, act.Hangup):
-            self._log("ivr", "hangup", a.reason)
-        return None
+        return carry_out(_CallHost(self), a)
 
     def _lookup(self, a: act.Lookup) -> ev.Event:
         self.now += 0.3
@@ -266,6 +230,57 @@ class Call:
         reference = self.callbacks.store(CallbackRequest.from_action(a, self.flow.name))
         self._log("ivr", "callback", f"{a.number} queue {a.queue} → stored {reference}")
         return ev.CallbackStored(self.now, reference)
+
+
+class _CallHost:
+    """The `Host` of a simulated call: every action is a transcript line, on the call's
+    virtual clock; look-ups and callbacks go to the call's hooks. A collect waits for the
+    test's next step (None: no answer yet)."""
+
+    __slots__ = ("call",)
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+
+    def play(self, a: act.Say | act.Play) -> None:
+        call = self.call
+        if isinstance(a, act.Say):
+            call._log("ivr", "say", a.text)
+            call.now += max(1.0, len(a.text) / SPEECH_RATE)
+        else:
+            call._log("ivr", "play", a.path)
+            call.now += 3.0
+
+    def collect(self, a: act.Collect) -> None:
+        self.call.listening = a
+        kinds = "+".join(a.kinds)
+        end = f" end {a.terminator}" if a.terminator else ""
+        self.call._log(
+            "ivr", "collect", f"{kinds} {a.min_digits}..{a.max_digits}{end} timeout {a.timeout:g}s"
+        )
+
+    def lookup(self, a: act.Lookup) -> ev.Event:
+        return self.call._lookup(a)
+
+    def queue_status(self, a: act.GetQueueStatus) -> ev.Event:
+        call = self.call
+        ewt, position = call.fixtures.queue_status(a.queue)
+        call._log("ivr", "queue", f"{a.queue}: ewt={ewt} position={position}")
+        return ev.QueueStatus(call.now, a.queue, ewt, position)
+
+    def transfer(self, a: act.TransferToQueue | act.TransferToNumber) -> ev.Event:
+        call = self.call
+        target = a.queue if isinstance(a, act.TransferToQueue) else a.number
+        extra = f" priority {a.priority}" if isinstance(a, act.TransferToQueue) else ""
+        call._log("ivr", "transfer", f"{target}{extra} → {call.transfer_result}")
+        call.now += 1.0
+        return ev.TransferResult(call.now, call.transfer_result)  # type: ignore[arg-type]
+
+    def store_callback(self, a: act.StoreCallback) -> ev.Event:
+        return self.call._store(a)
+
+    def hangup(self, a: act.Hangup) -> None:
+        self.call._log("ivr", "hangup", a.reason)
 
 
 __all__ = ["DEFAULT_AT", "Call", "Line", "epoch"]

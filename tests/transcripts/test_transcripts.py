@@ -132,8 +132,6 @@ def format_action(a: act.Action) -> list[str]:
         if a.extra:
             line += f" extra={_json(a.extra)}"
         return [line]
-    if isinstance(a, act.SetVariable):
-        return [f"  set {a.name}={a.value}"]
     if isinstance(a, act.Hangup):
         return [f"  hangup: {a.reason}"]
     return [f"  {_json(a.as_dict())}"]  # pragma: no cover - a new action type

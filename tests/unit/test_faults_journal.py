@@ -49,9 +49,6 @@ class Channel:
     async def hangup(self, reason: str) -> None:
         pass
 
-    async def set_variable(self, name: str, value: str) -> None:
-        pass
-
 
 def engine(tmp_path: Path, **kw: Any) -> Engine:
     return Engine(

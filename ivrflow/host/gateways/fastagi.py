@@ -460,10 +460,6 @@ class AGIChannel:
         return ev.TransferResult(self.now(), "failed", status or None)
 
     # ------------------------------------------------------------ the end
-    async def set_variable(self, name: str, value: str) -> None:
-        with contextlib.suppress(CallerHungUp):
-            await self._guard(self.conn.send(agi.set_variable(name, value)))
-
     async def set_outcome(self) -> None:
         """IVRFLOW_OUTCOME & co., once, for the dialplan after the AGI returns."""
         s = self.session
