@@ -64,6 +64,7 @@ from .flow import (
     Validator,
     Var,
     Where,
+    builtin_values,
     choice_label,
     nested_bodies,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "Validator",
     "Var",
     "Where",
+    "builtin_values",
     "choice_label",
     "nested_bodies",
 ]

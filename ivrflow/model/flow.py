@@ -15,8 +15,9 @@ from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from ..lang.ast import Span
+from . import phone
 
-# Variables every call has; the interpreter fills them.
+# Variables every call has; `builtin_values` gives their values as a call starts.
 BUILTIN_VARIABLES: Mapping[str, str] = MappingProxyType(
     {
         "ani": "the caller's number, E.164-normalized (none when withheld)",
@@ -33,6 +34,29 @@ BUILTIN_VARIABLES: Mapping[str, str] = MappingProxyType(
         "error": "the reason of the last failure (look-up, transfer, store)",
     }
 )
+
+
+def builtin_values(
+    flow: Flow, *, ani: str | None, dnis: str | None, call_id: Any
+) -> dict[str, Any]:
+    """The built-in variables as a call starts (all but `now`, which is read, never kept),
+    so the interpreter's calls and the traffic walk's begin alike. `ani` and `dnis` as the
+    gateway gives them (normalized here); `call_id` the gateway's, or the walk's unknown."""
+    settings = flow.settings
+    return {
+        "ani": phone.normalize(ani, settings.country),
+        "dnis": phone.normalize(dnis, settings.country),
+        "call_id": call_id,
+        "language": settings.language,
+        "voice": settings.voice,
+        "ewt": None,
+        "position": None,
+        "queue": None,
+        "callback_number": None,
+        "last_input": None,
+        "error": None,
+    }
+
 
 # Special goto targets, never state names.
 REPEAT = "repeat"
@@ -451,6 +475,7 @@ class Flow:
 
 __all__ = [
     "BUILTIN_VARIABLES",
+    "builtin_values",
     "STATE_KINDS",
     "choice_label",
     "nested_bodies",

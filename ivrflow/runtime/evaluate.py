@@ -254,54 +254,50 @@ def truthy(x: Any) -> bool:
 def evaluate(expr: model.Expression, scope: Scope, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         raise EvaluationError("expression nested too deeply")
-    t = type(expr)
-    if t is model.Const:
-        return expr.value  # type: ignore[union-attr]
-    if t is model.Var:
-        var: model.Var = expr  # type: ignore[assignment]
-        value = scope.variable(var.name)
-        return _attribute(value, var.attrs, var.name) if var.attrs else value
-    if t is model.BinOp:
-        b: model.BinOp = expr  # type: ignore[assignment]
-        if b.op == "and":
-            return truthy(evaluate(b.left, scope, depth + 1)) and truthy(
-                evaluate(b.right, scope, depth + 1)
+    # The kinds by how often flows use them (a hours check is a call: `open(office)`).
+    if isinstance(expr, model.Const):
+        return expr.value
+    if isinstance(expr, model.Var):
+        value = scope.variable(expr.name)
+        return _attribute(value, expr.attrs, expr.name) if expr.attrs else value
+    if isinstance(expr, model.BinOp):
+        if expr.op == "and":
+            return truthy(evaluate(expr.left, scope, depth + 1)) and truthy(
+                evaluate(expr.right, scope, depth + 1)
             )
-        if b.op == "or":
-            return truthy(evaluate(b.left, scope, depth + 1)) or truthy(
-                evaluate(b.right, scope, depth + 1)
+        if expr.op == "or":
+            return truthy(evaluate(expr.left, scope, depth + 1)) or truthy(
+                evaluate(expr.right, scope, depth + 1)
             )
-        return BINARY[b.op](evaluate(b.left, scope, depth + 1), evaluate(b.right, scope, depth + 1))
-    if t is model.Not:
-        return not truthy(evaluate(expr.operand, scope, depth + 1))  # type: ignore[union-attr]
-    if t is model.Neg:
-        v = evaluate(expr.operand, scope, depth + 1)  # type: ignore[union-attr]
+        op = BINARY[expr.op]
+        return op(evaluate(expr.left, scope, depth + 1), evaluate(expr.right, scope, depth + 1))
+    if isinstance(expr, model.Call):
+        arg = expr.args[0]
+        if isinstance(arg, model.HoursRef):
+            return scope.hours_status(arg.name, expr.function)
+        return FUNCTIONS[expr.function](evaluate(arg, scope, depth + 1))
+    if isinstance(expr, model.Not):
+        return not truthy(evaluate(expr.operand, scope, depth + 1))
+    if isinstance(expr, model.Test):
+        v = evaluate(expr.operand, scope, depth + 1)
+        result = phone.is_withheld(v) if expr.name == "withheld" else v in (None, "", [], {})
+        return result != expr.negated
+    if isinstance(expr, model.ListRef):
+        return scope.number_list(expr.name)
+    if isinstance(expr, model.Match):
+        v = evaluate(expr.operand, scope, depth + 1)
+        return v is not None and expr.pattern.search(_text(v)[:MAX_TEXT]) is not None
+    if isinstance(expr, model.Neg):
+        v = evaluate(expr.operand, scope, depth + 1)
         if not _numeric(v):
             raise EvaluationError(f"cannot negate {_kind(v)}")
         return -v
-    if t is model.ListRef:
-        return scope.number_list(expr.name)  # type: ignore[union-attr]
-    if t is model.Match:
-        m: model.Match = expr  # type: ignore[assignment]
-        v = evaluate(m.operand, scope, depth + 1)
-        return v is not None and m.pattern.search(_text(v)[:MAX_TEXT]) is not None
-    if t is model.Test:
-        test: model.Test = expr  # type: ignore[assignment]
-        v = evaluate(test.operand, scope, depth + 1)
-        result = phone.is_withheld(v) if test.name == "withheld" else v in (None, "", [], {})
-        return result != test.negated
-    if t is model.MakeList:
-        items = expr.items  # type: ignore[union-attr]
+    if isinstance(expr, model.MakeList):
+        items = expr.items
         if len(items) > MAX_ITEMS:
             raise EvaluationError("list too long")
         return _check_items([evaluate(x, scope, depth + 1) for x in items])
-    if t is model.Call:
-        call: model.Call = expr  # type: ignore[assignment]
-        arg = call.args[0]
-        if isinstance(arg, model.HoursRef):
-            return scope.hours_status(arg.name, call.function)
-        return FUNCTIONS[call.function](evaluate(arg, scope, depth + 1))
-    raise EvaluationError(f"cannot evaluate {t.__name__}")
+    raise EvaluationError(f"cannot evaluate {type(expr).__name__}")
 
 
 __all__ = ["BINARY", "FUNCTIONS", "EvaluationError", "Scope", "evaluate", "truthy"]

@@ -1,7 +1,8 @@
-"""Call detail records (CDR): what a finished call's record says, and the tracing hooks.
+"""Call detail records (CDR): what a finished call's record says.
 
 Exactly one record per call. The session builds it (`session.record`); the host writes it
-through a sink (`ivrflow.host.sinks`). `Listener` is how tools watch a call as it runs.
+through a sink (`ivrflow.host.sinks`). `Listener` (listener.py, re-exported here where tools
+have always found it) is how tools watch a call as it runs.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from .listener import Listener
+
 if TYPE_CHECKING:
-    from .actions import Play, Say
-    from .session import Session
+    from .state import CallState
 
 OUTCOMES = ("self_served", "transferred", "callback_scheduled", "abandoned", "error")
 
@@ -27,7 +29,7 @@ def iso(at: float) -> str:
     return dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="milliseconds")
 
 
-def build_record(session: Session) -> dict[str, Any]:
+def build_record(session: CallState) -> dict[str, Any]:
     start = session.started_at
     end = session.ended_at if session.ended_at is not None else session.now
     flow = session.flow
@@ -60,30 +62,6 @@ def _input(state: str, kind: str, value: str, t: float, how: str | None) -> dict
     if how:
         entry["ended_by"] = how
     return entry
-
-
-class Listener:
-    """Tracing hooks; subclass and override what you need. Secure input arrives masked."""
-
-    def state_entered(self, session: Session, state: str, at: float) -> None:
-        pass
-
-    def prompt(self, session: Session, action: Say | Play) -> None:
-        pass
-
-    def input(self, session: Session, kind: str, value: str, at: float) -> None:
-        pass
-
-    def lookup(self, session: Session, function: str, status: str, latency_ms: float) -> None:
-        pass
-
-    def edge(self, session: Session, source: str, target: str, label: str) -> None:
-        """The call follows a `->`/`goto` from `source`; `label` names the branch taken
-        ("choice 1", "noinput 2", "exhausted", "ok", "error", "busy", … or "" for a plain goto).
-        `target` may be `repeat`, `hangup` or `return`."""
-
-    def ended(self, session: Session, record: dict[str, Any]) -> None:
-        pass
 
 
 __all__ = ["OUTCOMES", "Listener", "build_record", "iso", "mask"]
