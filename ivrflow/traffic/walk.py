@@ -38,7 +38,7 @@ from .. import model as fm
 from ..model import hours as hours_mod
 from ..model import phone, prompts
 from ..model.index import body_index
-from ..model.walk import ends
+from ..runtime.escalation import escalate, exhausted
 from ..runtime.evaluate import EvaluationError, evaluate, truthy
 from .durations import PLAY_DEFAULT, audio_seconds, speech_seconds, wpm_for
 from .flowinfo import expr_text, relevant_variables
@@ -245,21 +245,7 @@ class Walker:
 
     # ------------------------------------------------------------ nodes and tables
     def _start_node(self, ani: str | None, dnis: str | None) -> Node:
-        country = self.flow.settings.country
-        number = phone.normalize(ani, country)
-        env: Env = {
-            "ani": number,
-            "dnis": phone.normalize(dnis, country),
-            "call_id": UNKNOWN,
-            "language": self.flow.settings.language,
-            "voice": self.flow.settings.voice,
-            "ewt": None,
-            "position": None,
-            "queue": None,
-            "callback_number": None,
-            "last_input": None,
-            "error": None,
-        }
+        env: Env = fm.builtin_values(self.flow, ani=ani, dnis=dnis, call_id=UNKNOWN)
         for name, expr in self.flow.variables.items():
             try:
                 env[name] = evaluate(expr, _Scope(self.flow, env, {}))
@@ -625,17 +611,10 @@ class Walker:
         env: Env,
         hours: Mapping[str, tuple[bool, bool, bool]],
     ) -> Iterator[Row]:
-        """A no-input or no-match, as the interpreter's `_failure` handles it."""
+        """A no-input or no-match, by the interpreter's own rule (runtime.escalation)."""
         counts = (counts[0] + 1, counts[1]) if kind == "noinput" else (counts[0], counts[1] + 1)
-        count = counts[0] if kind == "noinput" else counts[1]
-        escalation: fm.Escalation = state.noinput if kind == "noinput" else state.nomatch
-        retries = state.input.retries
-        handler = escalation.for_count(count)
-        last = sum(counts) >= retries
-        if last and handler is not None and not ends(handler):
-            declared = next((n for n, b in escalation.by_count.items() if b is handler), 0)
-            if declared < retries:
-                handler = None
+        table: fm.Escalation = state.noinput if kind == "noinput" else state.nomatch
+        handler, _, last = escalate(table, kind, counts[0], counts[1], state.input.retries)
         if handler is None:
             if not last:
                 seconds += self._default_seconds(kind, env)
@@ -654,10 +633,10 @@ class Walker:
         hours: Mapping[str, tuple[bool, bool, bool]],
     ) -> Iterator[Row]:
         inp = getattr(state, "input", self.flow.settings.input)
-        if sum(counts) >= inp.retries:
-            exhausted = getattr(state, "exhausted", None)
-            if exhausted is not None:
-                yield from self._branch(node, exhausted, "branch", counts, p, seconds, env, hours)
+        if exhausted(counts[0], counts[1], inp.retries):
+            body = getattr(state, "exhausted", None)
+            if body is not None:
+                yield from self._branch(node, body, "branch", counts, p, seconds, env, hours)
             else:
                 seconds += self._default_seconds("exhausted", env)
                 yield (p, seconds, END, self._outcome(env, "error", "retries exhausted"))
