@@ -335,7 +335,7 @@ _CHOOSE: dict[Phase, Callable[[CallState, Any, str | None, bool | None], Result 
 
 
 # ---------------------------------------------------------------- silence
-def on_noinput(call: CallState, e: ev.NoInput | ev.TimerFired) -> Result | None:
+def on_noinput(call: CallState, e: ev.NoInput) -> Result | None:
     if call.phase not in INPUT_PHASES:
         return None
     partial = _PARTIAL.get(call.phase)

@@ -37,14 +37,6 @@ class NoInput:
 
 
 @dataclass(slots=True)
-class TimerFired:
-    """A timer the session asked for (`StartTimer`) went off."""
-
-    at: float
-    timer: str
-
-
-@dataclass(slots=True)
 class Hangup:
     """The caller hung up."""
 
@@ -102,7 +94,6 @@ Event: TypeAlias = (
     Digits
     | Utterance
     | NoInput
-    | TimerFired
     | Hangup
     | LookupResult
     | LookupFailed
@@ -122,7 +113,6 @@ __all__ = [
     "LookupResult",
     "NoInput",
     "QueueStatus",
-    "TimerFired",
     "TransferResult",
     "TransferStatus",
     "Utterance",

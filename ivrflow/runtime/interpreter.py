@@ -104,7 +104,6 @@ _AFTER_BODY: dict[str, Callable[[CallState], Result | None]] = {
 HANDLERS: dict[type, Callable[[CallState, Any], Result | None]] = {
     ev.Digits: on_digits,
     ev.NoInput: on_noinput,
-    ev.TimerFired: on_noinput,
     ev.Utterance: on_utterance,
     ev.Hangup: on_hangup,
     ev.LookupResult: on_lookup,

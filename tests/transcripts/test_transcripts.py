@@ -144,8 +144,6 @@ def format_event(e: ev.Event) -> str:
         return f"utterance {_json(e.text)} confidence={e.confidence:g}"
     if isinstance(e, ev.NoInput):
         return "no-input"
-    if isinstance(e, ev.TimerFired):
-        return f"timer {e.timer}"
     if isinstance(e, ev.Hangup):
         return "hangup (caller)"
     if isinstance(e, ev.LookupResult):
@@ -316,8 +314,6 @@ class _Driver:
             return ev.Utterance(t, str(value))
         if name == "no_input":
             return ev.NoInput(t)
-        if name == "timer":
-            return ev.TimerFired(t, str(value or "timeout"))
         if name == "hangup":
             return ev.Hangup(t)
         if name in ("lookup_result", "lookup_failed", "lookup"):

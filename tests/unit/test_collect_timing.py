@@ -418,13 +418,6 @@ def test_the_buffer_is_cleared_after_a_failure() -> None:
     assert_accepted(call, "4567", "interdigit")
 
 
-def test_timer_fired_is_a_timeout_too() -> None:
-    call = at_account()
-    call.keys("1234")
-    call.send(ev.TimerFired(call.tick(), "interdigit"))
-    assert_accepted(call, "1234", "interdigit")
-
-
 # ---------------------------------------------------------------- gateways that collect
 
 

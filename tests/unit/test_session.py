@@ -1974,7 +1974,6 @@ def test_events_after_the_end_are_ignored(phase: str) -> None:
         ev.QueueStatus(T0 + 1, "billing", math.nan),
         ev.TransferResult(T0 + 1, "exploded"),  # type: ignore[arg-type]
         ev.CallbackStored(T0 + 1),
-        ev.TimerFired(T0 + 1, "whatever"),
     ],
 )
 @pytest.mark.parametrize("phase", PHASES)

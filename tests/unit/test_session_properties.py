@@ -111,7 +111,7 @@ keys = st.one_of(
     st.text(alphabet="0123456789*#aZ ", max_size=20),
 )
 SPEC_KINDS = ["smart"] * 30 + [
-    "keys", "keys", "speak", "noinput", "timer", "hangup", "lookup_ok", "lookup_fail", "queue",
+    "keys", "keys", "speak", "noinput", "noinput", "hangup", "lookup_ok", "lookup_fail", "queue",
     "transfer", "stored",
 ]  # fmt: skip
 event_spec = st.tuples(
@@ -191,8 +191,6 @@ def _event(
         return ev.Utterance(at, UTTERANCES[r % len(UTTERANCES)], (1.0, 0.9, 0.3)[r % 3])
     if kind == "noinput":
         return ev.NoInput(at)
-    if kind == "timer":
-        return ev.TimerFired(at, "timeout")
     if kind == "hangup":
         return ev.Hangup(at)
     if kind in ("lookup_ok", "lookup_fail"):
