@@ -1,12 +1,16 @@
-"""`ivrflow serve agi|webhook`: run flows behind telephony."""
+"""`ivrflow serve agi|webhook`: run flows behind telephony.
+
+Every gateway's command line is here (the gateways take plain options): the options they
+share, `serve agi` and `serve webhook`. The webhook's aiohttp and redis are an optional
+extra; without them `serve webhook` says how to install them, and the rest works."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import ipaddress
 import sys
+from importlib.util import find_spec
 from typing import Any
 
 from ..host.gateways import hosting
@@ -21,11 +25,48 @@ DESCRIPTION = (
 )
 
 
+def add_shared_arguments(p: argparse.ArgumentParser, listen: str) -> None:
+    """The options of every gateway: flows, where to listen, records, callbacks, journal."""
+    p.add_argument("flows_dir", metavar="FLOWS_DIR", help="the directory of .ivr flows")
+    p.add_argument("--listen", default=listen, metavar="HOST:PORT")
+    p.add_argument("--records", metavar="FILE", help="append call records (JSON lines)")
+    p.add_argument("--callbacks", metavar="DB", help="SQLite database for callback requests")
+    p.add_argument(
+        "--fixtures",
+        metavar="FILE",
+        help="answer look-ups and queue status from a fixtures file (YAML), for labs and demos",
+    )
+    p.add_argument(
+        "--functions",
+        metavar="MODULE:ATTR",
+        help="a dict of look-up functions, or a callable taking the Engine to register them",
+    )
+    p.add_argument("--mask-ani", action="store_true", help="mask caller numbers in records")
+    p.add_argument(
+        "--journal",
+        metavar="FILE",
+        help="journal call starts and ends (fsynced); on start, calls a crash left unfinished "
+        "get an `error` record (needs --records)",
+    )
+
+
+def serve_options(args: argparse.Namespace) -> hosting.ServeOptions:
+    """The shared options, as the gateways take them."""
+    return hosting.ServeOptions(
+        flows_dir=args.flows_dir,
+        listen=args.listen,
+        records=args.records,
+        callbacks=args.callbacks,
+        mask_ani=args.mask_ani,
+        journal=args.journal,
+    )
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="gateway", metavar="GATEWAY")
     sub.required = True
     a = sub.add_parser("agi", help="a FastAGI server for Asterisk", description=DESCRIPTION)
-    hosting.add_arguments(a, "127.0.0.1:4573")
+    add_shared_arguments(a, "127.0.0.1:4573")
     a.add_argument("--sounds-dir", metavar="DIR", help="rendered prompts (espeak-ng + sox)")
     a.add_argument(
         "--asterisk-sounds-dir",
@@ -60,19 +101,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="on SIGTERM, how long calls in flight may take to finish",
     )
-    from importlib.util import find_spec
-
-    if find_spec("ivrflow.host.gateways.webhook") is not None:
-        webhook = importlib.import_module("ivrflow.host.gateways.webhook")
-        w = sub.add_parser("webhook", help="an HTTP gateway for voice webhooks")
-        webhook.add_arguments(w)
+    w = sub.add_parser("webhook", help="an HTTP gateway for voice webhooks")
+    add_webhook_arguments(w)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.gateway == "webhook":
-        webhook = importlib.import_module("ivrflow.host.gateways.webhook")
-        result: int = webhook.run(args)
-        return result
+        return run_webhook(args)
     import asyncio
 
     try:
@@ -93,7 +128,7 @@ async def _serve_agi(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"ivrflow serve agi: bad --allow: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    found = hosting.setup(args, "agi", _LogSink())
+    found = hosting.setup(serve_options(args), "agi", _LogSink())
     if found is None:
         return EXIT_USAGE
     flows_dir, host, port, engine = found.flows_dir, found.host, found.port, found.engine
@@ -155,4 +190,149 @@ def _configure_functions(server: Any, engine: Any, args: argparse.Namespace) -> 
         server.on_flow = hosting.fixtures_hook(args.fixtures)
 
 
-__all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
+# ---------------------------------------------------------------- serve webhook
+WEBHOOK_MISSING = (
+    "ivrflow serve webhook needs aiohttp (and redis for --redis): install ivrflow[webhook]"
+)
+
+
+def add_webhook_arguments(p: argparse.ArgumentParser) -> None:
+    add_shared_arguments(p, "127.0.0.1:8080")
+    p.add_argument(
+        "--redis",
+        metavar="URL",
+        help="keep calls in Redis (redis://host:6379/0) so several workers can serve them",
+    )
+    p.add_argument(
+        "--session-ttl", type=int, default=4 * 3600, metavar="SECONDS", help="call state TTL"
+    )
+    p.add_argument(
+        "--auth-token-env",
+        default="TWILIO_AUTH_TOKEN",
+        metavar="NAME",
+        help="environment variable holding the auth token; when set, X-Twilio-Signature is "
+        "required (default: TWILIO_AUTH_TOKEN)",
+    )
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the base URL Twilio calls (https://ivr.example.com), for signatures behind a proxy",
+    )
+    p.add_argument(
+        "--replay-window",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="refuse signed callbacks older than this (default: 3600)",
+    )
+    p.add_argument(
+        "--snapshot-key-env",
+        default="IVRFLOW_SNAPSHOT_KEY",
+        metavar="NAME",
+        help="environment variable holding the key that encrypts secure values in stored calls",
+    )
+    p.add_argument("--voice", metavar="VOICE", help='default <Say voice>, e.g. "Polly.Camila"')
+    p.add_argument("--play-base-url", metavar="URL", help="prefix for relative audio paths")
+    p.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="log level of the gateway (default: warning)",
+    )
+
+
+def _installed(module: str) -> bool:
+    # Looked up, not imported: only the gateways may import aiohttp and redis.
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def run_webhook(args: argparse.Namespace) -> int:
+    if not _installed("aiohttp") or (args.redis and not _installed("redis")):
+        print(WEBHOOK_MISSING, file=sys.stderr)
+        return EXIT_USAGE
+    import logging
+    import os
+
+    from ..host.gateways import webhook
+    from ..host.gateways.session_store import MemorySessionStore, SessionStore
+    from ..host.sinks import MemorySink
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    webhook.log.setLevel(getattr(logging, str(args.log_level).upper()))
+    key_text = os.environ.get(args.snapshot_key_env or "", "")
+    token = os.environ.get(args.auth_token_env or "") or None
+    hosting.redact_logs(token, key_text, *hosting.url_password(args.redis))
+    if args.redis and args.journal:
+        print(
+            "ivrflow serve webhook: --journal is for one worker on the memory store; with "
+            "--redis, calls outlive a worker's crash and the next worker goes on with them",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    snapshot_key = key_text.encode() if key_text else None
+    found = hosting.setup(serve_options(args), "webhook", MemorySink(), snapshot_key)
+    if found is None:
+        return EXIT_USAGE
+    flows_dir, host, port, engine = found.flows_dir, found.host, found.port, found.engine
+    store: SessionStore
+    if args.redis:
+        from ..host.gateways.session_store import RedisSessionStore
+
+        store = RedisSessionStore(args.redis, ttl=args.session_ttl)
+    else:
+        store = MemorySessionStore(ttl=args.session_ttl)
+    config = webhook.WebhookConfig(
+        flows_dir=flows_dir,
+        store=store,
+        auth_token=token,
+        public_url=args.public_url,
+        voice=args.voice,
+        play_base_url=args.play_base_url,
+        replay_window=args.replay_window,
+    )
+    try:
+        if args.functions:
+            hosting.load_functions(engine, args.functions)
+        if args.fixtures:
+            config.on_flow = hosting.fixtures_hook(args.fixtures)
+    except Exception as exc:
+        print(f"ivrflow serve webhook: {exc}", file=sys.stderr)
+        found.close()
+        return EXIT_FAILED
+    signed = "signatures checked" if config.auth_token else "NO signature check (no auth token)"
+    where = "Redis" if args.redis else "memory"
+    print(
+        f"ivrflow: webhook on http://{host}:{port}/voice/<flow>, flows from {flows_dir}, "
+        f"calls in {where}, {signed}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        webhook.serve(engine, config, host, port, alongside=found.keep_replaying)
+    except OSError as exc:
+        print(f"ivrflow serve webhook: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        pass
+    finally:
+        found.replay()
+        found.close()
+    return EXIT_OK
+
+
+__all__ = [
+    "DESCRIPTION",
+    "HELP",
+    "NAME",
+    "WEBHOOK_MISSING",
+    "add_arguments",
+    "add_shared_arguments",
+    "add_webhook_arguments",
+    "run",
+    "run_webhook",
+    "serve_options",
+]

@@ -31,7 +31,7 @@ pytest.importorskip("aiohttp")
 redis = pytest.importorskip("redis")
 
 from ivrflow.host.gateways.session_store import RedisSessionStore  # noqa: E402
-from ivrflow.host.gateways.webhook import signature  # noqa: E402
+from ivrflow.host.gateways.signatures import signature  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "flows"

@@ -5,7 +5,6 @@ replay."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -128,20 +127,19 @@ def test_crash_between_store_and_spool_truncation_stores_each_request_once(
     assert [call_id for call_id, _ in rows(db)] == ["cb-0", "cb-1", "cb-2"]
 
 
-def serve_args(tmp_path: Path, **kw: Any) -> argparse.Namespace:
+def serve_options(tmp_path: Path, **kw: Any) -> hosting.ServeOptions:
     values: dict[str, Any] = dict(
         flows_dir=str(FLOWS), listen="127.0.0.1:0", records=str(tmp_path / "calls.jsonl"),
-        callbacks=str(tmp_path / "callbacks.db"), fixtures=None, functions=None,
-        mask_ani=False, journal=None,
+        callbacks=str(tmp_path / "callbacks.db"), mask_ani=False, journal=None,
     )  # fmt: skip
     values.update(kw)
-    return argparse.Namespace(**values)
+    return hosting.ServeOptions(**values)
 
 
 def test_serve_wires_the_spools_and_moves_them_home_when_the_store_is_back(
     tmp_path: Path,
 ) -> None:
-    found = hosting.setup(serve_args(tmp_path), "agi", MemorySink())
+    found = hosting.setup(serve_options(tmp_path), "agi", MemorySink())
     assert found is not None
     store = found.engine.callbacks
     assert isinstance(store, SpoolingStore)

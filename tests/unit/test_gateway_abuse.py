@@ -28,7 +28,8 @@ from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from ivrflow.host.engine import Engine  # noqa: E402
 from ivrflow.host.fixtures import for_flow, install  # noqa: E402
 from ivrflow.host.gateways import hosting  # noqa: E402
-from ivrflow.host.gateways.webhook import MAX_BODY, WebhookConfig, create_app, signature  # noqa: E402
+from ivrflow.host.gateways.signatures import signature  # noqa: E402
+from ivrflow.host.gateways.webhook import MAX_BODY, WebhookConfig, create_app  # noqa: E402
 from ivrflow.host.sinks import MemorySink  # noqa: E402
 
 pytestmark = pytest.mark.abuse

@@ -13,6 +13,7 @@ import pytest
 
 from ivrflow.host import engine as engine_module
 from ivrflow.host.engine import Channel, Engine
+from ivrflow.host.gateways.twiml import TwimlHost
 from ivrflow.host.perform import (
     ACTIONS,
     AsyncHost,
@@ -58,6 +59,7 @@ def test_every_driver_host_has_every_method() -> None:
     hosts: list[object] = [
         testing._CallHost(call),
         engine_module._ChannelHost(Engine(), call.flow, ScriptedChannel([])),
+        TwimlHost(Engine(), call.session, lambda: 0.0, lambda stamped: "/voice/x"),
     ]
     for host in hosts:
         assert [m for m in sorted(methods) if not callable(getattr(host, m, None))] == []

@@ -17,11 +17,12 @@ pytest.importorskip("aiohttp")
 
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
+from ivrflow.cli import serve as serve_command  # noqa: E402
 from ivrflow.host.engine import Engine  # noqa: E402
 from ivrflow.host.fixtures import for_flow, install  # noqa: E402
-from ivrflow.host.gateways import webhook  # noqa: E402
 from ivrflow.host.gateways.session_store import MemorySessionStore  # noqa: E402
-from ivrflow.host.gateways.webhook import WebhookConfig, create_app, signature  # noqa: E402
+from ivrflow.host.gateways.signatures import signature  # noqa: E402
+from ivrflow.host.gateways.webhook import WebhookConfig, create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "flows"
@@ -422,19 +423,19 @@ def test_add_arguments_and_missing_dependency(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     parser = argparse.ArgumentParser()
-    webhook.add_arguments(parser)
+    serve_command.add_webhook_arguments(parser)
     args = parser.parse_args([str(FLOWS), "--listen", "127.0.0.1:0"])
     assert args.redis is None
     monkeypatch.setitem(sys.modules, "aiohttp", None)
-    assert webhook.run(args) == 2
+    assert serve_command.run_webhook(args) == 2
     assert "ivrflow[webhook]" in capsys.readouterr().err
 
 
 def test_run_refuses_a_missing_directory(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
-    webhook.add_arguments(parser)
+    serve_command.add_webhook_arguments(parser)
     args = parser.parse_args([str(tmp_path / "nope")])
-    assert webhook.run(args) == 2
+    assert serve_command.run_webhook(args) == 2
 
 
 class MeddlingStore(MemorySessionStore):

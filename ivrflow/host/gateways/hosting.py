@@ -9,7 +9,6 @@ when the server starts again."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
 import logging
@@ -28,28 +27,17 @@ log = logging.getLogger("ivrflow.serve")
 REPLAY_EVERY = 30.0  # seconds between attempts to move spooled records and callbacks home
 
 
-def add_arguments(p: argparse.ArgumentParser, listen: str) -> None:
-    p.add_argument("flows_dir", metavar="FLOWS_DIR", help="the directory of .ivr flows")
-    p.add_argument("--listen", default=listen, metavar="HOST:PORT")
-    p.add_argument("--records", metavar="FILE", help="append call records (JSON lines)")
-    p.add_argument("--callbacks", metavar="DB", help="SQLite database for callback requests")
-    p.add_argument(
-        "--fixtures",
-        metavar="FILE",
-        help="answer look-ups and queue status from a fixtures file (YAML), for labs and demos",
-    )
-    p.add_argument(
-        "--functions",
-        metavar="MODULE:ATTR",
-        help="a dict of look-up functions, or a callable taking the Engine to register them",
-    )
-    p.add_argument("--mask-ani", action="store_true", help="mask caller numbers in records")
-    p.add_argument(
-        "--journal",
-        metavar="FILE",
-        help="journal call starts and ends (fsynced); on start, calls a crash left unfinished "
-        "get an `error` record (needs --records)",
-    )
+@dataclass(frozen=True)
+class ServeOptions:
+    """What every gateway is told to serve: a flows directory, where to listen, and where
+    the calls' records, callbacks and journal go (the command line's shared options)."""
+
+    flows_dir: str | Path
+    listen: str
+    records: str | None = None  # JSON lines file
+    callbacks: str | None = None  # SQLite database
+    mask_ani: bool = False
+    journal: str | None = None  # needs `records`
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -166,33 +154,34 @@ class Host:
 
 
 def setup(
-    args: argparse.Namespace, name: str, records: RecordSink, snapshot_key: bytes | None = None
+    options: ServeOptions, name: str, records: RecordSink, snapshot_key: bytes | None = None
 ) -> Host | None:
-    """The Engine for `ivrflow serve NAME`, or None after saying on stderr what is wrong."""
-    flows_dir = Path(args.flows_dir)
+    """The Engine for `ivrflow serve NAME`, or None after saying on stderr what is wrong.
+    `records` is the sink when `options.records` names no file."""
+    flows_dir = Path(options.flows_dir)
     if not flows_dir.is_dir():
         print(f"ivrflow serve {name}: {flows_dir} is not a directory", file=sys.stderr)
         return None
     try:
-        host, port = parse_listen(args.listen)
+        host, port = parse_listen(options.listen)
     except ValueError:
-        print(f"ivrflow serve {name}: bad --listen '{args.listen}'", file=sys.stderr)
+        print(f"ivrflow serve {name}: bad --listen '{options.listen}'", file=sys.stderr)
         return None
-    journal_path = getattr(args, "journal", None)
-    if journal_path and not args.records:
+    journal_path = options.journal
+    if journal_path and not options.records:
         print(f"ivrflow serve {name}: --journal needs --records", file=sys.stderr)
         return None
     spools: list[Any] = []
     try:
-        if args.records:
-            records = SpoolingSink(JsonLinesSink(args.records), f"{args.records}.spool")
+        if options.records:
+            records = SpoolingSink(JsonLinesSink(options.records), f"{options.records}.spool")
             spools.append(records)
         callbacks: Any = None
-        if args.callbacks:
+        if options.callbacks:
             from ..callbacks import SpoolingStore, SQLiteCallbackStore
 
             callbacks = SpoolingStore(
-                SQLiteCallbackStore(args.callbacks), f"{args.callbacks}.spool"
+                SQLiteCallbackStore(options.callbacks), f"{options.callbacks}.spool"
             )
             spools.append(callbacks)
         journal = CallJournal(journal_path) if journal_path else None
@@ -202,7 +191,7 @@ def setup(
     engine = Engine(
         records=records,
         callbacks=callbacks,
-        mask_ani=args.mask_ani,
+        mask_ani=options.mask_ani,
         snapshot_key=snapshot_key,
         journal=journal,
     )
@@ -222,11 +211,11 @@ def setup(
 
 
 __all__ = [
+    "Host",
     "Redact",
+    "ServeOptions",
     "redact_logs",
     "url_password",
-    "Host",
-    "add_arguments",
     "fixtures_hook",
     "load_functions",
     "parse_listen",

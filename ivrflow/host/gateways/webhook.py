@@ -7,12 +7,9 @@ Point the phone number's voice webhook at ``POST https://HOST/voice/<flow>``;
 
 - the first request for a ``CallSid`` starts a session (ani=From, dnis=To,
   call_id=CallSid, the server's clock);
-- Say → ``<Say language voice>``, Play → ``<Play>``; Collect → ``<Gather>`` wrapping
-  the barge-in prompts said just before it (so the caller can interrupt them),
-  followed by a ``<Redirect>`` that reports "no input" when the Gather times out;
-- look-ups, queue status and callback requests are done here, by the Engine,
-  before answering; a transfer → ``<Enqueue>`` / ``<Dial>`` whose ``action``
-  callback (``QueueResult`` / ``DialCallStatus``) becomes the TransferResult;
+- the session's actions become the TwiML answer (see `twiml`); look-ups, queue status
+  and callback requests are done here, by the Engine, before answering; the answer to a
+  ``<Gather>`` or a transfer's ``action`` callback is the next event;
 - a terminal ``CallStatus`` (completed, busy, no-answer, canceled, failed) —
   e.g. the status callback pointed at the same URL — hangs the session up.
 
@@ -31,14 +28,9 @@ duplicate delivery, or the loser of a race) gets the last answer again instead
 of being applied twice. A request that keeps losing races gets a short pause
 and a redirect carrying its input, so it is retried.
 
-Security: with an auth token, ``X-Twilio-Signature`` is checked (HMAC-SHA1 of the
-full URL followed by the sorted POST parameters, base64); missing or wrong → 403.
-Twilio sends no timestamp with voice webhooks, so the gateway puts its own
-(``t``) into the callback URLs it generates — the signature covers the URL, so
-it cannot be forged — and rejects requests whose ``t`` is older than the replay
-window. The very first request (the URL configured at Twilio) has no ``t``; it
-is only accepted once per CallSid anyway. The token is never logged. Bodies over
-`MAX_BODY` bytes are refused with 413 before they are read.
+Security: with an auth token, ``X-Twilio-Signature`` is checked and callbacks carry a
+replay stamp (see `signatures`); missing, wrong or too old → 403. The token is never
+logged. Bodies over `MAX_BODY` bytes are refused with 413 before they are read.
 
 When the session store fails (Redis gone mid-call), nothing raises into aiohttp:
 the caller hears an apology and ``<Hangup/>``. The call's record is written at once
@@ -51,25 +43,18 @@ with it. `settle()` does that; it runs before each request and every
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import base64
 import contextlib
-import hashlib
-import hmac
 import logging
 import math
-import os
 import re
-import sys
 import time
-import xml.etree.ElementTree as ET
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from ...model import Flow
 from ...runtime import actions as act
@@ -77,18 +62,15 @@ from ...runtime import events as ev
 from ...runtime.session import Session
 from ..engine import Engine
 from ..journal import recovered_record
-from . import hosting
+from ..perform import drive_async
+from . import twiml
 from .session_store import MemorySessionStore, SessionStore
+from .signatures import refusal, signature
 
 if TYPE_CHECKING:
     from aiohttp import web
 
 log = logging.getLogger("ivrflow.webhook")
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-MISSING_DEPS = (
-    "ivrflow serve webhook needs aiohttp (and redis for --redis): install ivrflow[webhook]"
-)
 
 MAX_BODY = 64 * 1024  # bytes; Twilio's voice requests are a few KB
 SETTLE_EVERY = 5.0  # seconds between attempts to settle calls that met the store down
@@ -114,16 +96,6 @@ QUEUE_RESULT: dict[str, ev.TransferStatus] = {
 }
 RETRY_FIELDS = ("Digits", "SpeechResult", "Confidence", "DialCallStatus", "QueueResult")
 _FLOW_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-POLITE: dict[str, str] = {
-    "pt": "Desculpe, esta ligação não está mais ativa. Por favor, ligue novamente.",
-    "es": "Lo sentimos, esta llamada ya no está activa. Por favor, llame de nuevo.",
-    "en": "Sorry, this call is no longer active. Please call again.",
-}
-SORRY: dict[str, str] = {
-    "pt": "Desculpe, estamos com um problema técnico. Por favor, ligue mais tarde.",
-    "es": "Lo sentimos, tenemos un problema técnico. Por favor, llame más tarde.",
-    "en": "Sorry, we are having technical difficulties. Please call again later.",
-}
 
 
 class StoreUnavailable(Exception):
@@ -146,53 +118,6 @@ class WebhookConfig:
     retries: int = 5  # optimistic-lock attempts per request
     clock: Callable[[], float] = time.time
     on_flow: Callable[[Engine, Flow], None] | None = None
-
-
-def signature(token: str, url: str, params: Mapping[str, str] | list[tuple[str, str]]) -> str:
-    """Twilio's X-Twilio-Signature: base64(HMAC-SHA1(token, url + sorted key+value pairs))."""
-    items = sorted(params.items()) if isinstance(params, Mapping) else sorted(params)
-    payload = url + "".join(k + v for k, v in items)
-    digest = hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
-
-
-def _lang_text(table: Mapping[str, str], language: str) -> str:
-    return table.get(language[:2].lower(), table["en"])
-
-
-class _Twiml:
-    """Builds one TwiML <Response>; prompts wait in `pending` until a verb places them."""
-
-    def __init__(self) -> None:
-        self.root = ET.Element("Response")
-        self.pending: list[tuple[ET.Element, bool]] = []  # (element, barge-in)
-        self.hung_up = False
-
-    def prompt(self, element: ET.Element, barge_in: bool) -> None:
-        self.pending.append((element, barge_in))
-
-    def flush(self, keep_tail: bool = False) -> list[ET.Element]:
-        """Place pending prompts; with keep_tail, return the trailing barge-in ones instead."""
-        tail: list[ET.Element] = []
-        if keep_tail:
-            while self.pending and self.pending[-1][1]:
-                tail.insert(0, self.pending.pop()[0])
-        for element, _ in self.pending:
-            self.root.append(element)
-        self.pending = []
-        return tail
-
-    def add(self, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        self.flush()
-        element = ET.SubElement(self.root, tag, attrs)
-        if text is not None:
-            element.text = text
-        return element
-
-    def render(self) -> str:
-        self.flush()
-        body = ET.tostring(self.root, encoding="unicode")
-        return '<?xml version="1.0" encoding="UTF-8"?>' + body
 
 
 def _twiml_response(xml: str, status: int = 200) -> web.Response:
@@ -262,24 +187,16 @@ class WebhookGateway:
 
     def _check(self, request: web.Request, form: list[tuple[str, str]]) -> str | None:
         """None if the request may go on, else why it is refused (never the token)."""
-        token = self.config.auth_token
-        if not token:
-            return None
-        given = request.headers.get("X-Twilio-Signature")
-        if not given:
-            return "missing signature"
-        expected = signature(token, self._signed_url(request), form)
-        if not hmac.compare_digest(expected.encode(), given.encode()):
-            return "bad signature"
-        stamp = request.query.get("t")
-        if stamp is not None:
-            try:
-                age = self.config.clock() - float(stamp)
-            except ValueError:
-                return "bad timestamp"
-            if age > self.config.replay_window:
-                return "replayed (too old)"
-        return None
+        config = self.config
+        return refusal(
+            config.auth_token,
+            self._signed_url(request),
+            form,
+            request.headers.get("X-Twilio-Signature"),
+            request.query.get("t"),
+            config.clock(),
+            config.replay_window,
+        )
 
     # ------------------------------------------------------------ requests
     async def handle(self, request: web.Request) -> web.Response:
@@ -318,10 +235,7 @@ class WebhookGateway:
             log.error("webhook: flow %s does not load: %s", flow_name, exc)
             flow = None
         if flow is None:
-            page = _Twiml()
-            page.add("Say", _lang_text(SORRY, "en-US"), language="en-US")
-            page.add("Hangup")
-            return _twiml_response(page.render(), 404)
+            return _twiml_response(twiml.apology("en-US"), 404)
         step = request.query.get("s")
         try:
             xml = await self._serve(flow, flow_name, call_id, form, step)
@@ -329,11 +243,7 @@ class WebhookGateway:
             xml = self._store_down(flow, flow_name, call_id, exc)
         except Exception:
             log.exception("webhook: call %s failed", call_id)
-            page = _Twiml()
-            language = flow.settings.language
-            page.add("Say", _lang_text(SORRY, language), language=language)
-            page.add("Hangup")
-            xml = page.render()
+            xml = twiml.apology(flow.settings.language)
         return _twiml_response(xml)
 
     async def _serve(
@@ -347,7 +257,7 @@ class WebhookGateway:
             got = self._get(call_id)
             if got is None:
                 if terminal:
-                    return _Twiml().render()  # never started here, or long gone: nothing to do
+                    return twiml.empty()  # never started here, or long gone: nothing to do
                 if step is not None:
                     return self._expired(flow)  # a callback for a call we no longer know
                 session = self.engine.session(
@@ -362,13 +272,10 @@ class WebhookGateway:
             else:
                 data, version = got
                 if data.get("ended"):
-                    page = _Twiml()
-                    if not terminal:
-                        page.add("Hangup")
-                    return page.render()
+                    return twiml.empty() if terminal else twiml.hangup()
                 current = int(data.get("step", 0))
                 if not terminal and (step is None or step != str(current)):
-                    return str(data.get("twiml") or _Twiml().render())  # a duplicate / stale
+                    return str(data.get("twiml") or twiml.empty())  # a duplicate / stale
                 session = self._restore(data)
                 event = self._event(form, str(data.get("waiting", "")), terminal)
                 actions = session.send(event)
@@ -431,9 +338,7 @@ class WebhookGateway:
         session = exc.session
         known = self.unsettled.get(call_id)
         if known is not None and known["recorded"]:
-            page = _Twiml()
-            page.add("Hangup")
-            return page.render()  # already ended here, already recorded
+            return twiml.hangup()  # already ended here, already recorded
         if session is None and call_id in self._last:
             with contextlib.suppress(Exception):
                 session = self._restore(self._last[call_id])
@@ -445,11 +350,7 @@ class WebhookGateway:
             recorded = True
         self._last.pop(call_id, None)
         self.unsettled[call_id] = {"flow": flow_name, "recorded": recorded}
-        page = _Twiml()
-        language = flow.settings.language
-        page.add("Say", _lang_text(SORRY, language), language=language)
-        page.add("Hangup")
-        return page.render()
+        return twiml.apology(flow.settings.language)
 
     def settle(self, only: str | None = None) -> bool:
         """For calls that met the store down: now that it answers, write the record of those
@@ -534,105 +435,27 @@ class WebhookGateway:
 
     async def _drive(
         self, session: Session, actions: list[act.Action], flow_name: str, step: int
-    ) -> tuple[_Twiml, str]:
+    ) -> tuple[twiml.Page, str]:
         """Turn actions into TwiML, doing server-side work until the caller is needed."""
-        page = _Twiml()
-        waiting = ""
-        clock = self.config.clock
-        pending = actions
-        while True:
-            answer: ev.Event | None = None
-            for action in pending:
-                if isinstance(action, act.Say):
-                    attrs = {"language": action.language}
-                    voice = action.voice or self.config.voice
-                    if voice:
-                        attrs["voice"] = voice
-                    element = ET.Element("Say", attrs)
-                    element.text = action.text
-                    page.prompt(element, action.barge_in)
-                elif isinstance(action, act.Play):
-                    element = ET.Element("Play")
-                    element.text = self._play_url(action.path)
-                    page.prompt(element, action.barge_in)
-                elif isinstance(action, act.Collect):
-                    self._gather(page, action, session, flow_name, step)
-                    waiting = "collect"
-                    break
-                elif isinstance(action, act.Lookup):
-                    answer = await self.engine.lookup(action, clock)
-                    break
-                elif isinstance(action, act.GetQueueStatus):
-                    answer = self.engine.queue(action, clock())
-                    break
-                elif isinstance(action, act.StoreCallback):
-                    answer = await asyncio.to_thread(
-                        self.engine.store_callback, action, session.flow, clock()
-                    )
-                    break
-                elif isinstance(action, act.TransferToQueue | act.TransferToNumber):
-                    verb, target = (
-                        ("Enqueue", action.queue)
-                        if isinstance(action, act.TransferToQueue)
-                        else ("Dial", action.number)
-                    )
-                    page.add(
-                        verb,
-                        target,
-                        action=self._callback(flow_name, step, stamped=False),
-                        method="POST",
-                    )
-                    waiting = "transfer"
-                    break
-                elif isinstance(action, act.Hangup):
-                    page.add("Hangup")
-                    page.hung_up = True
-                # SetVariable: Twilio has no channel variables; nothing to do.
-            if answer is None:
-                break
-            pending = session.send(answer)
+        config = self.config
+        host = twiml.TwimlHost(
+            self.engine,
+            session,
+            config.clock,
+            lambda stamped: self._callback(flow_name, step, stamped),
+            voice=config.voice,
+            play_base_url=config.play_base_url,
+        )
+        await drive_async(session, host, actions)
+        page = host.page
         if session.ended and not page.hung_up:
             page.add("Hangup")
             page.hung_up = True
-        return page, waiting
-
-    def _gather(
-        self, page: _Twiml, spec: act.Collect, session: Session, flow_name: str, step: int
-    ) -> None:
-        inside = page.flush(keep_tail=True)
-        kinds = " ".join(k for k in ("dtmf", "speech") if k in spec.kinds) or "dtmf"
-        attrs = {
-            "input": kinds,
-            "numDigits": str(spec.max_digits),
-            "finishOnKey": spec.terminator or "",
-            "timeout": str(max(1, math.ceil(spec.timeout))),
-            "action": self._callback(flow_name, step),
-            "method": "POST",
-        }
-        if "speech" in kinds:
-            attrs["language"] = str(session.vars.get("language") or session.flow.settings.language)
-            attrs["speechTimeout"] = "auto"
-            if spec.phrases:
-                attrs["hints"] = ", ".join(spec.phrases)
-        gather = page.add("Gather", **attrs)
-        gather.extend(inside)
-        page.add("Redirect", self._callback(flow_name, step), method="POST")  # no input
-
-    def _play_url(self, path: str) -> str:
-        base = self.config.play_base_url
-        if base and not urlsplit(path).scheme:
-            return base.rstrip("/") + "/" + path.lstrip("/")
-        return path
+        return page, host.waiting
 
     def _expired(self, flow: Flow) -> str:
-        page = _Twiml()
         language = flow.settings.language
-        attrs = {"language": language}
-        if self.config.voice:
-            attrs["voice"] = self.config.voice
-        page.add("Say", _lang_text(POLITE, language), **attrs)
-        page.add("Hangup")
-        return page.render()
+        return twiml.goodbye(twiml.lang_text(twiml.POLITE, language), language, self.config.voice)
 
     def _retry_later(self, flow_name: str, form: Mapping[str, str], step: str | None) -> str:
         """Lost every race: pause, then have Twilio send the same input again."""
@@ -640,7 +463,7 @@ class WebhookGateway:
         if step is not None:
             query["s"] = step
         query["t"] = str(int(self.config.clock()))
-        page = _Twiml()
+        page = twiml.Page()
         page.add("Pause", length="1")
         page.add("Redirect", f"/voice/{flow_name}?{urlencode(query)}", method="POST")
         return page.render()
@@ -650,145 +473,37 @@ def create_app(engine: Engine, config: WebhookConfig) -> web.Application:
     return WebhookGateway(engine, config).app()
 
 
-# ---------------------------------------------------------------- command line
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    hosting.add_arguments(p, "127.0.0.1:8080")
-    p.add_argument(
-        "--redis",
-        metavar="URL",
-        help="keep calls in Redis (redis://host:6379/0) so several workers can serve them",
-    )
-    p.add_argument(
-        "--session-ttl", type=int, default=4 * 3600, metavar="SECONDS", help="call state TTL"
-    )
-    p.add_argument(
-        "--auth-token-env",
-        default="TWILIO_AUTH_TOKEN",
-        metavar="NAME",
-        help="environment variable holding the auth token; when set, X-Twilio-Signature is "
-        "required (default: TWILIO_AUTH_TOKEN)",
-    )
-    p.add_argument(
-        "--public-url",
-        metavar="URL",
-        help="the base URL Twilio calls (https://ivr.example.com), for signatures behind a proxy",
-    )
-    p.add_argument(
-        "--replay-window",
-        type=float,
-        default=3600.0,
-        metavar="SECONDS",
-        help="refuse signed callbacks older than this (default: 3600)",
-    )
-    p.add_argument(
-        "--snapshot-key-env",
-        default="IVRFLOW_SNAPSHOT_KEY",
-        metavar="NAME",
-        help="environment variable holding the key that encrypts secure values in stored calls",
-    )
-    p.add_argument("--voice", metavar="VOICE", help='default <Say voice>, e.g. "Polly.Camila"')
-    p.add_argument("--play-base-url", metavar="URL", help="prefix for relative audio paths")
-    p.add_argument(
-        "--log-level",
-        default="warning",
-        choices=["debug", "info", "warning", "error"],
-        help="log level of the gateway (default: warning)",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        import aiohttp  # noqa: F401
-
-        if args.redis:
-            import redis  # noqa: F401
-    except ImportError:
-        print(MISSING_DEPS, file=sys.stderr)
-        return EXIT_USAGE
+def serve(
+    engine: Engine,
+    config: WebhookConfig,
+    host: str,
+    port: int,
+    alongside: Callable[[], Coroutine[Any, Any, None]] | None = None,
+) -> None:
+    """Serve the webhook on host:port until interrupted; `alongside` runs as a task meanwhile
+    (e.g. the spools' replay). OSError when it cannot listen."""
     from aiohttp import web
 
-    from ..sinks import MemorySink
+    application = create_app(engine, config)
+    if alongside is not None:
+        background = alongside
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    log.setLevel(getattr(logging, str(getattr(args, "log_level", "warning")).upper()))
-    key_text = os.environ.get(args.snapshot_key_env or "", "")
-    token = os.environ.get(args.auth_token_env or "") or None
-    hosting.redact_logs(token, key_text, *hosting.url_password(args.redis))
-    if args.redis and getattr(args, "journal", None):
-        print(
-            "ivrflow serve webhook: --journal is for one worker on the memory store; with "
-            "--redis, calls outlive a worker's crash and the next worker goes on with them",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    found = hosting.setup(args, "webhook", MemorySink(), key_text.encode() if key_text else None)
-    if found is None:
-        return EXIT_USAGE
-    flows_dir, host, port, engine = found.flows_dir, found.host, found.port, found.engine
-    store: SessionStore
-    if args.redis:
-        from .session_store import RedisSessionStore
-
-        store = RedisSessionStore(args.redis, ttl=args.session_ttl)
-    else:
-        store = MemorySessionStore(ttl=args.session_ttl)
-    config = WebhookConfig(
-        flows_dir=flows_dir,
-        store=store,
-        auth_token=token,
-        public_url=args.public_url,
-        voice=args.voice,
-        play_base_url=args.play_base_url,
-        replay_window=args.replay_window,
-    )
-    try:
-        if args.functions:
-            hosting.load_functions(engine, args.functions)
-        if args.fixtures:
-            config.on_flow = hosting.fixtures_hook(args.fixtures)
-    except Exception as exc:
-        print(f"ivrflow serve webhook: {exc}", file=sys.stderr)
-        found.close()
-        return EXIT_FAILED
-    signed = "signatures checked" if config.auth_token else "NO signature check (no auth token)"
-    where = "Redis" if args.redis else "memory"
-    print(
-        f"ivrflow: webhook on http://{host}:{port}/voice/<flow>, flows from {flows_dir}, "
-        f"calls in {where}, {signed}",
-        file=sys.stderr,
-        flush=True,
-    )
-    try:
-        application = create_app(engine, config)
-
-        async def replaying(app: web.Application) -> AsyncIterator[None]:
-            task = asyncio.create_task(found.keep_replaying())
+        async def running(app: web.Application) -> AsyncIterator[None]:
+            task = asyncio.create_task(background())
             yield
             task.cancel()
 
-        application.cleanup_ctx.append(replaying)
-        web.run_app(application, host=host, port=port, print=None)
-    except OSError as exc:
-        print(f"ivrflow serve webhook: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        pass
-    finally:
-        found.replay()
-        found.close()
-    return EXIT_OK
+        application.cleanup_ctx.append(running)
+    web.run_app(application, host=host, port=port, print=None)
 
 
 __all__ = [
     "MAX_BODY",
-    "MISSING_DEPS",
     "STORE_DOWN_REASON",
     "StoreUnavailable",
     "WebhookConfig",
     "WebhookGateway",
-    "add_arguments",
     "create_app",
-    "run",
+    "serve",
     "signature",
 ]

@@ -1,0 +1,207 @@
+"""TwiML: the pages the webhook gateway answers with, and how actions become them.
+
+- Say → ``<Say language voice>``, Play → ``<Play>``; Collect → ``<Gather>`` wrapping the
+  barge-in prompts said just before it (so the caller can interrupt them), followed by a
+  ``<Redirect>`` that reports "no input" when the Gather times out;
+- look-ups, queue status and callback requests are done by the Engine, on the server,
+  before answering; a transfer → ``<Enqueue>`` / ``<Dial>`` whose ``action`` callback
+  (``QueueResult`` / ``DialCallStatus``) becomes the TransferResult.
+
+`TwimlHost` is the webhook's `AsyncHost` (see `ivrflow.host.perform`): it writes one `Page`
+per request; a collect or a transfer is answered by Twilio's next request, so it stops there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
+
+from ...runtime import actions as act
+from ...runtime import events as ev
+from ...runtime.session import Session
+from ..engine import Engine
+
+POLITE: dict[str, str] = {
+    "pt": "Desculpe, esta ligação não está mais ativa. Por favor, ligue novamente.",
+    "es": "Lo sentimos, esta llamada ya no está activa. Por favor, llame de nuevo.",
+    "en": "Sorry, this call is no longer active. Please call again.",
+}
+SORRY: dict[str, str] = {
+    "pt": "Desculpe, estamos com um problema técnico. Por favor, ligue mais tarde.",
+    "es": "Lo sentimos, tenemos un problema técnico. Por favor, llame más tarde.",
+    "en": "Sorry, we are having technical difficulties. Please call again later.",
+}
+
+
+def lang_text(table: Mapping[str, str], language: str) -> str:
+    """The text for a language ("pt-BR" → "pt"), English when the table has none."""
+    return table.get(language[:2].lower(), table["en"])
+
+
+class Page:
+    """Builds one TwiML <Response>; prompts wait in `pending` until a verb places them."""
+
+    def __init__(self) -> None:
+        self.root = ET.Element("Response")
+        self.pending: list[tuple[ET.Element, bool]] = []  # (element, barge-in)
+        self.hung_up = False
+
+    def prompt(self, element: ET.Element, barge_in: bool) -> None:
+        self.pending.append((element, barge_in))
+
+    def flush(self, keep_tail: bool = False) -> list[ET.Element]:
+        """Place pending prompts; with keep_tail, return the trailing barge-in ones instead."""
+        tail: list[ET.Element] = []
+        if keep_tail:
+            while self.pending and self.pending[-1][1]:
+                tail.insert(0, self.pending.pop()[0])
+        for element, _ in self.pending:
+            self.root.append(element)
+        self.pending = []
+        return tail
+
+    def add(self, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        self.flush()
+        element = ET.SubElement(self.root, tag, attrs)
+        if text is not None:
+            element.text = text
+        return element
+
+    def render(self) -> str:
+        self.flush()
+        body = ET.tostring(self.root, encoding="unicode")
+        return '<?xml version="1.0" encoding="UTF-8"?>' + body
+
+
+def empty() -> str:
+    """A page that does nothing (Twilio goes on as it would)."""
+    return Page().render()
+
+
+def goodbye(text: str, language: str, voice: str | None = None) -> str:
+    """Say `text`, then hang up."""
+    page = Page()
+    attrs = {"language": language}
+    if voice:
+        attrs["voice"] = voice
+    page.add("Say", text, **attrs)
+    page.add("Hangup")
+    return page.render()
+
+
+def apology(language: str) -> str:
+    """Something went wrong on our side: sorry, and hang up."""
+    return goodbye(lang_text(SORRY, language), language)
+
+
+def hangup() -> str:
+    page = Page()
+    page.add("Hangup")
+    return page.render()
+
+
+def play_url(path: str, base: str | None) -> str:
+    """A Play path as Twilio fetches it: relative paths under `base`, if there is one."""
+    if base and not urlsplit(path).scheme:
+        return base.rstrip("/") + "/" + path.lstrip("/")
+    return path
+
+
+class TwimlHost:
+    """Performs a session's actions into one TwiML page (an `AsyncHost`).
+
+    `callback(stamped)` is the URL Twilio calls back with the answer to this page; `waiting`
+    says what that answer will be ("collect", "transfer"), "" when the page asks for none.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        session: Session,
+        clock: Callable[[], float],
+        callback: Callable[[bool], str],
+        voice: str | None = None,
+        play_base_url: str | None = None,
+    ) -> None:
+        self.engine, self.session, self.clock = engine, session, clock
+        self.callback = callback
+        self.voice, self.play_base_url = voice, play_base_url
+        self.page = Page()
+        self.waiting = ""
+
+    async def play(self, action: act.Say | act.Play) -> None:
+        if isinstance(action, act.Say):
+            attrs = {"language": action.language}
+            voice = action.voice or self.voice
+            if voice:
+                attrs["voice"] = voice
+            element = ET.Element("Say", attrs)
+            element.text = action.text
+        else:
+            element = ET.Element("Play")
+            element.text = play_url(action.path, self.play_base_url)
+        self.page.prompt(element, action.barge_in)
+
+    async def collect(self, action: act.Collect) -> None:
+        page, session = self.page, self.session
+        inside = page.flush(keep_tail=True)
+        kinds = " ".join(k for k in ("dtmf", "speech") if k in action.kinds) or "dtmf"
+        attrs = {
+            "input": kinds,
+            "numDigits": str(action.max_digits),
+            "finishOnKey": action.terminator or "",
+            "timeout": str(max(1, math.ceil(action.timeout))),
+            "action": self.callback(True),
+            "method": "POST",
+        }
+        if "speech" in kinds:
+            attrs["language"] = str(session.vars.get("language") or session.flow.settings.language)
+            attrs["speechTimeout"] = "auto"
+            if action.phrases:
+                attrs["hints"] = ", ".join(action.phrases)
+        gather = page.add("Gather", **attrs)
+        gather.extend(inside)
+        page.add("Redirect", self.callback(True), method="POST")  # no input
+        self.waiting = "collect"
+
+    async def lookup(self, action: act.Lookup) -> ev.Event:
+        return await self.engine.lookup(action, self.clock)
+
+    async def queue_status(self, action: act.GetQueueStatus) -> ev.Event:
+        return self.engine.queue(action, self.clock())
+
+    async def store_callback(self, action: act.StoreCallback) -> ev.Event:
+        return await asyncio.to_thread(
+            self.engine.store_callback, action, self.session.flow, self.clock()
+        )
+
+    async def transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> None:
+        verb, target = (
+            ("Enqueue", action.queue)
+            if isinstance(action, act.TransferToQueue)
+            else ("Dial", action.number)
+        )
+        # Not stamped: Twilio calls it when the transfer ends, which can outlast the replay window.
+        self.page.add(verb, target, action=self.callback(False), method="POST")
+        self.waiting = "transfer"
+
+    async def hangup(self, action: act.Hangup) -> None:
+        self.page.add("Hangup")
+        self.page.hung_up = True
+
+
+__all__ = [
+    "POLITE",
+    "SORRY",
+    "Page",
+    "TwimlHost",
+    "apology",
+    "empty",
+    "goodbye",
+    "hangup",
+    "lang_text",
+    "play_url",
+]
