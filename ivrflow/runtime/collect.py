@@ -28,7 +28,7 @@ from .services import (
     number_keys,
     store_callback,
 )
-from .speaking import barge_in, say, say_default
+from .speaking import say, say_default
 from .state import (
     CAPTURE,
     CAPTURE_CONFIRM,
@@ -97,7 +97,7 @@ def _remaining(call: CallState, spec: act.Collect) -> act.Collect:
 
 
 def _spec(call: CallState, state: model.State, phase: Phase) -> act.Collect:
-    barge = barge_in(call, None)
+    barge = call.flow.settings.barge_in  # unless the prompt just played says otherwise
     out = call.out
     if out and isinstance(out[-1], act.Say | act.Play):  # the usual case: a prompt, then this
         barge = out[-1].barge_in
