@@ -29,10 +29,12 @@ hooks: $(STAMP)
 	$(BIN)/pre-commit install
 
 # The simulator's terminal test drives tmux; the SVG diagram test runs Graphviz's dot; the
-# webhook tests start a redis-server on 127.0.0.1; the HTML report tests open pages in headless
+# webhook tests start a redis-server on 127.0.0.1, the store tests a throw-away PostgreSQL
+# (tests/postgres_lab.py); the HTML report tests open pages in headless
 # Chromium. Installed from Debian when missing and we may (root, apt-get); otherwise those tests
 # skip and say why.
-SYSTEM_TOOLS := tmux:tmux dot:graphviz redis-server:redis-server chromium:chromium
+SYSTEM_TOOLS := tmux:tmux dot:graphviz redis-server:redis-server chromium:chromium \
+	pg_ctlcluster:postgresql
 system-deps:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 	  command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; done; \

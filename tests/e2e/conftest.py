@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from asterisk_lab import asterisk  # noqa: F401  (the shared Asterisk lab fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 
