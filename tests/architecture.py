@@ -33,6 +33,7 @@ CONFINED: Mapping[str, tuple[str, ...]] = {
     "aiohttp": ("ivrflow.host.gateways",),
     "redis": ("ivrflow.host.gateways",),
     "prompt_toolkit": ("ivrflow.tools.simulator",),
+    "psycopg": ("ivrflow.host.callback_postgres",),  # the `postgres` extra
 }
 
 

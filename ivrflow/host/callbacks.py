@@ -16,50 +16,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ..errors import IvrflowRuntimeError
-from ..runtime.actions import StoreCallback
+from .callback_lifecycle import Execute, LifecycleStore, priority_of
+from .callback_rules import FINAL_STATES, RetryPolicy
+from .callback_types import CallbackRequest, CallbackStoreError
 
-SCHEMA_VERSION = 1
-
-
-class CallbackStoreError(IvrflowRuntimeError):
-    """A callback request could not be stored or read."""
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackRequest:
-    call_id: str
-    number: str  # E.164
-    queue: str
-    ani: str | None
-    window: tuple[str, str] | None  # ISO datetimes of the preferred window
-    requested_at: float  # epoch seconds
-    flow: str
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_action(cls, action: StoreCallback, flow_name: str) -> CallbackRequest:
-        w = action.window
-        return cls(
-            action.call_id, action.number, action.queue, action.ani, (w[0], w[1]) if w else None,
-            float(action.requested_at), flow_name, dict(action.extra),
-        )  # fmt: skip
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CallbackRequest:
-        w = data.get("window")
-        return cls(
-            str(data["call_id"]), str(data["number"]), str(data["queue"]), data.get("ani"),
-            (str(w[0]), str(w[1])) if w else None, float(data["requested_at"]),
-            str(data.get("flow", "")), dict(data.get("extra") or {}),
-        )  # fmt: skip
+SCHEMA_VERSION = 2
 
 
 @runtime_checkable
@@ -127,17 +91,35 @@ def _status(status: str) -> str:
     return status
 
 
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-INSERT INTO schema_version (version)
-  SELECT {SCHEMA_VERSION} WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+# The lifecycle columns (schema 2) are added to a version-1 file in place: its requests are
+# kept and become `pending`, or their final state when they were marked done.
+_TABLES = """
 CREATE TABLE IF NOT EXISTS callbacks (
   id INTEGER PRIMARY KEY AUTOINCREMENT, call_id TEXT NOT NULL UNIQUE,
   number TEXT NOT NULL, queue TEXT NOT NULL, ani TEXT, window_start TEXT, window_end TEXT,
-  requested_at REAL NOT NULL, flow TEXT NOT NULL, extra TEXT NOT NULL DEFAULT '{{}}',
+  requested_at REAL NOT NULL, flow TEXT NOT NULL, extra TEXT NOT NULL DEFAULT '{}',
   stored_at REAL NOT NULL, status TEXT, done_at REAL  -- status is NULL while pending
 );
+"""
+_LIFECYCLE = """
+ALTER TABLE callbacks ADD COLUMN state TEXT NOT NULL DEFAULT 'pending';
+ALTER TABLE callbacks ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE callbacks ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE callbacks ADD COLUMN extra_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE callbacks ADD COLUMN due_at REAL;
+ALTER TABLE callbacks ADD COLUMN lease_owner TEXT;
+ALTER TABLE callbacks ADD COLUMN lease_until REAL;
+ALTER TABLE callbacks ADD COLUMN last_outcome TEXT;
+ALTER TABLE callbacks ADD COLUMN updated_at REAL;
+UPDATE callbacks SET state = CASE WHEN status IN ('completed', 'exhausted', 'cancelled',
+  'expired') THEN status ELSE 'completed' END WHERE status IS NOT NULL;
 CREATE INDEX IF NOT EXISTS callbacks_pending ON callbacks (requested_at) WHERE status IS NULL;
+CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (state, due_at);
+CREATE INDEX IF NOT EXISTS callbacks_lease ON callbacks (state, lease_until);
+CREATE TABLE IF NOT EXISTS callback_attempts (
+  call_id TEXT NOT NULL, attempt INTEGER NOT NULL, started_at REAL NOT NULL, ended_at REAL,
+  outcome TEXT, detail TEXT, dispatcher TEXT, reference TEXT, PRIMARY KEY (call_id, attempt)
+);
 """
 _LOCKED = "the database is locked by another connection (waited {waited:g}s)"
 _FULL = "the disk is full or failing ({exc})"
@@ -149,12 +131,20 @@ _WHY = {  # by SQLite's primary result code
 _COLUMNS = "call_id, number, queue, ani, window_start, window_end, requested_at, flow, extra"
 
 
-class SQLiteCallbackStore:
-    """One row per call id in a SQLite file; safe to share between threads."""
+class SQLiteCallbackStore(LifecycleStore):
+    """One row per call id in a SQLite file; safe to share between threads and processes
+    (a claim takes SQLite's write lock, so two dispatchers never claim the same request)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 5.0,
+        policy: RetryPolicy | None = None,
+    ) -> None:
         self.path = str(path)
         self.timeout = timeout
+        self.policy = policy or RetryPolicy()
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         try:
@@ -165,9 +155,7 @@ class SQLiteCallbackStore:
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")  # readers never block the writer
             conn.execute("PRAGMA synchronous = FULL")  # a stored callback survives a power cut
-            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'callbacks'").fetchone():
-                conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
-            (version,) = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+            version = self._migrate(conn)
         except sqlite3.Error as exc:
             self.close()
             raise self._error(exc, "opening") from exc
@@ -178,14 +166,46 @@ class SQLiteCallbackStore:
                 f"version {SCHEMA_VERSION}"
             )
 
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> int:
+        """Create the schema, or bring a version-1 file to this version; the version found."""
+
+        def version() -> int | None:
+            if not conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"
+            ).fetchone():
+                return None
+            (found,) = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+            return int(found or 0)
+
+        found = version()
+        if found is not None and found >= SCHEMA_VERSION:
+            return found
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            found = version()  # another process may have made it while this one waited
+            if found is None or found < SCHEMA_VERSION:
+                script = _TABLES + (_LIFECYCLE if found in (None, 1) else "")
+                conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+                for statement in filter(str.strip, script.split(";")):
+                    conn.execute(statement)
+                conn.execute("DELETE FROM schema_version")
+                conn.execute(f"INSERT INTO schema_version (version) VALUES ({SCHEMA_VERSION})")
+                found = SCHEMA_VERSION
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return found
+
     def store(self, request: CallbackRequest) -> str:
         r, w = request, request.window or (None, None)
         with self._db(f"storing the callback of call {r.call_id}") as db:
             db.execute(
-                f"INSERT INTO callbacks ({_COLUMNS}, stored_at) VALUES ({', '.join('?' * 10)}) "
-                "ON CONFLICT(call_id) DO NOTHING",
+                f"INSERT INTO callbacks ({_COLUMNS}, stored_at, priority) "
+                f"VALUES ({', '.join('?' * 11)}) ON CONFLICT(call_id) DO NOTHING",
                 (r.call_id, r.number, r.queue, r.ani, w[0], w[1], r.requested_at, r.flow,
-                 json.dumps(r.extra, default=str), time.time()),
+                 json.dumps(r.extra, default=str), time.time(), priority_of(r)),
             )  # fmt: skip
             row = db.execute("SELECT id FROM callbacks WHERE call_id = ?", (r.call_id,)).fetchone()
         return f"cb:{row[0]}"
@@ -202,10 +222,12 @@ class SQLiteCallbackStore:
 
     def mark_done(self, call_id: str, status: str) -> None:
         status = _status(status)
+        state = status if status in FINAL_STATES else "completed"
         with self._db(f"marking the callback of call {call_id} done") as db:
             cur = db.execute(
-                "UPDATE callbacks SET status = ?, done_at = ? WHERE call_id = ?",
-                (status, time.time(), call_id),
+                "UPDATE callbacks SET status = ?, state = ?, done_at = ?, lease_owner = NULL "
+                "WHERE call_id = ?",
+                (status, state, time.time(), call_id),
             )
         if cur.rowcount == 0:
             raise CallbackStoreError(f"no callback request for call id {call_id!r}")
@@ -220,6 +242,18 @@ class SQLiteCallbackStore:
         with self._db("reading callbacks") as db:
             rows = db.execute(f"SELECT {_COLUMNS} FROM callbacks {tail}", args).fetchall()
         return [_request(r) for r in rows]
+
+    @contextmanager
+    def _transaction(self, doing: str) -> Iterator[Execute]:
+        """One write transaction (SQLite's write lock, taken at once), committed on success."""
+        with self._db(doing) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn.execute
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     @contextmanager
     def _db(self, doing: str) -> Iterator[sqlite3.Connection]:

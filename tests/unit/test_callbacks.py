@@ -15,6 +15,7 @@ import pytest
 import ivrflow
 from ivrflow.errors import IvrflowRuntimeError
 from ivrflow.host.callbacks import (
+    SCHEMA_VERSION,
     CallbackRequest,
     CallbackStore,
     CallbackStoreError,
@@ -165,7 +166,7 @@ def test_wal_full_sync_and_schema_version(db: Path) -> None:
     s.close()
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     conn.close()
 
 
