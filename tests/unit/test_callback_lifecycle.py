@@ -30,7 +30,7 @@ def request(n: int = 1, *, at: float = T0, window: tuple[str, str] | None = None
 Factory = Callable[..., LifecycleStore]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     """Opens stores on one database (each call: a new connection, as another host would)."""
     opened: list[LifecycleStore] = []
@@ -43,7 +43,7 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
 
     else:
         pytest.importorskip("psycopg")
-        dsn = postgres_dsn(request)
+        dsn = str(request.getfixturevalue("postgres"))
         schema = f"t_{uuid.uuid4().hex[:12]}"
         from ivrflow.host.callback_postgres import PostgresCallbackStore
 
@@ -54,18 +54,6 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     yield open_one
     for s in opened:
         s.close()  # type: ignore[attr-defined]
-
-
-def postgres_dsn(request: pytest.FixtureRequest) -> str:
-    try:
-        return str(request.getfixturevalue("postgres"))
-    except pytest.FixtureLookupError:
-        import os
-
-        dsn = os.environ.get("IVRFLOW_TEST_POSTGRES")
-        if not dsn:
-            pytest.skip("no PostgreSQL (the shared `postgres` fixture is not there)")
-        return dsn
 
 
 def test_busy_then_answered_is_completed_with_both_attempts(make: Factory) -> None:
