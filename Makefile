@@ -31,10 +31,10 @@ hooks: $(STAMP)
 # The simulator's terminal test drives tmux; the SVG diagram test runs Graphviz's dot; the
 # webhook tests start a redis-server on 127.0.0.1, the store tests a throw-away PostgreSQL
 # (tests/postgres_lab.py); the HTML report tests open pages in headless
-# Chromium. Installed from Debian when missing and we may (root, apt-get); otherwise those tests
-# skip and say why.
+# Chromium; the voicebot tests speak with espeak-ng and sox. Installed from Debian when missing
+# and we may (root, apt-get); otherwise those tests skip and say why.
 SYSTEM_TOOLS := tmux:tmux dot:graphviz redis-server:redis-server chromium:chromium \
-	pg_ctlcluster:postgresql
+	pg_ctlcluster:postgresql espeak-ng:espeak-ng sox:sox
 system-deps:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 	  command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; done; \

@@ -186,6 +186,11 @@ class Call:
             self.steps.append(("rfc2833", key))
         return self
 
+    def play(self, recording: Path) -> Call:
+        """Caller audio: the RTP packets of a pcap (SIPp plays it alongside the next steps)."""
+        self.steps.append(("pcap", recording))
+        return self
+
     def request(self, method: str, cseq: int, body: str = "", ctype: str = "") -> str:
         head = HEADERS.format(
             caller=CALLER.format(ani=self.ani),
@@ -227,8 +232,9 @@ class Call:
                     f"  <send>{self.request('INFO', cseq, body, 'application/dtmf-relay')}</send>"
                 )
                 out.append('  <recv response="200"/>')
-            elif kind == "rfc2833":
-                out.append(f'  <nop><action><exec play_pcap_audio="{pcap(arg)}"/></action></nop>')
+            elif kind in ("rfc2833", "pcap"):
+                recording = pcap(arg) if kind == "rfc2833" else arg
+                out.append(f'  <nop><action><exec play_pcap_audio="{recording}"/></action></nop>')
             else:  # pragma: no cover
                 raise ValueError(kind)
         ok = (
