@@ -9,7 +9,8 @@ from collections.abc import Mapping
 
 from .. import model
 from ..lang import ast
-from ..model.walk import bodies, successors, walk
+from ..model.escalation import escalate
+from ..model.walk import bodies, comes_back, ends, successors, walk
 from .context import Context
 
 
@@ -151,36 +152,87 @@ def _missing_languages(ctx: Context, states: Mapping[str, model.State], default:
             )
 
 
+_INPUT = (model.Menu, model.Capture, model.CallbackOffer)
+_FAILING = {"noinput": "a silent caller", "nomatch": "a caller who keeps giving a wrong answer"}
+Way = tuple[str, model.Goto]  # where a body surely leads, and the goto that says so
+
+
+def _surely(body: model.Body | None, here: str) -> Way | None:
+    """The one state `body` always leads to (`-> repeat` is `here`), or None: it may end the
+    call, `call` or `return`, or a condition picks between ways (taken as a bounded exit)."""
+    if not body or not ends(body):
+        return None
+    ways: set[str] = set()
+    last: model.Goto | None = None
+    for stmt in walk(body):
+        if isinstance(stmt, model.Hangup | model.Return | model.CallSub):
+            return None
+        if isinstance(stmt, model.Goto):
+            if stmt.target in (model.HANGUP, model.RETURN):
+                return None
+            ways.add(here if stmt.target == model.REPEAT else stmt.target)
+            last = stmt
+    return (ways.pop(), last) if len(ways) == 1 and last is not None else None
+
+
+def _failure_exit(state: model.State, kind: str) -> Way | None:
+    """Where a caller who fails every time (`kind`) surely leaves `state` for, by the
+    escalation rule itself: a handler that goes back to the state is the same visit (the
+    counts go on); one that leaves starts a new visit, counted from zero. None: the call
+    ends, or it depends on something the check cannot know."""
+    if isinstance(state, model.Step):
+        return _surely(state.body, state.name)
+    if not isinstance(state, _INPUT):
+        return None  # a look-up or a transfer: the host decides
+    table: model.Escalation = getattr(state, kind)
+    retries = state.input.retries
+    for n in range(1, retries + 1):
+        counts = (n, 0) if kind == "noinput" else (0, n)
+        handler, _, _ = escalate(table, kind, *counts, retries, state.name)
+        if handler is None or comes_back(handler, state.name):
+            continue
+        if not any(isinstance(x, model.Goto | model.Hangup | model.Return) for x in walk(handler)):
+            continue  # a prompt only: asked again
+        way = _surely(handler, state.name)
+        return way if way is not None and way[0] != state.name else None
+    return _surely(state.exhausted, state.name)
+
+
 def _silent_loop(
     ctx: Context,
     state: model.State,
     states: Mapping[str, model.State],
     decls: Mapping[str, ast.StateDecl],
 ) -> None:
-    """A caller who never answers must eventually leave: follow `exhausted`."""
-    if not isinstance(state, model.Menu | model.Capture | model.CallbackOffer):
+    """W202: a caller who keeps failing must eventually leave. Follow where each failure
+    surely leads (a handler that leads on, `exhausted`, a step's goto); a way back to
+    `state` starts its visit again, and its retries never run out."""
+    if not isinstance(state, _INPUT):
         return
-    seen = [state.name]
-    current: model.State = state
-    while isinstance(current, model.Menu | model.Capture | model.CallbackOffer | model.Step):
-        body = current.body if isinstance(current, model.Step) else current.exhausted
-        if not body or not isinstance(body[-1], model.Goto):
-            return
-        target = current.name if body[-1].target == model.REPEAT else body[-1].target
-        if target == state.name:
-            path = " -> ".join([*seen, target])
-            ctx.warning(
-                "W202",
-                f"a silent caller never leaves '{state.name}' ({path})",
-                decls[state.name].name_span,
-                "let exhausted end somewhere: an agent, a goodbye or hangup",
-                state.where.path,
-            )
-            return
-        if target in seen or target not in states:
-            return
-        seen.append(target)
-        current = states[target]
+    for kind, who in _FAILING.items():
+        loop: list[Way] = []
+        current: model.State = state
+        while (way := _failure_exit(current, kind)) is not None:
+            loop.append(way)
+            if way[0] == state.name:
+                break
+            if way[0] not in states or any(way[0] == w[0] for w in loop[:-1]):
+                return  # leaves the flow's states, or loops elsewhere (reported there)
+            current = states[way[0]]
+        if not loop or loop[-1][0] != state.name:
+            continue
+        path = " -> ".join([state.name, *(t for t, _ in loop)])
+        first = loop[0][1]
+        ctx.warning(
+            "W202",
+            f"{who} never leaves '{state.name}' ({path})",
+            first.where.span,
+            f"coming back starts '{state.name}' again, so its retries never run out: let "
+            "exhausted end somewhere (an agent, a goodbye, hangup); a handler re-prompts "
+            "with '-> repeat'",
+            first.where.path,
+        )
+        return
 
 
 __all__ = ["check", "successors", "walk"]

@@ -88,4 +88,18 @@ def ends(body: model.Body) -> bool:
     return False
 
 
-__all__ = ["bodies", "ends", "successors", "walk"]
+def comes_back(body: model.Body, here: str) -> bool:
+    """True when every way out of `body` is back into state `here` (`-> repeat` or its own
+    name): a handler that re-prompts, not one that leads on."""
+    back = False
+    for stmt in walk(body):
+        if isinstance(stmt, model.Goto):
+            if stmt.target not in (model.REPEAT, here):
+                return False
+            back = True
+        elif isinstance(stmt, model.Hangup | model.Return | model.CallSub):
+            return False
+    return back
+
+
+__all__ = ["bodies", "comes_back", "ends", "successors", "walk"]

@@ -1,17 +1,17 @@
 """No-input and no-match: the escalation rule, and how the interpreter carries it out.
 
-`escalate` is the rule itself, a pure function of the state's escalation table, the kind,
-the counts and the retries; the interpreter (`on_failure`) and the traffic walk both follow
-it, so a prediction counts what a call would do. docs/runtime.md writes it down.
+`escalate` is the rule itself (model.escalation: a pure function of the state's escalation
+table, the kind, the counts and the retries); the interpreter (`on_failure`), the traffic walk
+and the compiler's silent-loop check all follow it, so a prediction counts what a call would
+do. docs/runtime.md writes it down.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeAlias
 
 from .. import model
-from ..model.walk import ends
+from ..model.escalation import Escalated, escalate, exhausted
 from . import actions as act
 from .endings import end
 from .results import ASK, BRANCH_END, HANDLER_END, Result
@@ -29,36 +29,6 @@ from .state import (
 )
 from .statements import enter, run_body
 from .trace import edge, notify
-
-# What a no-input or no-match leads to: (handler, label, last). `handler` is the flow's
-# handler to run, or None for the default prompt; `label` its branch label ("noinput 2",
-# or "noinput" for one written for every time); `last`: the last try, no re-prompt follows
-# (so no default prompt either). A plain tuple: it is made on every failure.
-Escalated: TypeAlias = tuple[model.Body | None, str, bool]
-
-
-def exhausted(noinput: int, nomatch: int, retries: int) -> bool:
-    """No-inputs and no-matches count together against the state's retries: when they
-    reach them, the state gives up (its `exhausted` branch) instead of asking again."""
-    return noinput + nomatch >= retries
-
-
-def escalate(
-    table: model.Escalation, kind: str, noinput: int, nomatch: int, retries: int
-) -> Escalated:
-    """The handler for this failure; `noinput`/`nomatch` count it already."""
-    handler = table.for_count(noinput if kind == "noinput" else nomatch)
-    last = noinput + nomatch >= retries  # exhausted(), inlined
-    if handler is None:
-        return (None, "", last)
-    # The count the handler was written for (0: `noinput:` without one, every time).
-    declared = next((n for n, b in table.by_count.items() if b is handler), 0)
-    # The last failure: no re-prompt follows, so a handler meant to re-prompt ("press 1
-    # for …") is skipped. One written for the retries-th time (`noinput 3` with retries 3)
-    # is a goodbye and plays; one that leads on runs.
-    if last and declared < retries and not ends(handler):
-        return (None, "", last)
-    return (handler, f"{kind} {declared}" if declared else kind, last)
 
 
 # ---------------------------------------------------------------- the interpreter's side
@@ -79,12 +49,23 @@ def on_failure(call: CallState, kind: str) -> Result | None:
         return after_failure(call, state)
     table: model.Escalation = getattr(state, kind, model.NO_ESCALATION)
     retries = getattr(state, "input", call.flow.settings.input).retries
-    handler, label, last = escalate(table, kind, call.noinput, call.nomatch, retries)
+    handler, label, last = escalate(table, kind, call.noinput, call.nomatch, retries, call.state)
     if handler is None:
         if not last:
             say_default(call, kind)
         return after_failure(call, state)
     return run_body(call, handler, HANDLER_END, label)
+
+
+def in_handler(label: str) -> bool:
+    """The body running (named by its branch label) is a no-input or no-match handler."""
+    return label.startswith(("noinput", "nomatch"))
+
+
+def back_from_handler(call: CallState) -> Result | None:
+    """A handler went back to its own state (`-> repeat`, or the state's name): the same
+    visit, so the counts go on and the retries still hold — at the limit, `exhausted`."""
+    return after_failure(call, call.flow.states[call.state])
 
 
 def after_handler(call: CallState) -> Result | None:
@@ -134,4 +115,13 @@ _ASK_AGAIN: dict[Phase, Callable[[CallState, model.State], Result | None]] = {
     OFFER_NUMBER: _number_again,
 }
 
-__all__ = ["Escalated", "after_failure", "after_handler", "escalate", "exhausted", "on_failure"]
+__all__ = [
+    "Escalated",
+    "after_failure",
+    "after_handler",
+    "back_from_handler",
+    "escalate",
+    "exhausted",
+    "in_handler",
+    "on_failure",
+]

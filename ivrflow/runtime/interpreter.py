@@ -17,7 +17,7 @@ from . import actions as act
 from . import events as ev
 from .collect import listen, on_digits, on_noinput, on_utterance
 from .endings import describe, end, end_error, fail, on_hangup
-from .escalation import after_handler
+from .escalation import after_handler, back_from_handler, in_handler
 from .evaluate import EvaluationError, evaluate
 from .results import BODY_ENDS, RETURN, Ask, BodyEnd, Goto, HangUp, Result, Role
 from .services import (
@@ -49,7 +49,9 @@ def follow(call: CallState, result: Result | None) -> None:
             target = result.target
             for listener in call.listeners:
                 notify(call, listener, "edge", call.state, target, call.label)
-            if target == model.REPEAT:
+            if (target == model.REPEAT or target == call.state) and in_handler(call.label):
+                result = back_from_handler(call)
+            elif target == model.REPEAT:
                 result = enter(call, call.state, repeat=True)
             elif target == model.HANGUP:
                 result = _FLOW_HANGUP

@@ -328,7 +328,10 @@ class Walker:
         kind = result[0]
         if kind == "goto":
             target = result[1]
-            if target == fm.REPEAT:
+            if role == "handler" and target in (fm.REPEAT, name):  # runtime.back_from_handler
+                state = self.flow.states[name]
+                yield from self._after_failure(node, state, counts, p, seconds, env, hours)
+            elif target == fm.REPEAT:
                 yield (p, seconds, NEXT, self._node(name, counts, stack, "repeat", env))
             elif target == fm.HANGUP:
                 yield (p, seconds, END, self._outcome(env, "self_served", "flow ended the call"))
@@ -614,7 +617,8 @@ class Walker:
         """A no-input or no-match, by the interpreter's own rule (runtime.escalation)."""
         counts = (counts[0] + 1, counts[1]) if kind == "noinput" else (counts[0], counts[1] + 1)
         table: fm.Escalation = state.noinput if kind == "noinput" else state.nomatch
-        handler, _, last = escalate(table, kind, counts[0], counts[1], state.input.retries)
+        retries = state.input.retries
+        handler, _, last = escalate(table, kind, counts[0], counts[1], retries, node.state)
         if handler is None:
             if not last:
                 seconds += self._default_seconds(kind, env)
