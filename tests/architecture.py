@@ -34,6 +34,7 @@ CONFINED: Mapping[str, tuple[str, ...]] = {
     "redis": ("ivrflow.host.gateways",),
     "prompt_toolkit": ("ivrflow.tools.simulator",),
     "psycopg": ("ivrflow.host.callback_postgres",),  # the `postgres` extra
+    "prometheus_client": ("ivrflow.host.metrics",),  # the `metrics` extra
 }
 
 

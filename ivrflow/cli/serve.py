@@ -48,6 +48,23 @@ def add_shared_arguments(p: argparse.ArgumentParser, listen: str) -> None:
         help="journal call starts and ends (fsynced); on start, calls a crash left unfinished "
         "get an `error` record (needs --records)",
     )
+    p.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Prometheus /metrics, /healthz and /readyz there (keep it private; needs "
+        "ivrflow[metrics])",
+    )
+    p.add_argument(
+        "--call-log",
+        choices=["json", "off"],
+        default="json",
+        help="one JSON line per call start and end on standard error (default: json)",
+    )
+    p.add_argument(
+        "--log-mask-ani",
+        action="store_true",
+        help="mask caller numbers in the call log (they are, too, with --mask-ani)",
+    )
 
 
 def serve_options(args: argparse.Namespace) -> hosting.ServeOptions:
@@ -59,6 +76,9 @@ def serve_options(args: argparse.Namespace) -> hosting.ServeOptions:
         callbacks=args.callbacks,
         mask_ani=args.mask_ani,
         journal=args.journal,
+        metrics=args.metrics,
+        call_log=args.call_log == "json",
+        log_mask_ani=args.log_mask_ani,
     )
 
 
@@ -128,7 +148,8 @@ async def _serve_agi(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"ivrflow serve agi: bad --allow: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    found = hosting.setup(serve_options(args), "agi", _LogSink())
+    options = serve_options(args)
+    found = hosting.setup(options, "agi", _NullSink() if options.call_log else _LogSink())
     if found is None:
         return EXIT_USAGE
     flows_dir, host, port, engine = found.flows_dir, found.host, found.port, found.engine
@@ -160,6 +181,13 @@ async def _serve_agi(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    try:
+        await found.start_ops()
+    except OSError as exc:
+        print(f"ivrflow serve agi: cannot serve --metrics: {exc}", file=sys.stderr)
+        await server.close(0)
+        found.close()
+        return EXIT_FAILED
     replaying = asyncio.create_task(found.keep_replaying())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -169,10 +197,20 @@ async def _serve_agi(args: argparse.Namespace) -> int:
     await stop.wait()
     print("ivrflow: stopping; letting calls in flight finish", file=sys.stderr)
     await server.close(args.shutdown_deadline)
+    await found.stop_ops()
     replaying.cancel()
     found.replay()
     found.close()
     return EXIT_OK
+
+
+class _NullSink:
+    """Without --records but with the call log: the log's end line says it all."""
+
+    blocking = False
+
+    def write(self, record: dict[str, Any]) -> None:
+        pass
 
 
 class _LogSink:
@@ -311,8 +349,19 @@ def run_webhook(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+
+    async def alongside() -> None:
+        try:
+            await found.start_ops({"session_store": store.ping})
+        except OSError as exc:
+            webhook.log.error("cannot serve --metrics %s: %s", args.metrics, exc)
+        try:
+            await found.keep_replaying()
+        finally:
+            await found.stop_ops()
+
     try:
-        webhook.serve(engine, config, host, port, alongside=found.keep_replaying)
+        webhook.serve(engine, config, host, port, alongside=alongside)
     except OSError as exc:
         print(f"ivrflow serve webhook: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -17,6 +17,7 @@ import itertools
 import logging
 import os
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,11 +35,16 @@ from .perform import perform_async
 from .sinks import MemorySink, RecordSink
 
 if TYPE_CHECKING:
+    from .calllog import CallLog
     from .journal import CallJournal
+    from .metrics import Metrics
 
 log = logging.getLogger("ivrflow.engine")
 
-QueueStatusProvider = Callable[[str], "tuple[float | None, int | None]"]
+# A queue-status provider: sync (run on the look-up threads unless it says `blocking = False`)
+# or a coroutine function; either way bounded by QUEUE_STATUS_TIMEOUT.
+QueueStatusProvider = Callable[[str], Any]
+QUEUE_STATUS_TIMEOUT = 2.0  # seconds; past it the flow sees ewt = none
 # Threads for plain (sync) look-up functions: their own pool, so look-ups that hang (a dead
 # CRM) time out into the flow's error branch without starving callback stores of threads.
 LOOKUP_THREADS = 32
@@ -87,6 +93,8 @@ class Engine:
         snapshot_key: bytes | None = None,
         listeners: Iterable[Listener] = (),
         journal: CallJournal | None = None,
+        metrics: Metrics | None = None,
+        call_log: CallLog | None = None,
     ) -> None:
         self.records: RecordSink = records if records is not None else MemorySink()
         self.journal = journal  # call starts and ends, for recovery after a crash
@@ -95,6 +103,8 @@ class Engine:
         self.mask_ani = mask_ani
         self.snapshot_key = snapshot_key
         self.listeners = tuple(listeners)
+        self.metrics = metrics  # Prometheus figures (host/metrics.py), or None
+        self.call_log = call_log  # one JSON line per call start and end, or None
         self.functions: dict[str, Callable[..., Any]] = {}
         self.emergency: set[str] = set()  # hours names switched to emergency by the host
         self._flows: dict[Path, _Cached] = {}
@@ -180,6 +190,21 @@ class Engine:
 
     # ------------------------------------------------------------ host-side work
     async def lookup(self, action: act.Lookup, now: Callable[[], float]) -> ev.Event:
+        if self.metrics is None:
+            return await self._lookup(action, now)
+        began = time.perf_counter()
+        answer = await self._lookup(action, now)
+        self.metrics.lookup(action.function, time.perf_counter() - began, answer)
+        return answer
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._lookup_pool is None:
+            self._lookup_pool = ThreadPoolExecutor(
+                LOOKUP_THREADS, thread_name_prefix="ivrflow-lookup"
+            )
+        return self._lookup_pool
+
+    async def _lookup(self, action: act.Lookup, now: Callable[[], float]) -> ev.Event:
         fn = self.functions.get(action.function)
         if fn is None:
             return ev.LookupFailed(now(), action.request, f"no function '{action.function}'")
@@ -187,12 +212,8 @@ class Engine:
             if inspect.iscoroutinefunction(fn):
                 call: Awaitable[Any] = fn(*action.args)
             else:
-                if self._lookup_pool is None:
-                    self._lookup_pool = ThreadPoolExecutor(
-                        LOOKUP_THREADS, thread_name_prefix="ivrflow-lookup"
-                    )
                 call = asyncio.get_running_loop().run_in_executor(
-                    self._lookup_pool, functools.partial(fn, *action.args)
+                    self._pool(), functools.partial(fn, *action.args)
                 )
             value = await asyncio.wait_for(call, action.timeout)
         except TimeoutError:
@@ -203,14 +224,26 @@ class Engine:
             return ev.LookupFailed(now(), action.request, f"{type(exc).__name__}: {exc}")
         return ev.LookupResult(now(), action.request, value)
 
-    def queue(self, action: act.GetQueueStatus, now: float) -> ev.QueueStatus:
-        if self.queue_status is None:
-            return ev.QueueStatus(now, action.queue, None, None)
+    async def queue(self, action: act.GetQueueStatus, now: Callable[[], float]) -> ev.QueueStatus:
+        """The queue's status from the provider, never blocking the loop: a coroutine is
+        awaited, a plain function runs on the look-up threads (unless it is marked
+        `blocking = False`, like the fixtures' table), both within QUEUE_STATUS_TIMEOUT."""
+        provider = self.queue_status
+        if provider is None:
+            return ev.QueueStatus(now(), action.queue, None, None)
         try:
-            ewt, position = self.queue_status(action.queue)
-        except Exception:  # no status: the flow sees ewt = none
+            if inspect.iscoroutinefunction(provider) or not getattr(provider, "blocking", True):
+                answer = provider(action.queue)
+            else:
+                answer = asyncio.get_running_loop().run_in_executor(
+                    self._pool(), provider, action.queue
+                )
+            if inspect.isawaitable(answer):
+                answer = await asyncio.wait_for(answer, QUEUE_STATUS_TIMEOUT)
+            ewt, position = answer
+        except Exception:  # no status (failed, timed out, malformed): the flow sees ewt = none
             ewt, position = None, None
-        return ev.QueueStatus(now, action.queue, ewt, position)
+        return ev.QueueStatus(now(), action.queue, ewt, position)
 
     def store_callback(self, action: act.StoreCallback, flow: Flow, now: float) -> ev.Event:
         if self.callbacks is None:
@@ -220,14 +253,45 @@ class Engine:
 
             reference = self.callbacks.store(CallbackRequest.from_action(action, flow.name))
         except Exception as exc:
+            if self.metrics is not None:
+                self.metrics.callback(flow.name, "failed")
             return ev.CallbackFailed(now, f"{type(exc).__name__}: {exc}")
+        if self.metrics is not None:  # a spooled request is kept, but the store failed
+            spooled = isinstance(reference, str) and reference.startswith("spooled:")
+            self.metrics.callback(flow.name, "spooled" if spooled else "stored")
         return ev.CallbackStored(now, reference)
+
+    def transfer_result(self, session: Session, event: ev.Event) -> None:
+        """Note a transfer's result for the figures (called by the drivers with each event)."""
+        if self.metrics is not None and type(event) is ev.TransferResult:
+            self.metrics.transfer(session.flow.name, event.status)
 
     def write_record(self, record: dict[str, Any]) -> None:
         self.records.write(record)
 
+    def record_ended(self, record: dict[str, Any]) -> None:
+        """Write the record of a call that ended without a session (recovered), and count it."""
+        self.write_record(record)
+        self._observe_end(record)
+
+    async def write_record_async(self, record: dict[str, Any]) -> None:
+        """`record_ended`, off the event loop."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="ivrflow-records")
+        await asyncio.get_running_loop().run_in_executor(self._writer, self.record_ended, record)
+
+    def _observe_end(self, record: dict[str, Any]) -> None:
+        if self.metrics is not None:
+            self.metrics.call_ended(record)
+        if self.call_log is not None:
+            self.call_log.ended(record)
+
     def call_started(self, session: Session) -> None:
         """Journal a call before it runs; a journal that cannot be written does not stop it."""
+        if self.metrics is not None:
+            self.metrics.call_started(session.flow.name)
+        if self.call_log is not None:
+            self.call_log.started(session)
         if self.journal is None:
             return
         try:
@@ -241,6 +305,7 @@ class Engine:
         record = session.record
         assert record is not None
         self.write_record(record)
+        self._observe_end(record)
         if self.journal is not None:
             try:
                 self.journal.ended(session.call_id)
@@ -278,6 +343,8 @@ class Engine:
                 event = await perform_async(host, pending)
                 pending = []
                 if event is not None:
+                    if type(event) is ev.TransferResult:
+                        self.transfer_result(session, event)
                     pending = session.send(event)
                 elif not session.ended:
                     # Nothing left to perform but the call goes on: the caller barged into a
@@ -320,7 +387,7 @@ class _ChannelHost:
         return await self.engine.lookup(action, self.channel.now)
 
     async def queue_status(self, action: act.GetQueueStatus) -> ev.Event:
-        return self.engine.queue(action, self.channel.now())
+        return await self.engine.queue(action, self.channel.now)
 
     async def store_callback(self, action: act.StoreCallback) -> ev.Event:
         return await asyncio.to_thread(
@@ -339,4 +406,4 @@ def _seed(call_id: str) -> int:
     return h
 
 
-__all__ = ["LOOKUP_THREADS", "Channel", "Engine", "QueueStatusProvider"]
+__all__ = ["LOOKUP_THREADS", "QUEUE_STATUS_TIMEOUT", "Channel", "Engine", "QueueStatusProvider"]

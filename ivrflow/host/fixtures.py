@@ -136,7 +136,7 @@ def install(engine: Any, flow: Flow, fixtures: Fixtures) -> None:
     """Register every function the flow declares, answered from the fixtures."""
     for name in flow.functions:
         engine.functions[name] = _in_loop(fixtures.function(flow, name))
-    engine.queue_status = fixtures.queue_status
+    engine.queue_status = _in_loop(fixtures.queue_status)
 
 
 def _in_loop(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -115,6 +115,7 @@ class SpoolingSink:
         self._lock = threading.RLock()
         self._dirty = self.spool_path.exists() and self.spool_path.stat().st_size > 0
         self.last_error: str | None = None
+        self.failures = 0  # records the sink refused (the metrics read it)
         if self._dirty:
             with contextlib.suppress(Exception):
                 self.replay()
@@ -125,6 +126,7 @@ class SpoolingSink:
                 self.inner.write(record)
             except Exception as exc:  # whatever the sink raised, the record must not be lost
                 self.last_error = f"{type(exc).__name__}: {exc}"
+                self.failures += 1
                 self._spool(record, exc)
                 return
             if self._dirty:  # what is not moved stays spooled; the next write tries again
@@ -138,6 +140,7 @@ class SpoolingSink:
                 _write_once(self.inner, record)
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
+                self.failures += 1
                 self._spool(record, exc)
 
     def replay(self) -> int:

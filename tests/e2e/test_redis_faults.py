@@ -111,9 +111,9 @@ def on_flow(engine: Engine, flow: Any) -> None:
 
 
 class Worker:
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, timeout: float = 0.5) -> None:
         self.engine = Engine(records=MemorySink())
-        self.store = RedisSessionStore(url, ttl=600, prefix=prefix, timeout=0.5)
+        self.store = RedisSessionStore(url, ttl=600, prefix=prefix, timeout=timeout)
         config = WebhookConfig(flows_dir=FLOWS, store=self.store, clock=lambda: T0, on_flow=on_flow)
         self.gateway = WebhookGateway(self.engine, config)
         self.client: TestClient | None = None
@@ -132,9 +132,9 @@ class Worker:
         return ET.fromstring(text)
 
 
-def two_workers(server: RedisServer, test: Any) -> tuple[Worker, Worker]:
+def two_workers(server: RedisServer, test: Any, timeout: float = 0.5) -> tuple[Worker, Worker]:
     prefix = f"fault:{time.monotonic_ns()}:"
-    a, b = Worker(server.url, prefix), Worker(server.url, prefix)
+    a, b = Worker(server.url, prefix, timeout), Worker(server.url, prefix, timeout)
 
     async def main() -> None:
         async with (
@@ -144,20 +144,26 @@ def two_workers(server: RedisServer, test: Any) -> tuple[Worker, Worker]:
             a.client, b.client = ca, cb
             await test(a, b)
 
-    try:
-        asyncio.run(asyncio.wait_for(main(), 60))
-    finally:
-        a.store.close()
-        b.store.close()
+    async def run() -> None:
+        try:
+            await asyncio.wait_for(main(), 60)
+        finally:
+            await a.store.close()
+            await b.store.close()
+
+    asyncio.run(run())
     return a, b
 
 
 def tombstone(server: RedisServer, prefix: str, sid: str) -> dict[str, Any] | None:
-    store = RedisSessionStore(server.url, prefix=prefix)
-    try:
-        got = store.get(sid)
-    finally:
-        store.close()
+    async def read() -> tuple[dict[str, Any], int] | None:
+        store = RedisSessionStore(server.url, prefix=prefix)
+        try:
+            return await store.get(sid)
+        finally:
+            await store.close()
+
+    got = asyncio.run(read())
     return got[0] if got else None
 
 
@@ -175,9 +181,9 @@ def test_redis_stopped_mid_call_and_restarted(server: RedisServer) -> None:
         assert [r["call_id"] for r in a.records] == ["CA-A"]
         root = await b.post(twiml_action(root_b), "CA-B", Digits="0", CallStatus="in-progress")
         assert twiml_apology(root)
-        assert b.records == [] and not b.gateway.settle()  # still down: kept
+        assert b.records == [] and not await b.gateway.settle()  # still down: kept
         server.start()  # back, with what it held (append-only file)
-        assert a.gateway.settle() and b.gateway.settle()
+        assert await a.gateway.settle() and await b.gateway.settle()
         assert [r["call_id"] for r in b.records] == ["CA-B"]
         for sid in ("CA-A", "CA-B"):  # Twilio's status callbacks, on either worker
             await a.post("/voice/billing", sid, CallStatus="completed")
@@ -206,9 +212,57 @@ def test_redis_paused_answers_nothing_the_caller_still_hears_an_twiml_apology(
         finally:
             server.pause(False)
         assert twiml_apology(root)
-        assert a.gateway.settle()
+        assert await a.gateway.settle()
         await a.post("/voice/billing", "CA-P", CallStatus="completed")
 
     a, b = two_workers(server, test)
     (record,) = a.records
     assert record["outcome"]["kind"] == "error" and b.records == []
+
+
+def test_redis_paused_20_new_calls_each_answered_within_the_store_timeout_not_one_by_one(
+    server: RedisServer,
+) -> None:
+    """Issue 16: with the synchronous client one hung Redis held every caller of the worker in
+    turn (5 calls answered after 2, 4, 8, 10, 12 s). On the asyncio client each request waits
+    for Redis on its own: 20 new calls at once are each answered (an apology) about one store
+    timeout (0.5 s) after they came, liveness answers meanwhile, readiness says 503 and names
+    the session store, and every call still gets one record once Redis is back."""
+    timeout = 0.5
+    calls = 20
+
+    async def test(a: Worker, b: Worker) -> None:
+        assert a.client is not None
+        ready = await a.client.get("/readyz")
+        assert ready.status == 200
+        assert (await ready.json())["checks"]["session_store"]["status"] == "ok"
+        server.pause(True)
+        try:
+            began = time.monotonic()
+
+            async def new_call(n: int) -> tuple[float, ET.Element]:
+                root = await a.post("/voice/billing", f"CA-S{n}", CallStatus="ringing", **CALLER)
+                return time.monotonic() - began, root
+
+            pending = asyncio.gather(*(new_call(n) for n in range(calls)))
+            await asyncio.sleep(0.05)  # all 20 are now waiting for Redis
+            live = await a.client.get("/healthz")
+            alive_after = time.monotonic() - began
+            ready = await a.client.get("/readyz")
+            body = await ready.json()
+            answered = await pending
+        finally:
+            server.pause(False)
+        assert live.status == 200 and alive_after < timeout  # not behind the waiting calls
+        assert ready.status == 503
+        assert body["status"] == "not ready"
+        assert body["checks"]["session_store"]["status"] == "down"
+        for after, root in answered:
+            assert twiml_apology(root)
+            # Serially the last would come after 20 × 0.5 s = 10 s; each within ~one timeout.
+            assert after < timeout * 4, f"a call answered after {after:.2f} s"
+        assert await a.gateway.settle()
+
+    a, b = two_workers(server, test, timeout=timeout)
+    assert sorted(r["call_id"] for r in a.records) == sorted(f"CA-S{n}" for n in range(calls))
+    assert {r["outcome"]["kind"] for r in a.records} == {"error"}

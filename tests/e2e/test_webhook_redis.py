@@ -120,58 +120,74 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def store(redis_url: str) -> Iterator[RedisSessionStore]:
-    s = RedisSessionStore(redis_url, ttl=120, prefix=f"test:{time.monotonic_ns()}:")
-    yield s
-    s.close()
+def prefix() -> str:
+    return f"test:{time.monotonic_ns()}:"
+
+
+def with_store(redis_url: str, prefix: str, test: Any) -> None:
+    async def main() -> None:
+        store = RedisSessionStore(redis_url, ttl=120, prefix=prefix)
+        try:
+            await test(store)
+        finally:
+            await store.close()
+
+    asyncio.run(main())
 
 
 # ---------------------------------------------------------------- the store
-def test_store_round_trip_with_ttl(store: RedisSessionStore) -> None:
-    assert store.get("c1") is None
-    assert store.put("c1", {"step": 1, "text": "olá"}, None)
-    got = store.get("c1")
-    assert got == ({"step": 1, "text": "olá"}, 1)
-    ttl = store.client.ttl(store.prefix + "c1")
-    assert 0 < ttl <= 120
-    store.delete("c1")
-    assert store.get("c1") is None
+def test_store_round_trip_with_ttl(redis_url: str, prefix: str) -> None:
+    async def test(store: RedisSessionStore) -> None:
+        assert await store.get("c1") is None
+        assert await store.put("c1", {"step": 1, "text": "olá"}, None)
+        got = await store.get("c1")
+        assert got == ({"step": 1, "text": "olá"}, 1)
+        ttl = await store.client.ttl(store.prefix + "c1")
+        assert 0 < ttl <= 120
+        await store.delete("c1")
+        assert await store.get("c1") is None
+        assert await store.ping()
+
+    with_store(redis_url, prefix, test)
 
 
-def test_store_detects_an_optimistic_conflict(store: RedisSessionStore) -> None:
-    assert store.put("c2", {"n": 0}, None)
-    assert not store.put("c2", {"n": 9}, None)  # exists already
-    data, version = store.get("c2")  # type: ignore[misc]
-    assert store.put("c2", {"n": 1}, version)  # the first writer wins
-    assert not store.put("c2", {"n": 2}, version)  # the second read the same version: refused
-    assert store.get("c2") == ({"n": 1}, version + 1)
+def test_store_detects_an_optimistic_conflict(redis_url: str, prefix: str) -> None:
+    async def test(store: RedisSessionStore) -> None:
+        assert await store.put("c2", {"n": 0}, None)
+        assert not await store.put("c2", {"n": 9}, None)  # exists already
+        data, version = await store.get("c2")  # type: ignore[misc]
+        assert await store.put("c2", {"n": 1}, version)  # the first writer wins
+        assert not await store.put("c2", {"n": 2}, version)  # the same version read: refused
+        assert await store.get("c2") == ({"n": 1}, version + 1)
+
+    with_store(redis_url, prefix, test)
 
 
-def test_store_under_concurrent_writers(store: RedisSessionStore, redis_url: str) -> None:
-    """Many threads increment one counter through compare-and-set: no update is lost."""
-    import threading
+def test_store_under_concurrent_writers(redis_url: str, prefix: str) -> None:
+    """Four clients increment one counter through compare-and-set, interleaved on one loop:
+    no update is lost."""
 
-    assert store.put("c3", {"n": 0}, None)
-    lost: list[int] = []
+    async def test(store: RedisSessionStore) -> None:
+        assert await store.put("c3", {"n": 0}, None)
+        lost: list[int] = []
 
-    def worker() -> None:
-        mine = RedisSessionStore(redis_url, ttl=120, prefix=store.prefix)
-        for _ in range(25):
-            for _attempt in range(1000):
-                data, version = mine.get("c3")  # type: ignore[misc]
-                if mine.put("c3", {"n": data["n"] + 1}, version):
-                    break
-            else:
-                lost.append(1)
-        mine.close()
+        async def worker() -> None:
+            mine = RedisSessionStore(redis_url, ttl=120, prefix=store.prefix)
+            for _ in range(25):
+                for _attempt in range(1000):
+                    data, version = await mine.get("c3")  # type: ignore[misc]
+                    await asyncio.sleep(0)  # let the others read the same version
+                    if await mine.put("c3", {"n": data["n"] + 1}, version):
+                        break
+                else:
+                    lost.append(1)
+            await mine.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not lost
-    assert store.get("c3") == ({"n": 100}, 101)
+        await asyncio.gather(*(worker() for _ in range(4)))
+        assert not lost
+        assert await store.get("c3") == ({"n": 100}, 101)
+
+    with_store(redis_url, prefix, test)
 
 
 # ---------------------------------------------------------------- two workers

@@ -39,15 +39,15 @@ class FlakyStore(MemorySessionStore):
         self.down = False
         self.puts_fail = False
 
-    def get(self, call_id: str) -> tuple[dict[str, Any], int] | None:
+    async def get(self, call_id: str) -> tuple[dict[str, Any], int] | None:
         if self.down:
             raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-        return super().get(call_id)
+        return await super().get(call_id)
 
-    def put(self, call_id: str, data: dict[str, Any], expected_version: int | None) -> bool:
+    async def put(self, call_id: str, data: dict[str, Any], expected_version: int | None) -> bool:
         if self.down or self.puts_fail:
             raise ConnectionError("Connection reset by peer")
-        return super().put(call_id, data, expected_version)
+        return await super().put(call_id, data, expected_version)
 
 
 def on_flow(engine: Engine, flow: Any) -> None:
@@ -107,7 +107,7 @@ def test_store_gone_mid_call_apology_and_error_record_at_once_from_the_last_snap
         # The status callback while the store is still down: no second record.
         await a.post("/voice/billing", CallStatus="completed")
         store.down = False
-        assert a.gateway.settle()
+        assert await a.gateway.settle()
         await a.post("/voice/billing", CallStatus="completed")  # after: the tombstone
         await b.post("/voice/billing", CallStatus="completed")
 
@@ -125,9 +125,9 @@ def test_store_gone_on_a_worker_without_the_call_records_it_once_the_store_is_ba
         store.down = True
         root = await b.post(twiml_action(root), Digits="2", CallStatus="in-progress")
         assert twiml_apology(root)
-        assert b.records == [] and not b.gateway.settle()  # still down: kept for later
+        assert b.records == [] and not await b.gateway.settle()  # still down: kept for later
         store.down = False
-        assert b.gateway.settle()
+        assert await b.gateway.settle()
         await a.post("/voice/billing", CallStatus="completed")  # A finds the tombstone
 
     a, b = run(test)
@@ -144,7 +144,7 @@ def test_store_gone_before_the_first_request_still_leaves_one_record() -> None:
         root = await a.post("/voice/billing", CallStatus="ringing", **CALLER)
         assert twiml_apology(root)
         store.down = False
-        assert a.gateway.settle()
+        assert await a.gateway.settle()
         root = await a.post("/voice/billing", CallStatus="completed")
         assert list(root) == []
 
@@ -163,7 +163,7 @@ def test_store_failing_on_write_records_the_step_this_request_made() -> None:
         root = await a.post(twiml_action(root), Digits="1", CallStatus="in-progress")
         assert twiml_apology(root)
         store.puts_fail = False
-        assert a.gateway.settle()
+        assert await a.gateway.settle()
 
     a, _ = run(test)
     (record,) = a.records

@@ -293,7 +293,7 @@ def test_concurrent_requests_for_one_call_apply_once() -> None:
         )
         texts = {await a.text() for a in answers}
         assert len(texts) == 1
-        got = config.store.get("CA1")
+        got = await config.store.get("CA1")
         assert got is not None and got[0]["step"] == 2
         await call.end()
 
@@ -399,23 +399,30 @@ def test_the_token_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
 
 # ------------------------------------------------------------------ the store
 def test_memory_store_optimistic_locking() -> None:
-    store = MemorySessionStore(ttl=60)
-    assert store.get("c") is None
-    assert store.put("c", {"a": 1}, None)
-    assert not store.put("c", {"a": 2}, None)  # exists already
-    data, version = store.get("c")  # type: ignore[misc]
-    assert data == {"a": 1}
-    assert store.put("c", {"a": 2}, version)
-    assert not store.put("c", {"a": 3}, version)  # someone else wrote first
-    assert store.get("c") == ({"a": 2}, version + 1)
-    store.delete("c")
-    assert store.get("c") is None
+    async def test() -> None:
+        store = MemorySessionStore(ttl=60)
+        assert await store.get("c") is None
+        assert await store.put("c", {"a": 1}, None)
+        assert not await store.put("c", {"a": 2}, None)  # exists already
+        data, version = await store.get("c")  # type: ignore[misc]
+        assert data == {"a": 1}
+        assert await store.put("c", {"a": 2}, version)
+        assert not await store.put("c", {"a": 3}, version)  # someone else wrote first
+        assert await store.get("c") == ({"a": 2}, version + 1)
+        await store.delete("c")
+        assert await store.get("c") is None
+        assert await store.ping()
+
+    asyncio.run(test())
 
 
 def test_memory_store_expires() -> None:
-    store = MemorySessionStore(ttl=-1)
-    assert store.put("c", {"a": 1}, None)
-    assert store.get("c") is None
+    async def test() -> None:
+        store = MemorySessionStore(ttl=-1)
+        assert await store.put("c", {"a": 1}, None)
+        assert await store.get("c") is None
+
+    asyncio.run(test())
 
 
 # ------------------------------------------------------------------ command line
@@ -446,13 +453,13 @@ class MeddlingStore(MemorySessionStore):
         self.meddle = meddle
         self.conflicts = 0
 
-    def put(self, call_id: str, data: dict[str, Any], expected_version: int | None) -> bool:
+    async def put(self, call_id: str, data: dict[str, Any], expected_version: int | None) -> bool:
         if expected_version is not None and self.meddle > 0:
             self.meddle -= 1
-            current = self.get(call_id)
+            current = await self.get(call_id)
             assert current is not None
-            assert super().put(call_id, current[0], current[1])  # same data, new version
-        ok = super().put(call_id, data, expected_version)
+            assert await super().put(call_id, current[0], current[1])  # same data, new version
+        ok = await super().put(call_id, data, expected_version)
         self.conflicts += not ok
         return ok
 

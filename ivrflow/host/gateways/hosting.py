@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ...model import Flow
+from ..calllog import CallLog, json_lines_handler
 from ..engine import Engine
+from ..health import Check, engine_spools
 from ..journal import CallJournal, recover_calls
 from ..sinks import JsonLinesSink, RecordSink, SpoolingSink
 
@@ -38,6 +40,9 @@ class ServeOptions:
     callbacks: str | None = None  # SQLite database
     mask_ani: bool = False
     journal: str | None = None  # needs `records`
+    metrics: str | None = None  # HOST:PORT of /metrics, /healthz, /readyz
+    call_log: bool = True  # one JSON line per call start and end on stderr
+    log_mask_ani: bool = False  # mask the ANI in that log (it is, too, with mask_ani)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -129,6 +134,27 @@ class Host:
     callbacks: Any  # the store to close at the end, or None
     spools: list[Any] = field(default_factory=list)  # what `replay()`s when the store is back
     recovered: list[str] = field(default_factory=list)  # calls recovery wrote a record for
+    metrics_listen: tuple[str, int] | None = None
+    ops: Any = None  # the OpsServer, once started
+
+    async def start_ops(self, required: dict[str, Check] | None = None) -> None:
+        """Serve /metrics, /healthz and /readyz on --metrics, on the running loop."""
+        if self.metrics_listen is None:
+            return
+        from ..ops_server import OpsServer
+
+        self.ops = OpsServer(self.engine.metrics, required, engine_spools(self.engine))
+        await self.ops.start(*self.metrics_listen)
+        print(
+            f"ivrflow: metrics on http://{self.metrics_listen[0]}:{self.ops.port}/metrics",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    async def stop_ops(self) -> None:
+        if self.ops is not None:
+            await self.ops.close()
+            self.ops = None
 
     def replay(self) -> int:
         """Move what the spools hold home; how many records and callbacks moved."""
@@ -171,6 +197,20 @@ def setup(
     if journal_path and not options.records:
         print(f"ivrflow serve {name}: --journal needs --records", file=sys.stderr)
         return None
+    metrics: Any = None
+    metrics_listen = None
+    if options.metrics:
+        from .. import metrics as metrics_module
+
+        if not metrics_module.available():
+            print(metrics_module.MISSING, file=sys.stderr)
+            return None
+        try:
+            metrics_listen = parse_listen(options.metrics)
+        except ValueError:
+            print(f"ivrflow serve {name}: bad --metrics '{options.metrics}'", file=sys.stderr)
+            return None
+        metrics = metrics_module.Metrics()
     spools: list[Any] = []
     try:
         if options.records:
@@ -188,14 +228,25 @@ def setup(
     except Exception as exc:  # an unwritable records file, a broken database: say so, plainly
         print(f"ivrflow serve {name}: {exc}", file=sys.stderr)
         return None
+    call_log = None
+    if options.call_log:
+        call_log = CallLog(mask_ani=options.mask_ani or options.log_mask_ani)
+        if not call_log.logger.handlers:
+            call_log.logger.addHandler(json_lines_handler(sys.stderr))
+        call_log.logger.setLevel(logging.INFO)
+        call_log.logger.propagate = False  # JSON lines, not the root's text format
     engine = Engine(
         records=records,
         callbacks=callbacks,
         mask_ani=options.mask_ani,
         snapshot_key=snapshot_key,
         journal=journal,
+        metrics=metrics,
+        call_log=call_log,
     )
-    found = Host(flows_dir, host, port, engine, callbacks, spools)
+    if metrics is not None:
+        metrics.watch_spools(records=records, callbacks=callbacks)
+    found = Host(flows_dir, host, port, engine, callbacks, spools, metrics_listen=metrics_listen)
     moved = found.replay()
     if moved:
         print(f"ivrflow: moved {moved} spooled records/callbacks home", file=sys.stderr)

@@ -171,7 +171,7 @@ class TwimlHost:
         return await self.engine.lookup(action, self.clock)
 
     async def queue_status(self, action: act.GetQueueStatus) -> ev.Event:
-        return self.engine.queue(action, self.clock())
+        return await self.engine.queue(action, self.clock)
 
     async def store_callback(self, action: act.StoreCallback) -> ev.Event:
         return await asyncio.to_thread(

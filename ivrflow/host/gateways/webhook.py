@@ -61,6 +61,7 @@ from ...runtime import actions as act
 from ...runtime import events as ev
 from ...runtime.session import Session
 from ..engine import Engine
+from ..health import engine_spools, readiness
 from ..journal import recovered_record
 from ..perform import drive_async
 from . import twiml
@@ -143,6 +144,7 @@ class WebhookGateway:
         application = web.Application(client_max_size=MAX_BODY)
         application.router.add_post("/voice/{flow}", self.handle)
         application.router.add_get("/healthz", self.health)
+        application.router.add_get("/readyz", self.ready)
         application.cleanup_ctx.append(self._settling)
         return application
 
@@ -152,17 +154,31 @@ class WebhookGateway:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        close = getattr(self.config.store, "close", None)
+        if close is not None:  # the Redis client belongs to this loop: closed with it
+            with contextlib.suppress(Exception):
+                await close()
 
     async def _keep_settling(self) -> None:
         while True:
             await asyncio.sleep(SETTLE_EVERY)
             if self.unsettled:
-                self.settle()
+                await self.settle()
 
     async def health(self, request: web.Request) -> web.Response:
+        """Liveness: the loop answers (never waits for a dependency; see host/health.py)."""
         from aiohttp import web
 
         return web.Response(text="ok")
+
+    async def ready(self, request: web.Request) -> web.Response:
+        """Readiness: the session store answers, and the spools' state; 503 when not ready."""
+        from aiohttp import web
+
+        status, body = await readiness(
+            {"session_store": self.config.store.ping}, engine_spools(self.engine)
+        )
+        return web.json_response(body, status=status)
 
     # ------------------------------------------------------------ flows
     def _flow(self, name: str) -> Flow | None:
@@ -240,7 +256,7 @@ class WebhookGateway:
         try:
             xml = await self._serve(flow, flow_name, call_id, form, step)
         except StoreUnavailable as exc:
-            xml = self._store_down(flow, flow_name, call_id, exc)
+            xml = await self._store_down(flow, flow_name, call_id, exc)
         except Exception:
             log.exception("webhook: call %s failed", call_id)
             xml = twiml.apology(flow.settings.language)
@@ -251,10 +267,10 @@ class WebhookGateway:
     ) -> str:
         status = form.get("CallStatus", "").lower()
         terminal = status in TERMINAL_CALL_STATUS
-        if call_id in self.unsettled and not self.settle(call_id):
+        if call_id in self.unsettled and not await self.settle(call_id):
             raise StoreUnavailable(ConnectionError("the session store is still down"))
         for _ in range(max(1, self.config.retries)):
-            got = self._get(call_id)
+            got = await self._get(call_id)
             if got is None:
                 if terminal:
                     return twiml.empty()  # never started here, or long gone: nothing to do
@@ -278,12 +294,13 @@ class WebhookGateway:
                     return str(data.get("twiml") or twiml.empty())  # a duplicate / stale
                 session = self._restore(data)
                 event = self._event(form, str(data.get("waiting", "")), terminal)
+                self.engine.transfer_result(session, event)
                 actions = session.send(event)
             page, waiting = await self._drive(session, actions, flow_name, current + 1)
             xml = page.render()
             if session.ended:
                 tomb = {"ended": True, "outcome": session.outcome, "step": current + 1}
-                if not self._put(call_id, tomb, version, session):
+                if not await self._put(call_id, tomb, version, session):
                     log.debug("webhook: call %s: lost a race, starting over", call_id)
                     continue  # someone else moved this call on first: start over
                 self._last.pop(call_id, None)
@@ -296,7 +313,7 @@ class WebhookGateway:
                 "twiml": xml,
                 "session": session.to_dict(self.engine.snapshot_key),
             }
-            if self._put(call_id, new, version, session):
+            if await self._put(call_id, new, version, session):
                 if version is None:
                     await self.engine.call_started_async(session)
                 return xml
@@ -305,20 +322,20 @@ class WebhookGateway:
         return self._retry_later(flow_name, form, step)
 
     # ------------------------------------------------------------ the store, and when it fails
-    def _get(self, call_id: str) -> tuple[dict[str, Any], int] | None:
+    async def _get(self, call_id: str) -> tuple[dict[str, Any], int] | None:
         try:
-            got = self.config.store.get(call_id)
+            got = await self.config.store.get(call_id)
         except Exception as exc:
             raise StoreUnavailable(exc) from exc
         if got is not None and not got[0].get("ended"):
             self._remember(call_id, got[0])
         return got
 
-    def _put(
+    async def _put(
         self, call_id: str, data: dict[str, Any], version: int | None, session: Session
     ) -> bool:
         try:
-            done = self.config.store.put(call_id, data, version)
+            done = await self.config.store.put(call_id, data, version)
         except Exception as exc:
             raise StoreUnavailable(exc, session) from exc
         if done and not data.get("ended"):
@@ -331,7 +348,9 @@ class WebhookGateway:
         while len(self._last) > REMEMBERED_CALLS:
             self._last.popitem(last=False)
 
-    def _store_down(self, flow: Flow, flow_name: str, call_id: str, exc: StoreUnavailable) -> str:
+    async def _store_down(
+        self, flow: Flow, flow_name: str, call_id: str, exc: StoreUnavailable
+    ) -> str:
         """The caller hears an apology and the call ends; its record is written now if this
         worker holds its state, else when the store is back (`settle`)."""
         log.error("webhook: call %s: session store unavailable: %s", call_id, exc)
@@ -346,13 +365,13 @@ class WebhookGateway:
         if session is not None and session.call_id == call_id:
             if not session.ended:
                 session.abort(f"{STORE_DOWN_REASON}: {exc}", self.config.clock())
-            self.engine.finish(session)
+            await self.engine.finish_async(session)
             recorded = True
         self._last.pop(call_id, None)
         self.unsettled[call_id] = {"flow": flow_name, "recorded": recorded}
         return twiml.apology(flow.settings.language)
 
-    def settle(self, only: str | None = None) -> bool:
+    async def settle(self, only: str | None = None) -> bool:
         """For calls that met the store down: now that it answers, write the record of those
         not recorded yet (outcome `error`) and leave a tombstone so no worker goes on with
         them. True when everything asked for is settled; False while the store is down."""
@@ -362,7 +381,7 @@ class WebhookGateway:
             if pending is None:
                 continue
             try:
-                got = store.get(call_id)
+                got = await store.get(call_id)
                 if got is not None and got[0].get("ended"):
                     pass  # another worker ended it, and wrote its record
                 elif got is not None:
@@ -373,18 +392,18 @@ class WebhookGateway:
                             f"{STORE_DOWN_REASON}: the store failed mid-call",
                             self.config.clock(),
                         )
-                        self.engine.finish(session)
+                        await self.engine.finish_async(session)
                         pending["recorded"] = True
                     tomb = {"ended": True, "outcome": {"kind": "error",
                             "reason": STORE_DOWN_REASON}, "step": int(data.get("step", 0)) + 1}  # fmt: skip
-                    if not store.put(call_id, tomb, version):
+                    if not await store.put(call_id, tomb, version):
                         return False  # moved on meanwhile: try again next time
                 elif not pending["recorded"]:  # expired or never stored: still one record
                     now = self.config.clock()
                     record = recovered_record({"call_id": call_id, "flow": pending["flow"]}, now)
                     record["outcome"]["reason"] = STORE_DOWN_REASON
                     record["errors"] = ["the session store failed; the call's state was lost"]
-                    self.engine.write_record(record)
+                    await self.engine.write_record_async(record)
             except Exception as exc:
                 log.warning("webhook: call %s not settled yet: %s", call_id, exc)
                 return False
@@ -492,6 +511,8 @@ def serve(
             task = asyncio.create_task(background())
             yield
             task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
         application.cleanup_ctx.append(running)
     web.run_app(application, host=host, port=port, print=None)
