@@ -48,6 +48,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "default: <flow>.ivr beside the records or in their parent directory",
     )
     p.add_argument("--strict", action="store_true", help="fail on any malformed line")
+    p.add_argument(
+        "--sl-target",
+        action="append",
+        default=[],
+        metavar="SECONDS",
+        help="service level: share answered within this wait (20s, 1m; several allowed; "
+        "default 20s)",
+    )
+    p.add_argument(
+        "--short-abandon",
+        default="5s",
+        metavar="SECONDS",
+        help="abandons in queue shorter than this are reported apart (default 5s)",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -58,6 +72,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     try:
         zone = _zone(args.tz)
         filters = _filters(args, zone)
+        targets = tuple(_seconds(t, "--sl-target") for t in args.sl_target) or (20.0,)
+        short_abandon = _seconds(args.short_abandon, "--short-abandon")
     except ValueError as exc:
         err.write(f"ivrflow report: {exc}\n")
         return EXIT_USAGE
@@ -70,7 +86,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     resolve = _resolver(args.flows, args.files, err)
     try:
         report = kpis.build(
-            read(args.files, stats, filters), by=args.by, zone=zone, resolve=resolve
+            read(args.files, stats, filters),
+            by=args.by,
+            zone=zone,
+            resolve=resolve,
+            sl_targets=targets,
+            short_abandon=short_abandon,
         )
     except RecordsInputError as exc:
         err.write(f"ivrflow report: {exc}\n")
@@ -95,6 +116,16 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
             return EXIT_USAGE
     render.WRITERS[args.format](data, out)
     return EXIT_OK
+
+
+def _seconds(text: str, option: str) -> float:
+    """'20s', '1m30s', '90' → seconds: the flow language's durations, or plain seconds."""
+    from ..compiler.expressions import parse_duration
+
+    value = float(text) if text.strip().isdigit() else parse_duration(text.strip())
+    if value is None:
+        raise ValueError(f"bad {option} '{text}': a duration like 20s, 1m30s or 90")
+    return value
 
 
 def _zone(name: str) -> dt.tzinfo:

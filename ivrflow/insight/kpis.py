@@ -20,6 +20,8 @@ from typing import Any
 
 from ..model import speech
 from ..runtime.record import OUTCOMES
+from .queue_kpis import DEFAULT_SHORT_ABANDON, DEFAULT_SL_TARGETS, QueueReport
+from .stats import percentile, ratio
 
 SCHEMA = "ivrflow.report/1"
 INPUT_KINDS = ("menu", "capture", "callback")  # the states that ask the caller something
@@ -73,19 +75,6 @@ def offer_answer(info: FlowInfo, state: str, entry: dict[str, Any]) -> bool | No
 
 
 # ---------------------------------------------------------------- statistics
-
-
-def percentile(ordered: list[float], p: float) -> float | None:
-    """Nearest-rank percentile of an ascending list: the smallest value with at least p% of
-    the values at or below it (p50 of [1, 2, 3, 4] is 2). None for no values."""
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def ratio(part: float, whole: float) -> float | None:
-    return round(part / whole, 4) if whole else None
 
 
 def _r(value: float | None, places: int = 1) -> float | None:
@@ -231,6 +220,8 @@ class Report:
         zone: dt.tzinfo = dt.UTC,
         flows: dict[str, FlowInfo] | None = None,
         resolve: Callable[[str], FlowInfo | None] | None = None,
+        sl_targets: tuple[float, ...] = DEFAULT_SL_TARGETS,
+        short_abandon: float = DEFAULT_SHORT_ABANDON,
     ) -> None:
         if by not in ("hour", "day"):
             raise ValueError(f"group by 'hour' or 'day', not '{by}'")
@@ -251,6 +242,7 @@ class Report:
         self.with_failures = 0  # records that say where their no-inputs/no-matches were
         self._labels: dict[int, str] = {}
         self.other_version: Counter[str] = Counter()  # records of another version of the file
+        self.queue_leg = QueueReport(zone, sl_targets, short_abandon)
 
     # ------------------------------------------------------------ one record
     def add(self, record: dict[str, Any], started: float) -> None:
@@ -290,6 +282,8 @@ class Report:
             latency = entry.get("latency_ms")
             if isinstance(latency, int | float) and type(latency) is not bool:
                 stats.latencies.append(float(latency))
+        if "queue" in record:
+            self.queue_leg.add(record, started)
         offer = _offer(record, info, entered) if info is not None else None
         noinput, nomatch = record.get("noinput", 0), record.get("nomatch", 0)
         for q in (self.quality, self.per_flow_quality[flow]):
@@ -373,6 +367,7 @@ class Report:
             "funnel": self._funnel(),
             "input_states": self._input_states(),
             "lookups": self._lookups(),
+            "queue_leg": self.queue_leg.result(),
             "notes": self._notes(),
         }
 
@@ -541,10 +536,19 @@ def build(
     zone: dt.tzinfo = dt.UTC,
     flows: dict[str, FlowInfo] | None = None,
     resolve: Callable[[str], FlowInfo | None] | None = None,
+    sl_targets: tuple[float, ...] = DEFAULT_SL_TARGETS,
+    short_abandon: float = DEFAULT_SHORT_ABANDON,
 ) -> Report:
     """A report over `records` (pairs of a record and its start, as `records_input.read`
     yields them)."""
-    report = Report(by=by, zone=zone, flows=flows, resolve=resolve)
+    report = Report(
+        by=by,
+        zone=zone,
+        flows=flows,
+        resolve=resolve,
+        sl_targets=sl_targets,
+        short_abandon=short_abandon,
+    )
     for record, started in records:
         report.add(record, started)
     return report

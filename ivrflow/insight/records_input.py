@@ -42,6 +42,7 @@ OPTIONAL: dict[str, tuple[type, ...]] = {
     "noinput": (int,),
     "nomatch": (int,),
     "failures": (list,),
+    "queue": (dict,),  # the queue leg (issue 13); records before it have none
 }
 
 

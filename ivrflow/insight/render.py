@@ -85,6 +85,60 @@ LOOKUP_COLUMNS: list[Column] = [
     ("latency_p50_ms", "p50 ms", "ms"),
     ("latency_p90_ms", "p90 ms", "ms"),
 ]
+QUEUE_LEG_COLUMNS: list[Column] = [
+    ("offered", "offered", "int"),
+    ("answered", "answered", "int"),
+    ("asa_s", "ASA s", "s"),
+    ("queue_abandonment_rate", "abandoned", "pct"),
+    ("short_abandons", "short ab.", "int"),
+    ("left_for_callback", "callback", "int"),
+    ("wait_mean_s", "wait mean s", "s"),
+    ("wait_p90_s", "p90 s", "s"),
+    ("wait_max_s", "longest s", "s"),
+    ("ewt_error_mean_s", "EWT err s", "s"),
+    ("ewt_bias_s", "EWT bias s", "s"),
+]
+
+
+def queue_leg_columns(report: dict[str, Any], first: Column) -> list[Column]:
+    """The queue-leg table's columns: a service level per target after ASA."""
+    targets = report.get("queue_leg", {}).get("service_level_targets_s", [])
+    levels: list[Column] = [(f"service_level_{t:g}s", f"SL {t:g}s", "pct") for t in targets]
+    return [first, *QUEUE_LEG_COLUMNS[:3], *levels, *QUEUE_LEG_COLUMNS[3:]]
+
+
+def queue_leg_lines(report: dict[str, Any]) -> list[str]:
+    """The queue leg as text: its summary, then per queue and per period."""
+    leg = report.get("queue_leg") or {}
+    s = leg.get("summary") or {}
+    if not s.get("offered") and not s.get("full") and not s.get("failed"):
+        return ["The queue leg", "(no record with a queue section)"]
+    levels = ", ".join(
+        f"{show(s.get(f'service_level_{t:g}s'), 'pct')} within {t:g} s"
+        for t in leg["service_level_targets_s"]
+    )
+    by = report.get("over_time", {}).get("by", "day")
+    lines = [
+        "The queue leg (after the IVR's transfer; docs/metrics.md)",
+        f"  offered {s['offered']:,}, answered {s['answered']:,}, ASA {show(s['asa_s'], 's')} s, "
+        f"service level {levels}",
+        f"  abandoned in queue {s['abandoned'] - s['short_abandons']:,} "
+        f"({show(s['queue_abandonment_rate'], 'pct')}), short abandons under "
+        f"{leg['short_abandon_s']:g} s {s['short_abandons']:,} apart; callbacks requested "
+        f"{s['left_for_callback']:,}; timed out {s['timeout']:,}, overflowed {s['overflow']:,}, "
+        f"full {s['full']:,}, failed {s['failed']:,}",
+        f"  wait mean {show(s['wait_mean_s'], 's')} s, p90 {show(s['wait_p90_s'], 's')} s, "
+        f"longest {show(s['wait_max_s'], 's')} s; EWT told vs answered wait: mean error "
+        f"{show(s['ewt_error_mean_s'], 's')} s, bias {show(s['ewt_bias_s'], 's')} s "
+        f"over {s['ewt_compared']:,} calls",
+        "",
+        table(queue_leg_columns(report, ("queue", "queue", "text")), leg["queues"]),
+        "",
+        f"Queue leg by {by}",
+        table(queue_leg_columns(report, ("period", "period", "text")), leg[f"by_{by}"]),
+    ]
+    return lines
+
 
 # The sections drawn as tables: key in the report, title, columns, the row's item key.
 SECTIONS: list[tuple[str, str, list[Column], str | None]] = [
@@ -187,6 +241,7 @@ def write_text(report: dict[str, Any], out: TextIO) -> None:
         if key == "input_states" and rows and rows[0].get("noinput_per_visit") is None:
             title += " (visits and inputs only: see the notes)"
         parts.append(f"{title}\n{table(columns, rows)}" if rows else f"{title}\n(none)")
+    parts.append("\n".join(queue_leg_lines(report)))
     if report.get("notes"):
         parts.append("Notes\n" + "\n".join(f"- {note}" for note in report["notes"]))
     out.write("\n\n".join(parts) + "\n")
@@ -212,6 +267,14 @@ def long_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str, Any]]:
             item = str(row.get(item_key) or "") if item_key else ""
             skip = {"flow", item_key}
             out += [(key, flow, item, m, v) for m, v in row.items() if m not in skip]
+    leg = report.get("queue_leg") or {}
+    if leg:
+        out += [("queue_leg", "", "", m, v) for m, v in leg.get("summary", {}).items()]
+        for key, item_key in (("queues", "queue"), ("by_hour", "period"), ("by_day", "period")):
+            for row in leg.get(key, ()):
+                item = str(row.get(item_key))
+                section = f"queue_leg_{key}"
+                out += [(section, "", item, m, v) for m, v in row.items() if m != item_key]
     for row in report["time_in_ivr_histogram"]["bins"]:
         upper = "" if row["to_s"] is None else f"{row['to_s']:g}"
         out.append(
@@ -240,10 +303,13 @@ __all__ = [
     "LOOKUP_COLUMNS",
     "PERIOD_COLUMNS",
     "QUEUE_COLUMNS",
+    "QUEUE_LEG_COLUMNS",
     "SECTIONS",
     "WRITERS",
     "Column",
     "long_rows",
+    "queue_leg_columns",
+    "queue_leg_lines",
     "rows_of",
     "show",
     "summary_lines",

@@ -8,7 +8,7 @@ treat them as immutable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, get_args
 
 
 @dataclass(slots=True)
@@ -68,14 +68,26 @@ class QueueStatus:
     position: int | None = None
 
 
-TransferStatus: TypeAlias = Literal["answered", "queued", "busy", "noanswer", "full", "failed"]
+# `abandoned` (the caller hung up while waiting in the queue) and `callback` (left the queue
+# with a key, for a callback) end a queue's wait; the others end any transfer.
+TransferStatus: TypeAlias = Literal[
+    "answered", "queued", "busy", "noanswer", "full", "failed", "abandoned", "callback"
+]
+TRANSFER_STATUSES: tuple[str, ...] = get_args(TransferStatus)
 
 
 @dataclass(slots=True)
 class TransferResult:
+    """How a transfer ended. For a queue, the gateway says how long the caller waited
+    (`wait`, seconds) and when the wait began (`queued_at`, epoch seconds) as it read them:
+    the session checks them (garbage makes the queue leg's outcome `failed`, never a crash).
+    """
+
     at: float
     status: TransferStatus
     detail: str | None = None
+    wait: Any = None
+    queued_at: Any = None
 
 
 @dataclass(slots=True)
@@ -113,6 +125,7 @@ __all__ = [
     "LookupResult",
     "NoInput",
     "QueueStatus",
+    "TRANSFER_STATUSES",
     "TransferResult",
     "TransferStatus",
     "Utterance",

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from .listener import Listener
+from .queue_leg import ivr_time, leg_records
 
 if TYPE_CHECKING:
     from .state import CallState
@@ -32,9 +33,11 @@ def iso(at: float) -> str:
 def build_record(session: CallState) -> dict[str, Any]:
     start = session.started_at
     end = session.ended_at if session.ended_at is not None else session.now
+    # `ended_at` and `duration` are the IVR's part; a queue's wait is the `queue` section's.
+    end, duration = ivr_time(session, start, end)
     flow = session.flow
     outcome = dict(session.outcome or {"kind": "error", "reason": "call did not end"})
-    return {
+    record: dict[str, Any] = {
         "call_id": session.call_id,
         "flow": flow.name,
         "flow_version": flow.version,
@@ -44,7 +47,7 @@ def build_record(session: CallState) -> dict[str, Any]:
         "language": session.vars.get("language"),
         "started_at": iso(start),
         "ended_at": iso(end),
-        "duration": round(end - start, 3),
+        "duration": round(duration, 3),
         "outcome": outcome,
         "path": [{"state": s, "t": round(at - start, 3)} for s, at in session.path],
         "inputs": [_input(*row) for row in session.inputs],
@@ -55,6 +58,10 @@ def build_record(session: CallState) -> dict[str, Any]:
         "failures": [{"state": st, "kind": kind, "t": t} for st, kind, t in session.failures],
         "errors": list(session.errors),
     }
+    queue = leg_records(session, iso)
+    if queue is not None:
+        record["queue"] = queue
+    return record
 
 
 def _input(state: str, kind: str, value: str, t: float, how: str | None) -> dict[str, Any]:

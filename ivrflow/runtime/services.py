@@ -19,6 +19,7 @@ from . import events as ev
 from .endings import end, end_error, record_lookup
 from .escalation import on_failure
 from .evaluate import evaluate
+from .queue_leg import close_leg, open_leg
 from .record import mask
 from .results import ASK, BRANCH_END, TRANSFER_END, HangUp, Result
 from .speaking import language, say, say_default
@@ -133,12 +134,14 @@ def transfer(call: CallState) -> Result | None:
         return None
     assert tr.queue is not None
     ewt, position = call.vars.get("ewt"), call.vars.get("position")
-    if "ewt" in tr.announce and ewt is not None:
+    told = "ewt" in tr.announce and ewt is not None
+    if told:
         say_default(call, "ewt", ewt=sayas.duration(ewt, language(call)))
     if "position" in tr.announce and position is not None:
         say_default(call, "position", position=str(position))
     queue = call.flow.queues[tr.queue]
     priority = evaluate(tr.priority, call) if tr.priority is not None else queue.priority
+    open_leg(call, tr.queue, float(ewt) if told and ewt is not None else None)
     call.out.append(act.TransferToQueue(tr.queue, int(priority or 0), tr.skills, ewt))
     return None
 
@@ -148,12 +151,16 @@ def on_transfer(call: CallState, e: ev.TransferResult) -> Result | None:
         return None
     tr = call.flow.states[call.state]
     assert isinstance(tr, model.Transfer)
-    if e.status in ("answered", "queued"):
+    leg = close_leg(call, e) if tr.queue is not None else None
+    if e.status in ("answered", "queued") or (leg is not None and leg["ended_call"]):
         edge(call, "(transfer)", "")
         if tr.queue is not None:
             end(call, "transferred", queue=tr.queue)
         else:
             end(call, "transferred", number=str(call.vars.get("transfer_number")))
+        return None
+    if e.status == "abandoned":  # the caller hung up while a number rang: still in the IVR
+        end(call, "abandoned", state=call.state)
         return None
     return _transfer_failed(call, tr, e.status, e.detail)
 

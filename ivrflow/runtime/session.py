@@ -92,6 +92,7 @@ class Session(CallState):
         self.inputs = []
         self.failures = []
         self.lookups = []
+        self.queue_legs = []
         self.errors = []
         self.choice = -1
         self.mask_ani = mask_ani

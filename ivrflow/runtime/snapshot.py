@@ -160,6 +160,7 @@ def dump(call: CallState, key: bytes | None = None) -> dict[str, Any]:
         "_in_error": call.in_error,
         "_swallow": call.swallow,
         "failures": [list(row) for row in call.failures],
+        **({"queue_legs": _encode(call.queue_legs)} if call.queue_legs else {}),
         "keys": keys,
         "format": FORMAT,
         "flow": flow.name,
@@ -221,6 +222,7 @@ def load(
         s.inputs = [Input(*row) for row in data["inputs"]]
         s.failures = [Failure(*row) for row in data.get("failures", ())]
         s.lookups = _decode(data["lookups"])
+        s.queue_legs = _decode(data.get("queue_legs", []))
         s.errors = _decode(data["errors"])
         s.choice = data["choice"]
         s.mask_ani = data["mask_ani"]
@@ -272,6 +274,8 @@ def _check_shapes(s: CallState) -> None:
         problems.append("outcome")
     if not (isinstance(s.lookups, list) and all(isinstance(x, dict) for x in s.lookups)):
         problems.append("lookups")
+    if not (isinstance(s.queue_legs, list) and all(isinstance(x, dict) for x in s.queue_legs)):
+        problems.append("queue_legs")
     if not (isinstance(s.errors, list) and all(isinstance(x, str) for x in s.errors)):
         problems.append("errors")
     for name in ("now", "started_at"):

@@ -144,6 +144,7 @@ class CallState:
     inputs: list[Input] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     lookups: list[dict[str, Any]] = field(default_factory=list)
+    queue_legs: list[dict[str, Any]] = field(default_factory=list)  # queue_leg.py
     errors: list[str] = field(default_factory=list)
     choice: int = -1  # the menu choice a "did you say …?" asks about
     mask_ani: bool = False

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..runtime import actions as act
 from ..runtime import events as ev
+from ..runtime.events import TRANSFER_STATUSES
 
 _KEYS = re.compile(r"[0-9*#]+")
 _COMMENT = re.compile(r"(^|\s)#.*$")
@@ -48,7 +49,7 @@ def parse_input(line: str) -> str | None:
 
 
 SPEECH_RATE = 15.0  # characters per second of text-to-speech
-TRANSFER_RESULTS = ("answered", "queued", "busy", "noanswer", "full", "failed")
+TRANSFER_RESULTS = TRANSFER_STATUSES
 
 
 @dataclass
@@ -106,9 +107,12 @@ class ScriptedChannel:
     async def transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> ev.Event:
         target = action.queue if isinstance(action, act.TransferToQueue) else action.number
         self._log(f"ivr: [transfers to {target}]")
+        queued_at = self.at  # the prompts before it have played
         self.at += 1.0
         status = self.transfer_result if self.transfer_result in TRANSFER_RESULTS else "failed"
-        return ev.TransferResult(self.at, status)  # type: ignore[arg-type]
+        if isinstance(action, act.TransferToNumber):
+            return ev.TransferResult(self.at, status)  # type: ignore[arg-type]
+        return ev.TransferResult(self.at, status, wait=1.0, queued_at=queued_at)  # type: ignore[arg-type]
 
     async def hangup(self, reason: str) -> None:
         self.hung_up = reason

@@ -76,6 +76,7 @@ class Call:
         emergency: Iterable[str] = (),
         variables: dict[str, Any] | None = None,
         transfer_result: str = "answered",
+        queue_wait: float = 0.0,
         callback_store: str = "memory",
         seed: int = 0,
         call_id: str = "sim-1",
@@ -84,6 +85,7 @@ class Call:
         self.fixtures = fixtures if fixtures is not None else for_flow(flow)
         self.start_at = self.now = epoch(at)
         self.transfer_result = transfer_result
+        self.queue_wait = queue_wait  # seconds a queued caller waits before the result
         self.callback_store = callback_store
         self.callbacks = MemoryCallbackStore()
         self.transcript: list[Line] = []
@@ -272,9 +274,18 @@ class _CallHost:
         call = self.call
         target = a.queue if isinstance(a, act.TransferToQueue) else a.number
         extra = f" priority {a.priority}" if isinstance(a, act.TransferToQueue) else ""
-        call._log("ivr", "transfer", f"{target}{extra} → {call.transfer_result}")
-        call.now += 1.0
-        return ev.TransferResult(call.now, call.transfer_result)  # type: ignore[arg-type]
+        status: Any = call.transfer_result
+        if isinstance(a, act.TransferToNumber):
+            call._log("ivr", "transfer", f"{target}{extra} → {status}")
+            call.now += 1.0
+            return ev.TransferResult(call.now, status)
+        wait = call.queue_wait
+        waited = f" after {wait:g}s in queue" if wait else ""
+        call._log("ivr", "transfer", f"{target}{extra} → {status}{waited}")
+        call.now += 1.0  # the transfer's prompt; then the caller waits in the queue
+        queued_at = call.now
+        call.now += wait
+        return ev.TransferResult(call.now, status, wait=wait, queued_at=queued_at)
 
     def store_callback(self, a: act.StoreCallback) -> ev.Event:
         return self.call._store(a)

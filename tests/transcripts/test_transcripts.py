@@ -20,7 +20,7 @@ Each `tests/transcripts/<flow>/<name>.yaml` is one call through `flows/<flow>.iv
       - lookup_failed: "not found"         # or {reason: …, timed_out: true}
       - lookup: fixture                    # answers it from flows/fixtures/<flow>.yaml
       - queue_status: {ewt: 300, position: 4}              # or `fixture`
-      - transfer_result: answered          # or {status: busy, detail: …}
+      - transfer_result: answered          # or {status: busy, detail: …, wait: 12, queued_after: 9}
       - callback_stored                    # or callback_stored: REF-1
       - callback_failed: "disk full"
       - hangup
@@ -340,7 +340,10 @@ class _Driver:
             return ev.QueueStatus(t, queue, value.get("ewt"), value.get("position"))
         if name == "transfer_result":
             if isinstance(value, dict):
-                return ev.TransferResult(t, value["status"], value.get("detail"))
+                wait, queued_at = value.get("wait"), value.get("queued_after")
+                if queued_after := value.get("queued_after"):  # seconds after the call began
+                    queued_at = self.session.started_at + float(queued_after)
+                return ev.TransferResult(t, value["status"], value.get("detail"), wait, queued_at)
             return ev.TransferResult(t, str(value))  # type: ignore[arg-type]
         if name == "callback_stored":
             return ev.CallbackStored(t, None if value is None else str(value))

@@ -98,6 +98,7 @@ def test_json_has_the_documented_sections(capsys: pytest.CaptureFixture[str]) ->
         "funnel",
         "input_states",
         "lookups",
+        "queue_leg",
         "notes",
     }
     assert data["source"]["malformed"] == {"not_json": 1, "missing_field": 1, "wrong_type": 0}

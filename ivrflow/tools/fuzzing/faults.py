@@ -17,6 +17,7 @@ from typing import Any
 
 from ...host import fixtures as fx
 from ...model import Flow
+from ...runtime.events import TRANSFER_STATUSES
 
 __all__ = ["MALFORMED", "TIMES", "Setup", "draw_setup"]
 
@@ -66,7 +67,7 @@ QUEUE_FIGURES: tuple[tuple[float | None, int | None], ...] = (
     (1e9, 100000),
     (-5, -1),
 )
-TRANSFERS = ("answered", "queued", "busy", "noanswer", "full", "failed")
+TRANSFERS = TRANSFER_STATUSES
 ODD_ANIS = (None, "anonymous", "", "+", "abc", "0" * 40, "+5511 98765-4321", "restricted")
 
 

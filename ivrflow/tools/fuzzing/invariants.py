@@ -24,6 +24,7 @@ from typing import Any
 
 from ... import model
 from ...model.walk import bodies, walk
+from ...runtime.queue_leg import MAX_WAIT, NEEDS_WAIT, QUEUE_OUTCOMES
 from ...runtime.record import OUTCOMES
 from ..testing import SPEECH_RATE
 
@@ -119,4 +120,28 @@ def check_outcome(record: dict[str, Any]) -> str | None:
             return f"outcome {kind} has no {detail}"
     if kind == "transferred" and "queue" not in outcome and "number" not in outcome:
         return "outcome transferred names neither a queue nor a number"
+    if kind == "transferred" and "queue" in outcome and "queue" not in record:
+        return "outcome transferred to a queue, but the record has no queue section"
+    if "queue" in record:
+        return check_queue_leg(record["queue"])
+    return None
+
+
+def check_queue_leg(leg: Any) -> str | None:
+    """What is wrong with a record's queue section, or None."""
+    if not isinstance(leg, dict):
+        return f"queue section is {leg!r:.40}, not a mapping"
+    for earlier in leg.get("earlier", ()):
+        if (problem := check_queue_leg(earlier)) is not None:
+            return f"earlier {problem}"
+    outcome = leg.get("outcome")
+    if outcome not in QUEUE_OUTCOMES:
+        return f"queue outcome {outcome!r:.40} is not one of {', '.join(QUEUE_OUTCOMES)}"
+    if outcome == "failed" and not leg.get("reason"):
+        return "queue outcome failed without a reason"
+    wait = leg.get("wait")
+    if wait is None and outcome in NEEDS_WAIT:
+        return f"queue outcome {outcome} without a wait"
+    if wait is not None and not (isinstance(wait, int | float) and 0 <= wait < MAX_WAIT):
+        return f"queue wait {wait!r:.40} is not a number of seconds"
     return None

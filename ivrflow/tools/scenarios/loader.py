@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import did_you_mean
 from ...lang.sources import display_path
 from ...model.walk import bodies
+from ...runtime.events import TRANSFER_STATUSES
 from ...runtime.record import OUTCOMES
 from .data import STEP_NAMES, Expectation, Position, Scenario, ScenarioError, Step
 from .nodes import NodeReader, Problem, excerpt
@@ -33,7 +34,7 @@ CALL_KEYS = (
     "callback_store", "seed",
 )  # fmt: skip
 EXPECT_KEYS = ("outcome", "reason", "queue", "number", "callback", "ended", "record")
-TRANSFER_RESULTS = ("answered", "queued", "busy", "noanswer", "full", "failed")
+TRANSFER_RESULTS = TRANSFER_STATUSES
 CALLBACK_STORES = ("memory", "fail")
 RECORD_FIELDS = (
     "call_id", "flow", "flow_version", "flow_hash", "ani", "dnis", "language", "started_at",

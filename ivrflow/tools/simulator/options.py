@@ -16,9 +16,10 @@ from ...host.fixtures import FixtureError, Fixtures, for_flow, parse_queue_optio
 from ...host.fixtures import load as load_fixtures
 from ...model import Flow
 from ...model.hours import zone
+from ...runtime.events import TRANSFER_STATUSES
 from ..testing import DEFAULT_AT, Call
 
-TRANSFER_RESULTS = ("answered", "queued", "busy", "noanswer", "full", "failed")
+TRANSFER_RESULTS = TRANSFER_STATUSES
 
 
 class UsageError(Exception):
