@@ -35,6 +35,7 @@ CONFINED: Mapping[str, tuple[str, ...]] = {
     "prompt_toolkit": ("ivrflow.tools.simulator",),
     "psycopg": ("ivrflow.host.callback_postgres",),  # the `postgres` extra
     "prometheus_client": ("ivrflow.host.metrics",),  # the `metrics` extra
+    "holidays": ("ivrflow.model.calendars",),  # the holiday calendars, read in one place
 }
 
 

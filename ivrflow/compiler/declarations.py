@@ -12,7 +12,7 @@ from .. import model
 from ..errors import did_you_mean
 from ..lang import ast
 from ..lang.sources import LIST_SUFFIXES, SourceError, check_reference, display_path, read_list
-from ..model import phone, sayas
+from ..model import calendars, phone, sayas
 from .context import Context, Declared
 from .expressions import literal_value, parse_date, parse_time
 from .settings import Settings
@@ -169,8 +169,14 @@ def hours(ctx: Context, decl: Declared[ast.HoursDecl], default_zone: str) -> mod
     zone = default_zone
     weekly: dict[int, list[tuple[dt.time, dt.time]]] = {}
     closures: list[model.Closure] = []
+    dated: list[tuple[dt.date, ast.ClosureLine]] = []
+    found: list[model.Calendar] = []
     for line in node.lines:
-        if isinstance(line, ast.TimezoneLine):
+        if isinstance(line, ast.CalendarLine):
+            calendar = _calendar(ctx, line)
+            if calendar is not None:
+                found.append(calendar)
+        elif isinstance(line, ast.TimezoneLine):
             if check_timezone(ctx, line.zone, line.zone_span):
                 zone = line.zone
         elif isinstance(line, ast.WeeklyLine):
@@ -199,10 +205,78 @@ def hours(ctx: Context, decl: Declared[ast.HoursDecl], default_zone: str) -> mod
             closures.append(
                 model.Closure(first, last, tuple(_time_spans(ctx, line.times)), line.reason)
             )
+            dated.append((last, line))
+    _warn_if_all_past(ctx, node, dated, zone, bool(found))
     frozen = {d: tuple(sorted(v)) for d, v in sorted(weekly.items())}
     return model.Hours(
-        node.name, zone, MappingProxyType(frozen), tuple(closures), ctx.where(node.span)
+        node.name,
+        zone,
+        MappingProxyType(frozen),
+        tuple(closures),
+        ctx.where(node.span),
+        tuple(found),
     )
+
+
+# Years an `except` name is looked for in: a name the calendar never had is a typo.
+_EXCEPT_YEARS = range(2020, 2041)
+
+
+def _calendar(ctx: Context, line: ast.CalendarLine) -> model.Calendar | None:
+    country, _, subdivision = line.code.partition("-")
+    extra = [word for word, _ in line.categories]
+    trouble = calendars.problem(country, subdivision or None, extra)
+    if trouble is not None:
+        message, hint = trouble
+        bad = next(
+            (span for word, span in line.categories if f"'{word}'" in message), line.code_span
+        )
+        ctx.error("E160", message, bad, hint)
+        return None
+    categories = (calendars.PUBLIC, *dict.fromkeys(c for c in extra if c != calendars.PUBLIC))
+    calendar = model.Calendar(
+        line.code,
+        country,
+        subdivision or None,
+        categories,
+        frozenset(name for name, _ in line.excepted),
+    )
+    if line.excepted:
+        known = calendars.names(calendar, _EXCEPT_YEARS)
+        for name, span in line.excepted:
+            if name not in known:
+                ctx.error(
+                    "E160",
+                    f"the {line.code} calendar has no holiday named '{name}'",
+                    span,
+                    did_you_mean(name, known)
+                    or "names are in the country's language, as `ivrflow explore` lists them",
+                )
+    return calendar
+
+
+def _warn_if_all_past(
+    ctx: Context,
+    node: ast.HoursDecl,
+    dated: list[tuple[dt.date, ast.ClosureLine]],
+    zone: str,
+    has_calendar: bool,
+) -> None:
+    """W220: dated closures typed in for one year run out; say so once they all have."""
+    if not dated:
+        return
+    today = dt.datetime.now(ZoneInfo(zone)).date()
+    last, line = max(dated, key=lambda pair: pair[0])
+    if last < today:
+        ctx.warning(
+            "W220",
+            f"every dated closure of hours '{node.name}' lies in the past (the last: {last})",
+            line.span,
+            "add this year's local closures (the calendar keeps its own dates)"
+            if has_calendar
+            else "add this year's closures, or take the public holidays from a calendar: "
+            "`holidays BR-SP`",
+        )
 
 
 def _days(ctx: Context, spans: tuple[ast.DaySpan, ...]) -> list[int]:

@@ -293,7 +293,17 @@ class TimezoneLine(NamedTuple):
     zone_span: Span
 
 
-HoursLine: TypeAlias = WeeklyLine | ClosureLine | TimezoneLine
+class CalendarLine(NamedTuple):
+    """`holidays BR-SP optional except "…"`: the public holidays of a maintained calendar."""
+
+    span: Span
+    code: str
+    code_span: Span
+    categories: tuple[tuple[str, Span], ...]  # beyond "public"
+    excepted: tuple[tuple[str, Span], ...]  # holiday names the center works on
+
+
+HoursLine: TypeAlias = WeeklyLine | ClosureLine | TimezoneLine | CalendarLine
 
 
 class HoursDecl(NamedTuple):
@@ -341,6 +351,7 @@ __all__ = [
     "Branch",
     "CallSub",
     "Case",
+    "CalendarLine",
     "ClosureLine",
     "DaySpan",
     "Expr",

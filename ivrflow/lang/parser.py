@@ -212,6 +212,18 @@ class _Builder(Transformer):  # type: ignore[type-arg]
         kw, zone = c
         return ast.TimezoneLine(_span(kw).to(_span(zone)), _string(zone), _span(zone))
 
+    def hours_calendar(self, c: list[Any]) -> ast.CalendarLine:
+        kw, code, *rest = c
+        words = [t for t in rest if t.type == "NAME"]
+        names = [t for t in rest if t.type == "STRING"]
+        return ast.CalendarLine(
+            _span(kw).to(_span(rest[-1] if rest else code)),
+            str(code),
+            _span(code),
+            tuple((str(t), _span(t)) for t in words),
+            tuple((_string(t), _span(t)) for t in names),
+        )
+
     def day_set(self, c: list[Any]) -> list[ast.DaySpan]:
         return c
 

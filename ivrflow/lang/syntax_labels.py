@@ -82,6 +82,11 @@ EXAMPLES: dict[str, list[str]] = {
         "hours h:\n  closed\n",
         "hours h:\n  closed 12\n",
     ],
+    "expected a calendar code like BR or BR-SP after 'holidays'": [
+        "hours h:\n  holidays\n",
+        "hours h:\n  holidays br-sp\n",
+        'hours h:\n  holidays "BR"\n',
+    ],
     'expected a language tag and its text, like: en-US "Welcome"': [
         'prompt p:\n  "x"\n',
         'prompt p:\n  en "x"\n',
@@ -102,6 +107,7 @@ _NAMES: dict[str, str] = {
     "DATE": "a date like 2026-12-25",
     "PERCENT": "a percentage like 50%",
     "LANG": "a language tag like en-US",
+    "CALENDAR_CODE": "a calendar code like BR-SP",
     "EQUAL": "'='",
     "COMMA": "','",
     "LPAR": "'('",

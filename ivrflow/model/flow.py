@@ -412,14 +412,28 @@ class Closure:
 
 
 @dataclass(frozen=True, slots=True)
+class Calendar:
+    """A maintained holiday calendar (the `holidays` library): BR-SP, its categories, exceptions."""
+
+    code: str  # as written: "BR-SP"
+    country: str
+    subdivision: str | None
+    categories: tuple[str, ...]  # always "public", then the ones the line adds
+    excepted: frozenset[str] = frozenset()  # holiday names the center works on
+
+
+@dataclass(frozen=True, slots=True)
 class Hours:
-    """Weekly schedule (0 = Monday) plus closures, read in `timezone`."""
+    """Weekly schedule (0 = Monday) plus closures and calendars, read in `timezone`.
+
+    A dated closure wins over a calendar's holiday on the same day (it says which hours close)."""
 
     name: str
     timezone: str
     weekly: Mapping[int, tuple[tuple[dt.time, dt.time], ...]]
     closures: tuple[Closure, ...]
     where: Where
+    calendars: tuple[Calendar, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,6 +506,7 @@ __all__ = [
     "CallbackOffer",
     "Capture",
     "Choice",
+    "Calendar",
     "Closure",
     "Const",
     "Escalation",

@@ -7,6 +7,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .. import model
+from . import calendars
 
 
 @lru_cache(maxsize=64)
@@ -26,10 +27,18 @@ def _within(spans: tuple[tuple[dt.time, dt.time], ...], t: dt.time) -> bool:
 
 
 def closure_on(hours: model.Hours, local: dt.datetime) -> model.Closure | None:
-    day = local.date()
+    return day_closure(hours, local.date())
+
+
+def day_closure(hours: model.Hours, day: dt.date) -> model.Closure | None:
+    """What closes `day`: a dated closure (it wins: it says which hours), else a calendar holiday."""
     for c in hours.closures:
         if c.first <= day <= c.last:
             return c
+    for calendar in hours.calendars:
+        name = calendars.holiday_name(calendar, day)
+        if name is not None:
+            return model.Closure(day, day, (), name)
     return None
 
 
@@ -47,9 +56,8 @@ def is_open(hours: model.Hours, at: float, emergency: bool = False) -> bool:
 def open_spans(hours: model.Hours, day: dt.date) -> list[tuple[dt.time, dt.time]]:
     """The day's opening hours: the weekly spans minus that day's closures."""
     spans = list(hours.weekly.get(day.weekday(), ()))
-    for c in hours.closures:
-        if not c.first <= day <= c.last:
-            continue
+    c = day_closure(hours, day)
+    if c is not None:
         if not c.times:
             return []
         for cut_start, cut_end in c.times:
@@ -70,4 +78,4 @@ def is_holiday(hours: model.Hours, at: float) -> bool:
     return closure_on(hours, local_time(at, hours.timezone)) is not None
 
 
-__all__ = ["closure_on", "is_holiday", "is_open", "local_time", "open_spans", "zone"]
+__all__ = ["closure_on", "day_closure", "is_holiday", "is_open", "local_time", "open_spans", "zone"]

@@ -18,6 +18,7 @@ import yaml
 
 import ivrflow
 from ivrflow import compile_file, model
+from ivrflow.model import hours
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "flows"
@@ -253,14 +254,14 @@ def test_billing_hours_have_closures(billing: model.Flow) -> None:
     assert office.where.path.endswith("common/hours.ivr")
     assert 6 not in office.weekly or office.weekly[6] == ()  # closed on Sundays
     assert office.weekly[0] == ((dt.time(8), dt.time(20)),)
-    christmas = [c for c in office.closures if c.first == dt.date(2026, 12, 25)]
-    assert christmas and christmas[0].times == ()
+    christmas = hours.day_closure(office, dt.date(2026, 12, 25))
+    assert christmas is not None and christmas.times == () and christmas.reason == "Natal"
     partial = [c for c in office.closures if c.times]
     assert partial, "partial-day closures (Ash Wednesday, Christmas Eve)"
-    carnival = next(c for c in office.closures if c.reason == "Carnaval")
-    assert (carnival.first, carnival.last) == (dt.date(2026, 2, 16), dt.date(2026, 2, 17))
+    carnival = [hours.day_closure(office, dt.date(2026, 2, d)) for d in (16, 17)]
+    assert [c.reason if c else None for c in carnival] == ["Carnaval", "Carnaval"]
     assert billing.hours["office_us"].timezone == "America/New_York"
-    assert len(billing.hours["office_us"].closures) >= 10
+    assert [c.code for c in billing.hours["office_us"].calendars] == ["US"]
 
 
 def test_billing_main_menu_keys_phrases_escalation(billing: model.Flow) -> None:

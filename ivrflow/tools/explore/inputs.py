@@ -12,8 +12,8 @@ from typing import Any
 
 from ... import model
 from ...host.fixtures import Fixtures
+from ...model import calendars, phone, validators
 from ...model import hours as hours_mod
-from ...model import phone, validators
 from ...model.walk import bodies, walk
 from ...runtime.session import Session
 from ..testing import DEFAULT_AT
@@ -113,7 +113,7 @@ def _times(flow: model.Flow) -> list[tuple[str, str, tuple[str, ...]]]:
     day = base
     for _ in range(60):  # a weekday that no hours close
         if day.weekday() < 5 and not any(
-            any(c.first <= day <= c.last for c in h.closures) for h in flow.hours.values()
+            hours_mod.day_closure(h, day) for h in flow.hours.values()
         ):
             break
         day += dt.timedelta(days=1)
@@ -168,18 +168,29 @@ def _times(flow: model.Flow) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 def _holiday(flow: model.Flow, base: dt.date) -> tuple[dt.date, str | None] | None:
-    """A whole-day closure on or after `base` (else any), the day most hours close; its reason."""
-    closures = [c for h in flow.hours.values() for c in h.closures if not c.times]
-    if not closures:
+    """A whole-day closure (dated or from a calendar) in the year from `base`, else any dated
+    one: the day most hours close, then the earliest; and its reason."""
+    year = base + dt.timedelta(days=366)
+    days: dict[dt.date, str | None] = {}
+    for h in flow.hours.values():
+        for c in h.closures:
+            if not c.times:
+                days.setdefault(c.first, c.reason)
+        for calendar in h.calendars:
+            for day, name in calendars.holidays_between(calendar, base, year):
+                days.setdefault(day, name)
+    if not days:
         return None
-    later = [c for c in closures if c.first >= base] or closures
 
     def closed(day: dt.date) -> int:
-        return sum(any(c.first <= day <= c.last and not c.times for c in h.closures)
-                   for h in flow.hours.values())  # fmt: skip
+        return sum(
+            (c := hours_mod.day_closure(h, day)) is not None and not c.times
+            for h in flow.hours.values()
+        )
 
-    chosen = min(later, key=lambda c: (-closed(c.first), c.first))
-    return chosen.first, chosen.reason
+    later = [d for d in days if d >= base] or list(days)
+    chosen = min(later, key=lambda d: (-closed(d), d))
+    return chosen, days[chosen]
 
 
 # ---------------------------------------------------------------- entries
