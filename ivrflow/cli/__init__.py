@@ -30,6 +30,7 @@ COMMANDS = {
     "report": "contact-center KPIs from call records (tables, JSON, CSV, HTML)",
     "traffic": "predict what a flow does to the contact center: IVR time, queues, ASA, SL",
     "recover": "write the records of calls a crashed server left unfinished",
+    "callbacks": "list, show, cancel and retry stored callbacks; run the dispatcher that calls back",
 }
 
 

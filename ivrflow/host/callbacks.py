@@ -401,6 +401,17 @@ class SpoolingStore:
             raise CallbackStoreError(f"cannot rewrite the spool {self.spool_path}: {exc}") from exc
 
 
+def open_store(
+    spec: str, *, policy: RetryPolicy | None = None, schema: str | None = None
+) -> LifecycleStore:
+    """The callback store a command line names: a `postgresql://` URL or a SQLite file."""
+    if spec.startswith(("postgresql://", "postgres://")):
+        from .callback_postgres import PostgresCallbackStore
+
+        return PostgresCallbackStore(spec, schema=schema, policy=policy)
+    return SQLiteCallbackStore(spec, policy=policy)
+
+
 __all__ = [
     "SCHEMA_VERSION",
     "CallbackRequest",
@@ -409,4 +420,5 @@ __all__ = [
     "MemoryCallbackStore",
     "SQLiteCallbackStore",
     "SpoolingStore",
+    "open_store",
 ]

@@ -105,6 +105,9 @@ class Engine:
         self.listeners = tuple(listeners)
         self.metrics = metrics  # Prometheus figures (host/metrics.py), or None
         self.call_log = call_log  # one JSON line per call start and end, or None
+        # Called with each call that ended, after its record (e.g. an outbound callback's
+        # attempt is recorded); a hook that fails is logged and never touches the record.
+        self.on_finish: list[Callable[[Session], None]] = []
         self.functions: dict[str, Callable[..., Any]] = {}
         self.emergency: set[str] = set()  # hours names switched to emergency by the host
         self._flows: dict[Path, _Cached] = {}
@@ -311,6 +314,11 @@ class Engine:
                 self.journal.ended(session.call_id)
             except OSError as exc:  # recovery will find it open; the sink skips the duplicate
                 log.error("journal: end of call %s not journaled: %s", session.call_id, exc)
+        for hook in self.on_finish:
+            try:
+                hook(session)
+            except Exception:
+                log.exception("engine: a finish hook failed for call %s", session.call_id)
 
     async def call_started_async(self, session: Session) -> None:
         """`call_started`, with the journal's fsync off the event loop (other calls go on)."""

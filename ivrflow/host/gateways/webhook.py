@@ -60,11 +60,12 @@ from ...model import Flow
 from ...runtime import actions as act
 from ...runtime import events as ev
 from ...runtime.session import Session
+from ..dispatcher import ATTEMPT_VARIABLE
 from ..engine import Engine
 from ..health import engine_spools, readiness
 from ..journal import recovered_record
 from ..perform import drive_async
-from . import twiml
+from . import callback_webhook, twiml
 from .session_store import MemorySessionStore, SessionStore
 from .signatures import refusal, signature
 
@@ -143,6 +144,7 @@ class WebhookGateway:
 
         application = web.Application(client_max_size=MAX_BODY)
         application.router.add_post("/voice/{flow}", self.handle)
+        application.router.add_post("/callback-status", self.callback_status)
         application.router.add_get("/healthz", self.health)
         application.router.add_get("/readyz", self.ready)
         application.cleanup_ctx.append(self._settling)
@@ -253,8 +255,13 @@ class WebhookGateway:
         if flow is None:
             return _twiml_response(twiml.apology("en-US"), 404)
         step = request.query.get("s")
+        outbound = callback_webhook.outbound_variables(request.query) if step is None else None
+        if outbound is not None and callback_webhook.is_machine(form):
+            marker = outbound[ATTEMPT_VARIABLE]
+            await callback_webhook.record(self.engine, marker, "machine", form["AnsweredBy"])
+            return _twiml_response(twiml.hangup())
         try:
-            xml = await self._serve(flow, flow_name, call_id, form, step)
+            xml = await self._serve(flow, flow_name, call_id, form, step, outbound)
         except StoreUnavailable as exc:
             xml = await self._store_down(flow, flow_name, call_id, exc)
         except Exception:
@@ -262,8 +269,29 @@ class WebhookGateway:
             xml = twiml.apology(flow.settings.language)
         return _twiml_response(xml)
 
+    async def callback_status(self, request: web.Request) -> web.Response:
+        """An outbound callback's status callback (see `callback_webhook`)."""
+        from aiohttp import web
+
+        try:
+            raw = await request.post()
+        except Exception:
+            return web.Response(status=400, text="expected a form-encoded body")
+        form = {k: v for k, v in raw.items() if isinstance(v, str)}
+        if self._check(request, list(form.items())) is not None:
+            return web.Response(status=403, text="forbidden")
+        return web.Response(
+            status=await callback_webhook.status_callback(self.engine, request, form)
+        )
+
     async def _serve(
-        self, flow: Flow, flow_name: str, call_id: str, form: dict[str, str], step: str | None
+        self,
+        flow: Flow,
+        flow_name: str,
+        call_id: str,
+        form: dict[str, str],
+        step: str | None,
+        variables: dict[str, Any] | None = None,
     ) -> str:
         status = form.get("CallStatus", "").lower()
         terminal = status in TERMINAL_CALL_STATUS
@@ -282,6 +310,7 @@ class WebhookGateway:
                     dnis=form.get("To") or None,
                     at=self.config.clock(),
                     call_id=call_id,
+                    variables=variables,
                 )
                 actions = session.start()
                 data, version, current = None, None, 0

@@ -1,0 +1,231 @@
+"""A local stand-in for Twilio's Calls API, for the outbound callback tests and bench.
+
+It follows Twilio's documented sequence for a call created with the REST API:
+
+1. `POST /2010-04-01/Accounts/{AccountSid}/Calls.json` (HTTP basic auth with the account SID
+   and auth token; form `To`, `From`, `Url`, `StatusCallback`, `MachineDetection`, …) →
+   `201` with the Call resource as JSON (`sid` "CA…", `status` "queued"); `400` when `To`,
+   `From` or `Url` is missing; `401` on bad credentials.
+2. The customer's phone (scripted per number, see `Phone`) rings. Busy, no answer or failed:
+   no request to `Url`; `StatusCallback` gets `CallStatus` busy / no-answer / failed.
+3. Answered: with `MachineDetection=Enable` Twilio detects first, then requests `Url` with
+   `CallStatus=in-progress`, `Direction=outbound-api` and `AnsweredBy` (`human`,
+   `machine_start`). The TwiML is followed: `<Gather>` posts its `action` with `Digits`
+   (the phone's next keys), or falls through to the next verb when the phone has none;
+   `<Redirect>` is requested; `<Enqueue>` posts its `action` with `QueueResult=bridged`
+   (an agent took the call) and `QueueTime`; `<Hangup/>` or the end of the document ends it.
+4. At the end `StatusCallback` gets `CallStatus=completed`, `CallDuration` and, with machine
+   detection, `AnsweredBy`. `GET …/Calls/{Sid}.json` gives the resource (`status`,
+   `answered_by`) at any time.
+
+Every request to our webhook is signed (`X-Twilio-Signature`) when a token is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+from aiohttp import ClientSession, web
+
+from ivrflow.host.gateways.signatures import signature
+
+
+@dataclass
+class Phone:
+    """How the customer's phone answers: `answer` is "human", "machine", "busy",
+    "no-answer" or "failed"; a human presses `keys` one Gather at a time."""
+
+    answer: str = "human"
+    keys: list[str] = field(default_factory=lambda: ["1"])
+    ring: float = 0.0  # seconds before it answers (or gives up)
+
+
+@dataclass
+class Call:
+    sid: str
+    form: dict[str, str]
+    status: str = "queued"
+    answered_by: str | None = None
+    said: list[str] = field(default_factory=list)
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (url, form)
+    queued: str | None = None
+    started: float = field(default_factory=time.time)
+
+    def resource(self, account: str) -> dict[str, Any]:
+        return {
+            "sid": self.sid,
+            "account_sid": account,
+            "to": self.form.get("To"),
+            "from": self.form.get("From"),
+            "status": self.status,
+            "direction": "outbound-api",
+            "answered_by": self.answered_by,
+            "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{account}/Calls/{self.sid}.json",
+        }
+
+
+class TwilioStandIn:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        phones: Callable[[str], Phone] | None = None,
+        sign_with: str | None = None,
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.phones = phones or (lambda number: Phone())
+        self.sign_with = sign_with  # the webhook's token, to sign our requests to it
+        self.calls: dict[str, Call] = {}
+        self.creates = 0
+        self.down = False  # answer 503 to call-create (the API is having an outage)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client: ClientSession | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        base = "/2010-04-01/Accounts/{account}/Calls"
+        app.router.add_post(base + ".json", self.create)
+        app.router.add_get(base + "/{sid}.json", self.fetch)
+        app.on_cleanup.append(self._cleanup)
+        return app
+
+    async def _cleanup(self, app: web.Application) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.close()
+
+    def _authorized(self, request: web.Request) -> bool:
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return (
+            request.match_info["account"] == self.account_sid
+            and request.headers.get("Authorization") == f"Basic {expected}"
+        )
+
+    async def create(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
+        if self.down:
+            return web.json_response({"code": 20500, "message": "Internal error"}, status=503)
+        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        for name in ("To", "From", "Url"):
+            if not form.get(name):
+                return web.json_response(
+                    {"code": 21201 if name == "To" else 21213, "message": f"No '{name}'"},
+                    status=400,
+                )
+        call = Call("CA" + secrets.token_hex(16), form)
+        self.calls[call.sid] = call
+        self.creates += 1
+        task = asyncio.ensure_future(self._life(call))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return web.json_response(call.resource(self.account_sid), status=201)
+
+    async def fetch(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
+        call = self.calls.get(request.match_info["sid"])
+        if call is None:
+            return web.json_response({"code": 20404, "message": "Not found"}, status=404)
+        return web.json_response(call.resource(self.account_sid))
+
+    # ------------------------------------------------------------ the call's life
+    def _params(self, call: Call, **more: str) -> dict[str, str]:
+        params = {
+            "CallSid": call.sid,
+            "AccountSid": self.account_sid,
+            "From": call.form["From"],
+            "To": call.form["To"],
+            "CallStatus": call.status,
+            "Direction": "outbound-api",
+            "ApiVersion": "2010-04-01",
+        }
+        if call.answered_by is not None:
+            params["AnsweredBy"] = call.answered_by
+        params.update(more)
+        return params
+
+    async def _post(self, call: Call, url: str, params: dict[str, str]) -> str:
+        if self._client is None:
+            self._client = ClientSession()
+        headers = {}
+        if self.sign_with:
+            headers["X-Twilio-Signature"] = signature(self.sign_with, url, params)
+        call.requests.append((url, params))
+        async with self._client.post(url, data=params, headers=headers) as response:
+            return await response.text()
+
+    async def _life(self, call: Call) -> None:
+        phone = self.phones(call.form["To"])
+        call.status = "ringing"
+        await asyncio.sleep(phone.ring)
+        if phone.answer in ("busy", "no-answer", "failed"):
+            call.status = phone.answer
+        else:
+            call.status = "in-progress"
+            if call.form.get("MachineDetection") in ("Enable", "DetectMessageEnd"):
+                call.answered_by = "machine_start" if phone.answer == "machine" else "human"
+            await self._converse(call, phone)
+            call.status = "completed"
+        status_url = call.form.get("StatusCallback")
+        if status_url:
+            duration = str(int(time.time() - call.started))
+            await self._post(call, status_url, self._params(call, CallDuration=duration))
+
+    async def _converse(self, call: Call, phone: Phone) -> None:
+        keys = list(phone.keys) if phone.answer == "human" else []
+        url, params = call.form["Url"], self._params(call)
+        for _ in range(50):  # a flow that loops forever is the webhook's bug, not a hang here
+            document = ET.fromstring(await self._post(call, url, params))
+            following = self._follow(call, document, url, keys)
+            if following is None:
+                return
+            url, params = following
+
+    def _follow(
+        self, call: Call, document: ET.Element, url: str, keys: list[str]
+    ) -> tuple[str, dict[str, str]] | None:
+        """The next request the TwiML leads to, or None when the call ends."""
+        for verb in document:
+            if verb.tag in ("Say", "Play"):
+                call.said.append((verb.text or "").strip())
+            elif verb.tag == "Gather":
+                call.said.extend((v.text or "").strip() for v in verb if v.tag == "Say")
+                if keys:
+                    action = urljoin(url, verb.get("action") or url)
+                    return action, self._params(call, Digits=keys.pop(0))
+            elif verb.tag == "Redirect":
+                return urljoin(url, (verb.text or "").strip()), self._params(call)
+            elif verb.tag == "Enqueue":
+                call.queued = (verb.text or "").strip()
+                action = verb.get("action")
+                if not action:
+                    return None
+                return urljoin(url, action), self._params(
+                    call, QueueResult="bridged", QueueTime="3", QueueSid="QU" + "0" * 32
+                )
+            elif verb.tag == "Hangup":
+                return None
+        return None
+
+
+async def start(standin: TwilioStandIn, port: int = 0) -> tuple[web.AppRunner, str]:
+    """Serve the stand-in on 127.0.0.1; (runner, base URL)."""
+    runner = web.AppRunner(standin.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    sockets = site._server.sockets  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{sockets[0].getsockname()[1]}"

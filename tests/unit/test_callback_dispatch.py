@@ -1,0 +1,241 @@
+"""The dispatcher end to end over HTTP on 127.0.0.1 (issue 14): stored requests → the REST
+dialer → the Twilio stand-in (Twilio's documented request and callback sequence) → our
+webhook running flows/callback_invoice.ivr → attempts recorded in the store, once each."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("aiohttp")
+
+from aiohttp import web  # noqa: E402
+from twilio_standin import Phone, TwilioStandIn, start  # noqa: E402
+
+from ivrflow.host.callback_lifecycle import LifecycleStore  # noqa: E402
+from ivrflow.host.callback_rules import RetryPolicy  # noqa: E402
+from ivrflow.host.callbacks import CallbackRequest, SQLiteCallbackStore  # noqa: E402
+from ivrflow.host.dispatcher import Dispatcher, attempt_recorder  # noqa: E402
+from ivrflow.host.engine import Engine  # noqa: E402
+from ivrflow.host.gateways.rest_dialer import RestDialer, outcome_of_status  # noqa: E402
+from ivrflow.host.gateways.webhook import WebhookConfig, WebhookGateway  # noqa: E402
+from ivrflow.host.sinks import MemorySink  # noqa: E402
+
+FLOWS = Path(__file__).resolve().parents[2] / "flows"
+MONDAY_MORNING = dt.datetime(2026, 12, 7, 13, 30, tzinfo=dt.UTC).timestamp()  # 10:30 local
+SID, TOKEN, WEBHOOK_TOKEN = "AC" + "1" * 32, "api-secret", "hook-secret"
+
+PHONES = {
+    "+5511900000001": Phone("human", ["1"]),  # "speak to an agent now"
+    "+5511900000002": Phone("human", ["2"]),  # "call me later"
+    "+5511900000003": Phone("busy"),
+    "+5511900000004": Phone("no-answer"),
+    "+5511900000005": Phone("machine"),
+    "+5511900000006": Phone("failed"),
+    "+5511900000007": Phone("human", []),  # answers and says nothing
+}
+
+
+class Lab:
+    def __init__(self, store: LifecycleStore, standin: TwilioStandIn, engine: Engine, dialer: Any):
+        self.store, self.standin, self.engine, self.dialer = store, standin, engine, dialer
+
+    def dispatcher(self, **kw: Any) -> Dispatcher:
+        return Dispatcher(self.store, self.dialer, owner="test", clock=lambda: MONDAY_MORNING, **kw)
+
+    async def settled(self, call_ids: list[str], timeout: float = 20.0) -> None:
+        """Wait until every attempt of these requests has its outcome."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            entries = [self.store.entry(c) for c in call_ids]
+            if all(e and e.history and all(a.outcome for a in e.history) for e in entries):
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"not settled: {entries}")
+            await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def open_lab(tmp_path: Path) -> AsyncIterator[Lab]:
+    policy = RetryPolicy(retry_delay=600, max_attempts=3)
+    store = SQLiteCallbackStore(tmp_path / "callbacks.db", policy=policy)
+    engine = Engine(records=MemorySink(), callbacks=store)
+    engine.on_finish.append(attempt_recorder(store))
+    gateway = WebhookGateway(
+        engine,
+        WebhookConfig(flows_dir=FLOWS, auth_token=WEBHOOK_TOKEN, clock=lambda: MONDAY_MORNING),
+    )
+    hook = web.AppRunner(gateway.app())
+    await hook.setup()
+    site = web.TCPSite(hook, "127.0.0.1", 0)
+    await site.start()
+    hook_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    standin = TwilioStandIn(SID, TOKEN, lambda n: PHONES.get(n, Phone()), sign_with=WEBHOOK_TOKEN)
+    api, api_url = await start(standin)
+    dialer = RestDialer(SID, TOKEN, "+551140040000", hook_url, "callback_invoice", base_url=api_url)
+    yield Lab(store, standin, engine, dialer)
+    await dialer.close()
+    await api.cleanup()
+    await hook.cleanup()
+    store.close()
+
+
+@pytest.fixture
+def with_lab(tmp_path: Path) -> Callable[[Callable[[Lab], Awaitable[None]]], None]:
+    """Runs a test body against a fresh lab, on its own event loop."""
+
+    def run(body: Callable[[Lab], Awaitable[None]]) -> None:
+        async def main() -> None:
+            async with open_lab(tmp_path) as lab:
+                await body(lab)
+
+        asyncio.run(main())
+
+    return run
+
+
+WithLab = Callable[[Callable[[Lab], Awaitable[None]]], None]
+
+
+def stored(store: LifecycleStore, n: int, number: str, **extra: Any) -> str:
+    call_id = f"in-{n}"
+    store.store(  # type: ignore[attr-defined]
+        CallbackRequest(
+            call_id, number, "billing", number, None, MONDAY_MORNING - 600, "billing", extra
+        )
+    )
+    return call_id
+
+
+def test_each_kind_of_answer_is_recorded_once_as_its_outcome(with_lab: WithLab) -> None:
+    with_lab(_test_each_kind_of_answer_is_recorded_once_as_its_outcome)
+
+
+async def _test_each_kind_of_answer_is_recorded_once_as_its_outcome(lab: Lab) -> None:
+    ids = [stored(lab.store, n, number, priority=10) for n, number in enumerate(PHONES)]
+    dispatcher = lab.dispatcher()
+    assert await dispatcher.run_once() == len(PHONES)
+    await dispatcher.drain()
+    await lab.settled(ids)
+    outcomes = {}
+    for call_id in ids:
+        e = lab.store.entry(call_id)
+        assert e is not None and len(e.history) == 1
+        outcomes[e.request.number] = (e.history[0].outcome, e.state)
+    assert outcomes == {
+        "+5511900000001": ("answered", "completed"),
+        "+5511900000002": ("later", "pending"),
+        "+5511900000003": ("busy", "pending"),
+        "+5511900000004": ("no_answer", "pending"),
+        "+5511900000005": ("machine", "pending"),
+        "+5511900000006": ("failed", "pending"),
+        "+5511900000007": ("hung_up", "pending"),
+    }
+    assert lab.standin.creates == len(PHONES)  # each dialled once
+    # The records of the outbound calls that ran the flow; a machine gets none.
+    records = {r["dnis"]: r for r in lab.engine.records.records}  # type: ignore[attr-defined]
+    assert set(records) == {"+5511900000001", "+5511900000002", "+5511900000007"}
+    agent = records["+5511900000001"]
+    assert agent["outcome"]["kind"] == "transferred" and agent["outcome"]["queue"] == "billing"
+    assert records["+5511900000002"]["outcome"]["reason"] == "callback_later"
+
+
+def test_the_request_sequence_is_twilios(with_lab: WithLab) -> None:
+    with_lab(_test_the_request_sequence_is_twilios)
+
+
+async def _test_the_request_sequence_is_twilios(lab: Lab) -> None:
+    call_id = stored(lab.store, 1, "+5511900000001", priority=10)
+    dispatcher = lab.dispatcher()
+    await dispatcher.run_once()
+    await dispatcher.drain()
+    await lab.settled([call_id])
+    (call,) = lab.standin.calls.values()
+    create = call.form
+    assert create["To"] == "+5511900000001" and create["From"] == "+551140040000"
+    assert create["MachineDetection"] == "Enable" and create["StatusCallbackMethod"] == "POST"
+    assert "/voice/callback_invoice?cb=in-1~1&priority=10" in create["Url"]
+    steps = [(url.split("?")[0].rsplit("/", 1)[-1], form) for url, form in call.requests]
+    assert [s[0] for s in steps] == ["callback_invoice", "callback_invoice", "callback_invoice",
+                                     "callback-status"]  # fmt: skip
+    assert steps[0][1]["AnsweredBy"] == "human" and "Digits" not in steps[0][1]
+    assert steps[1][1]["Digits"] == "1"
+    assert steps[2][1]["QueueResult"] == "bridged"
+    assert steps[3][1]["CallStatus"] == "completed"
+    assert call.queued == "billing"
+    assert any("returning your call about your invoice" in s for s in call.said)
+    e = lab.store.entry(call_id)
+    assert e is not None and e.history[0].reference == call.sid
+
+
+def test_an_api_outage_releases_the_claim_and_counts_nothing(with_lab: WithLab) -> None:
+    with_lab(_test_an_api_outage_releases_the_claim_and_counts_nothing)
+
+
+async def _test_an_api_outage_releases_the_claim_and_counts_nothing(lab: Lab) -> None:
+    call_id = stored(lab.store, 1, "+5511900000001")
+    lab.standin.down = True
+    dispatcher = lab.dispatcher()
+    await dispatcher.run_once()
+    await dispatcher.drain()
+    e = lab.store.entry(call_id)
+    assert e is not None and (e.state, e.attempts, e.history) == ("pending", 0, ())
+    assert e.last_outcome is not None and "503" in e.last_outcome
+    assert dispatcher.stats.released == 1
+
+
+def test_an_adopted_attempt_is_asked_about_not_dialled_again(with_lab: WithLab) -> None:
+    with_lab(_test_an_adopted_attempt_is_asked_about_not_dialled_again)
+
+
+async def _test_an_adopted_attempt_is_asked_about_not_dialled_again(lab: Lab) -> None:
+    call_id = stored(lab.store, 1, "+5511900000003")
+    (claim,) = lab.store.claim("dead", MONDAY_MORNING)
+    reference = await lab.dialer.place(claim)  # the dead dispatcher placed it …
+    lab.store.set_reference(call_id, 1, reference)  # … and kept its reference, then died
+    for _ in range(100):
+        if lab.standin.calls[reference].status == "busy":
+            break
+        await asyncio.sleep(0.02)
+    await lab.settled([call_id])
+    e = lab.store.entry(call_id)
+    assert e is not None and e.history[0].outcome == "busy"
+
+
+def test_adoption_asks_the_api_when_the_status_callback_was_lost(with_lab: WithLab) -> None:
+    with_lab(_test_adoption_asks_the_api_when_the_status_callback_was_lost)
+
+
+async def _test_adoption_asks_the_api_when_the_status_callback_was_lost(lab: Lab) -> None:
+    lab.standin.calls.clear()
+    call_id = stored(lab.store, 1, "+5511900000004")
+    (claim,) = lab.store.claim("dead", MONDAY_MORNING - 500)
+    sid = "CA" + "f" * 32
+    from twilio_standin import Call
+
+    lab.standin.calls[sid] = Call(sid, {"To": "+5511900000004", "From": "x"}, status="no-answer")
+    lab.store.set_reference(call_id, 1, sid)
+    dispatcher = lab.dispatcher()  # its clock is past the dead one's lease
+    assert await dispatcher.run_once() == 1
+    await dispatcher.drain()
+    e = lab.store.entry(call_id)
+    assert e is not None and e.history[0].outcome == "no_answer"
+    assert "adopted by test" in (e.history[0].detail or "")
+    assert lab.standin.creates == 0 and dispatcher.stats.adopted == 1
+
+
+def test_twilio_statuses_map_to_outcomes() -> None:
+    table: dict[tuple[str, str | None], Any] = {
+        ("ringing", None): "active", ("in-progress", "human"): "active",
+        ("completed", "human"): "hung_up", ("completed", "machine_end_beep"): "machine",
+        ("busy", None): "busy", ("no-answer", None): "no_answer", ("failed", None): "failed",
+        ("canceled", None): "failed", ("nonsense", None): None,
+    }  # fmt: skip
+    for (status, answered_by), outcome in table.items():
+        assert outcome_of_status(status, answered_by) == outcome, status
