@@ -36,6 +36,7 @@ CONFINED: Mapping[str, tuple[str, ...]] = {
     "psycopg": ("ivrflow.host.callback_postgres",),  # the `postgres` extra
     "prometheus_client": ("ivrflow.host.metrics",),  # the `metrics` extra
     "holidays": ("ivrflow.model.calendars",),  # the holiday calendars, read in one place
+    "cryptography": ("ivrflow.runtime.sealing",),  # AES-GCM for secure values in snapshots
 }
 
 

@@ -267,7 +267,9 @@ def add_webhook_arguments(p: argparse.ArgumentParser) -> None:
         "--snapshot-key-env",
         default="IVRFLOW_SNAPSHOT_KEY",
         metavar="NAME",
-        help="environment variable holding the key that encrypts secure values in stored calls",
+        help="environment variable holding the keys that seal secure values in stored calls: "
+        "ID=KEY,ID=KEY… (the first seals, all open; KEY raw:<base64 of 32 bytes>, "
+        "hex:<64 digits> or a secret text, derived with HKDF), or one KEY alone",
     )
     p.add_argument("--voice", metavar="VOICE", help='default <Say voice>, e.g. "Polly.Camila"')
     p.add_argument("--play-base-url", metavar="URL", help="prefix for relative audio paths")
@@ -303,7 +305,8 @@ def run_webhook(args: argparse.Namespace) -> int:
     webhook.log.setLevel(getattr(logging, str(args.log_level).upper()))
     key_text = os.environ.get(args.snapshot_key_env or "", "")
     token = os.environ.get(args.auth_token_env or "") or None
-    hosting.redact_logs(token, key_text, *hosting.url_password(args.redis))
+    key_parts = [part.partition("=")[2] for part in key_text.split(",")]
+    hosting.redact_logs(token, key_text, *key_parts, *hosting.url_password(args.redis))
     if args.redis and args.journal:
         print(
             "ivrflow serve webhook: --journal is for one worker on the memory store; with "
@@ -311,7 +314,15 @@ def run_webhook(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    snapshot_key = key_text.encode() if key_text else None
+    snapshot_key = None
+    if key_text:
+        from ..runtime.sealing import Keyring, SealError
+
+        try:
+            snapshot_key = Keyring.parse(key_text)
+        except SealError as exc:
+            print(f"ivrflow serve webhook: ${args.snapshot_key_env}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     found = hosting.setup(serve_options(args), "webhook", MemorySink(), snapshot_key)
     if found is None:
         return EXIT_USAGE

@@ -30,6 +30,7 @@ from ..model import Flow
 from ..runtime import actions as act
 from ..runtime import events as ev
 from ..runtime.record import Listener
+from ..runtime.sealing import Keyring
 from ..runtime.session import Session
 from .perform import perform_async
 from .sinks import MemorySink, RecordSink
@@ -90,7 +91,7 @@ class Engine:
         callbacks: CallbackStoreLike | None = None,
         queue_status: QueueStatusProvider | None = None,
         mask_ani: bool = False,
-        snapshot_key: bytes | None = None,
+        snapshot_key: Keyring | bytes | None = None,
         listeners: Iterable[Listener] = (),
         journal: CallJournal | None = None,
         metrics: Metrics | None = None,

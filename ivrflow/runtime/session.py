@@ -37,7 +37,7 @@ from .interpreter import HANDLERS, begin, follow, guarded, recover
 from .listener import Listener
 from .record import build_record
 from .services import MAX_RESULT_DEPTH, MAX_RESULT_ITEMS
-from .snapshot import dump, load
+from .snapshot import Key, dump, load
 from .state import MAX_DIGITS, MAX_UTTERANCE, NEW, RUNNING, CallState
 from .statements import STEP_BUDGET, draw
 
@@ -187,7 +187,7 @@ class Session(CallState):
         return draw(self, split)
 
     # snapshots live in snapshot.py; these two are the public face.
-    def to_dict(self, key: bytes | None = None) -> dict[str, Any]:
+    def to_dict(self, key: Key | None = None) -> dict[str, Any]:
         return dump(self, key)
 
     @classmethod
@@ -195,7 +195,7 @@ class Session(CallState):
         cls,
         flow: model.Flow,
         data: Mapping[str, Any],
-        key: bytes | None = None,
+        key: Key | None = None,
         *,
         emergency: Container[str] = frozenset(),
         listeners: Sequence[Listener] = (),

@@ -3,24 +3,21 @@
 `dump` turns a session into JSON-ready data; `load` continues it, on any
 process, against the same flow (same name and content hash, or a clear
 `SnapshotError`). Secure captures are dropped unless the host passes a key, in
-which case they are encrypted (SHA-256 keystream, HMAC-SHA-256 tag: standard
-library only, authenticated, a fresh nonce per value).
+which case they are sealed with AES-256-GCM, bound to the call, the flow and the
+variable (see `sealing`: key rotation, raw or HKDF-derived keys).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
 import json
-import os
 from collections.abc import Container, Mapping, Sequence
 from typing import Any, TypeVar
 
 from .. import model
 from ..errors import IvrflowRuntimeError
 from .listener import Listener
+from .sealing import Keyring, SealError, context, keyring
 from .state import UNAVAILABLE, CallFrame, CallState, Failure, Input, Phase
 
 FORMAT = 1
@@ -70,41 +67,24 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def _keys(key: bytes) -> tuple[bytes, bytes]:
-    return (
-        hashlib.sha256(b"ivrflow-enc\0" + key).digest(),
-        hashlib.sha256(b"ivrflow-mac\0" + key).digest(),
-    )
+Key = Keyring | bytes  # a keyring, or a secret that HKDF turns into one
+KEYS_FIELD = "$keys"  # the name pending secure keys are sealed under
 
 
-def _stream(enc: bytes, nonce: bytes, length: int) -> bytes:
-    out = bytearray()
-    counter = 0
-    while len(out) < length:
-        out += hashlib.sha256(enc + nonce + counter.to_bytes(8, "big")).digest()
-        counter += 1
-    return bytes(out[:length])
-
-
-def seal(value: Any, key: bytes) -> str:
-    enc, mac = _keys(key)
-    nonce = os.urandom(16)
+def seal(value: Any, key: Key, call_id: str, flow_hash: str, name: str) -> str:
+    """`value` (JSON-able) sealed for one variable of one call of one flow."""
     plain = json.dumps(_encode(value)).encode()
-    cipher = bytes(a ^ b for a, b in zip(plain, _stream(enc, nonce, len(plain)), strict=True))
-    tag = hmac.new(mac, nonce + cipher, hashlib.sha256).digest()[:16]
-    return base64.urlsafe_b64encode(nonce + cipher + tag).decode()
+    return keyring(key).seal(plain, context(call_id, flow_hash, name))
 
 
-def unseal(token: str, key: bytes) -> Any:
-    enc, mac = _keys(key)
+def unseal(token: str, key: Key, call_id: str, flow_hash: str, name: str) -> Any:
+    """The value `seal` sealed; SnapshotError when it does not open here."""
+    if not isinstance(token, str):
+        raise SnapshotError("a secure value in the snapshot is corrupt")
     try:
-        raw = base64.urlsafe_b64decode(token.encode())
-    except (ValueError, TypeError):
-        raise SnapshotError("a secure value in the snapshot is corrupt") from None
-    nonce, cipher, tag = raw[:16], raw[16:-16], raw[-16:]
-    if not hmac.compare_digest(tag, hmac.new(mac, nonce + cipher, hashlib.sha256).digest()[:16]):
-        raise SnapshotError("a secure value does not match the key (wrong key or tampering)")
-    plain = bytes(a ^ b for a, b in zip(cipher, _stream(enc, nonce, len(cipher)), strict=True))
+        plain = keyring(key).open(token, context(call_id, flow_hash, name))
+    except SealError as exc:
+        raise SnapshotError(str(exc)) from None
     return _decode(json.loads(plain))
 
 
@@ -116,20 +96,27 @@ def _secure_input_now(call: CallState) -> bool:
     return in_secure or bool(call.typeahead and call.flow.secure_variables)
 
 
-def dump(call: CallState, key: bytes | None = None) -> dict[str, Any]:
+def dump(call: CallState, key: Key | None = None) -> dict[str, Any]:
     """The call as JSON-ready data. Field by field rather than a loop over names: a
     stateless gateway takes a snapshot after every event. Rows hold plain values only."""
     secure = call.flow.secure_variables
+    flow_hash = call.flow.content_hash
     variables: dict[str, Any] = {}
     sealed: dict[str, str | None] = {}
     for name, value in call.vars.items():
         if name in secure:
-            sealed[name] = seal(value, key) if key and value is not UNAVAILABLE else None
+            sealed[name] = (
+                seal(value, key, call.call_id, flow_hash, name)
+                if key and value is not UNAVAILABLE
+                else None
+            )
         else:
             variables[name] = value if type(value) in _PLAIN else _encode(value)
     pending_keys = call.buffer + "\x00" + call.typeahead
     if _secure_input_now(call) and pending_keys != "\x00":
-        keys: dict[str, Any] = {"sealed": seal(pending_keys, key) if key else None}
+        keys: dict[str, Any] = {
+            "sealed": seal(pending_keys, key, call.call_id, flow_hash, KEYS_FIELD) if key else None
+        }
     else:
         keys = {"buffer": call.buffer, "typeahead": call.typeahead}
     flow = call.flow
@@ -179,7 +166,7 @@ def load(
     cls: type[C],
     flow: model.Flow,
     data: Mapping[str, Any],
-    key: bytes | None,
+    key: Key | None,
     *,
     emergency: Container[str] = frozenset(),
     listeners: Sequence[Listener] = (),
@@ -229,15 +216,17 @@ def load(
         s.in_error = data["_in_error"]
         s.swallow = data["_swallow"]
         variables = {k: v if type(v) in _PLAIN else _decode(v) for k, v in data["vars"].items()}
+        call_id, flow_hash = s.call_id, flow.content_hash
         for name, token in data.get("secure", {}).items():
-            variables[name] = unseal(token, key) if token and key else UNAVAILABLE
+            variables[name] = (
+                unseal(token, key, call_id, flow_hash, name) if token and key else UNAVAILABLE
+            )
         s.vars = variables
         keys = data["keys"]
         if "sealed" in keys:
             token = keys["sealed"]
-            buffer, _, typeahead = (unseal(token, key) if token and key else "\x00").partition(
-                "\x00"
-            )
+            opened = unseal(token, key, call_id, flow_hash, KEYS_FIELD) if token and key else None
+            buffer, _, typeahead = (opened if isinstance(opened, str) else "\x00").partition("\x00")
         else:
             buffer, typeahead = keys["buffer"], keys["typeahead"]
         s.buffer, s.typeahead = buffer, typeahead
@@ -285,4 +274,4 @@ def _check_shapes(s: CallState) -> None:
         raise SnapshotError(f"the snapshot is damaged: bad {', '.join(problems)}")
 
 
-__all__ = ["FORMAT", "SnapshotError", "dump", "load", "seal", "unseal"]
+__all__ = ["FORMAT", "KEYS_FIELD", "Key", "SnapshotError", "dump", "load", "seal", "unseal"]

@@ -558,3 +558,15 @@ def test_default_voice_is_used_for_say(tmp_path: Path) -> None:
         assert {el.get("voice") for el in root.iter("Say")} == {"Polly.Joanna"}
 
     serve(test, flows_dir=tmp_path, voice="Polly.Joanna")
+
+
+def test_a_malformed_snapshot_key_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser()
+    serve_command.add_webhook_arguments(parser)
+    args = parser.parse_args([str(FLOWS), "--listen", "127.0.0.1:0"])
+    monkeypatch.setenv("IVRFLOW_SNAPSHOT_KEY", "k1=raw:AAAA")
+    assert serve_command.run_webhook(args) == 2
+    err = capsys.readouterr().err
+    assert "256 bits" in err and "AAAA" not in err

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ...model import Flow
+from ...runtime.sealing import Keyring
 from ..calllog import CallLog, json_lines_handler
 from ..engine import Engine
 from ..health import Check, engine_spools
@@ -180,7 +181,7 @@ class Host:
 
 
 def setup(
-    options: ServeOptions, name: str, records: RecordSink, snapshot_key: bytes | None = None
+    options: ServeOptions, name: str, records: RecordSink, snapshot_key: Keyring | None = None
 ) -> Host | None:
     """The Engine for `ivrflow serve NAME`, or None after saying on stderr what is wrong.
     `records` is the sink when `options.records` names no file."""
