@@ -5,8 +5,10 @@ flows/*.ivr with their fixtures, and its record is written by the real
 `JsonLinesSink`. Only the callers are invented — when they call (busy mornings and
 afternoons, quiet nights, a holiday, a short emergency), what they press or say,
 when they go silent, press a wrong key or hang up — and so are the host's answers
-that a fixture fixes (look-up latency and failures, the queue's wait, the transfer's
-result, the callback store). A fixed seed makes the files the same on every run:
+that a fixture fixes (look-up latency and failures, the transfer's result, the callback
+store). The queues are those of flows/models/sample-center.yaml, simulated as the traffic
+model does (`SampleQueue`): the EWT the flow is told, who is answered after which wait and
+who abandons. A fixed seed makes the files the same on every run:
 
     .venv/bin/python scripts/make_sample_records.py            # rewrites flows/records/
     .venv/bin/python scripts/make_sample_records.py --out /tmp/r --only billing
@@ -38,6 +40,8 @@ from ivrflow.host.sinks import JsonLinesSink  # noqa: E402
 from ivrflow.runtime import actions as act  # noqa: E402
 from ivrflow.runtime import events as ev  # noqa: E402
 from ivrflow.tools.testing import Call  # noqa: E402
+from ivrflow.traffic.model import load_model  # noqa: E402
+from ivrflow.traffic.queue import QueueSpec  # noqa: E402
 
 SEED = 20261116
 WEEK_START = dt.date(2026, 11, 16)  # a Monday; Friday 20 is a Brazilian holiday
@@ -86,15 +90,11 @@ RARE_FIXTURE_ANIS = {"+5511999990000", "anonymous"}  # billing's blocked caller;
 LATENCY_MS = {"line_test": 6000.0, "pay_with_card": 2500.0, "reboot_modem": 1500.0}
 LOOKUP_FAILURE = 0.015  # the host's service is down now and then
 
-# The ACD: how long the wait is at the busiest hour, per queue, in seconds.
-PEAK_EWT = {
-    "billing": 420.0,
-    "billing_intl": 150.0,
-    "tech_support": 600.0,
-    "retention": 90.0,
-    "cards": 240.0,
-    "scheduling": 300.0,
-}
+# The ACD: the queues of flows/models/sample-center.yaml (agents per hour, AHT, patience),
+# simulated as the traffic model simulates them — FCFS in the order calls reach the queue,
+# callers leaving when their patience (exponential, that mean) runs out.
+CENTER = ROOT / "flows" / "models" / "sample-center.yaml"
+# A number transfer's result (the queue's come from the simulation).
 TRANSFER_RESULTS = [("answered", 88), ("queued", 4), ("busy", 3), ("noanswer", 3), ("full", 1.5)]
 TRANSFER_FAILED = 0.5  # per cent
 CALLBACK_STORE_FAILS = 0.02
@@ -117,14 +117,77 @@ class Caller:
     accepts_callback: float
 
 
+class SampleQueue:
+    """One ACD queue: agents on duty by the local hour, each with the calls booked on it.
+
+    Calls reach the queue a little out of order (the script runs them by when they started,
+    not by when they left the IVR), so each agent keeps its busy spans and a caller takes the
+    first gap long enough for their call: FCFS as the queue itself would serve them.
+    """
+
+    def __init__(self, spec: QueueSpec, rng: random.Random) -> None:
+        self.spec, self.rng = spec, rng
+        agents = max(spec.staffed(h) for h in range(24))
+        self.booked: list[list[tuple[float, float]]] = [[] for _ in range(agents)]
+        self.waiting: list[tuple[float, float]] = []  # (joined, left the line) of callers
+
+    def on_duty(self, at: float) -> int:
+        return self.spec.staffed(dt.datetime.fromtimestamp(at, ZONE).hour)
+
+    def busy(self, agent: int, at: float) -> bool:
+        return any(s <= at < e for s, e in self.booked[agent])
+
+    def ewt(self, at: float) -> float:
+        """The ACD's estimate, as the traffic model's: callers ahead + 1, times AHT, over the
+        agents on duty (an hour when nobody is: an hour)."""
+        agents = self.on_duty(at)
+        if agents == 0:
+            return 3600.0
+        ahead = sum(1 for joined, left in self.waiting if joined <= at < left)
+        if ahead == 0 and not all(self.busy(i, at) for i in range(agents)):
+            return 0.0
+        return (ahead + 1) * self.spec.aht / agents
+
+    def _start(self, agent: int, at: float, handle: float) -> float:
+        """The first time from `at` when `agent` is on duty and free for `handle` seconds."""
+        t = at
+        for _ in range(1000):
+            if agent >= self.on_duty(t):
+                t = (t // 3600 + 1) * 3600  # the next hour (São Paulo's offset is whole hours)
+                continue
+            clash = next((e for s, e in self.booked[agent] if s < t + handle and t < e), None)
+            if clash is None:
+                return t
+            t = clash
+        return math.inf
+
+    def join(self, at: float) -> tuple[str, float]:
+        """A caller joins at `at`: ('answered', wait), ('abandoned', wait) or ('busy', 0)."""
+        if self.on_duty(at) == 0:
+            return "busy", 0.0  # nobody on duty: Asterisk's JOINEMPTY
+        patience = self.rng.expovariate(1.0 / (self.spec.patience or math.inf))
+        handle = self.rng.expovariate(1.0 / self.spec.aht)
+        starts = [self._start(i, at, handle) for i in range(len(self.booked))]
+        agent = min(range(len(starts)), key=starts.__getitem__)
+        wait = starts[agent] - at
+        if wait > patience:
+            self.waiting.append((at, at + patience))
+            return "abandoned", round(patience, 1)
+        self.booked[agent].append((starts[agent], starts[agent] + handle))
+        self.waiting.append((at, at + wait))
+        return "answered", round(wait, 1)
+
+
 class HostCall(Call):
     """`Call` with a host that answers like a real one: latencies that vary, a service that
     fails or times out now and then, a queue whose wait follows the hour."""
 
-    def __init__(self, flow: model.Flow, rng: random.Random, busy: float, **options: Any):
+    def __init__(
+        self, flow: model.Flow, rng: random.Random, queues: dict[str, SampleQueue], **options: Any
+    ):
         super().__init__(flow, **options)
         self.rng = rng
-        self.busy = busy
+        self.queues = queues
 
     def _lookup(self, a: act.Lookup) -> ev.Event:
         name = a.function
@@ -145,9 +208,15 @@ class HostCall(Call):
 
     def _perform(self, a: act.Action) -> ev.Event | None:
         if isinstance(a, act.GetQueueStatus):
-            ewt = round(PEAK_EWT.get(a.queue, 120.0) * self.busy * self.rng.uniform(0.4, 1.3))
-            position = max(0, round(ewt / 40))
-            return ev.QueueStatus(self.now, a.queue, float(ewt), position)
+            ewt = round(self.queues[a.queue].ewt(self.now))
+            return ev.QueueStatus(self.now, a.queue, float(ewt), max(0, round(ewt / 40)))
+        if isinstance(a, act.TransferToQueue):
+            queued_at = self.now + 1.0  # the transfer's prompt
+            status, wait = self.queues[a.queue].join(queued_at)
+            if self.transfer_result == "failed":
+                status, wait = "failed", 0.0
+            self.now = queued_at + wait
+            return ev.TransferResult(self.now, status, wait=wait, queued_at=queued_at)  # type: ignore[arg-type]
         return super()._perform(a)
 
 
@@ -165,12 +234,6 @@ def arrivals(rng: random.Random, count: int) -> list[float]:
         start = dt.datetime(day.year, day.month, day.day, h, tzinfo=ZONE)
         out.append(start.timestamp() + rng.uniform(0, 3600))
     return sorted(out)
-
-
-def busy_factor(at: float) -> float:
-    """How busy the agents are at that hour, 0.05–1.0, from the arrival profile."""
-    local = dt.datetime.fromtimestamp(at, ZONE)
-    return max(0.05, WEEKDAY_HOURS[local.hour] / max(WEEKDAY_HOURS))
 
 
 def callers_for(fixtures: Fixtures, rng: random.Random) -> tuple[str | None, str | None]:
@@ -256,7 +319,14 @@ def answer(call: HostCall, caller: Caller, rng: random.Random) -> None:
         call.wait()
 
 
-def one_call(flow: model.Flow, fixtures: Fixtures, at: float, n: int, rng: random.Random) -> Any:
+def one_call(
+    flow: model.Flow,
+    fixtures: Fixtures,
+    at: float,
+    n: int,
+    rng: random.Random,
+    queues: dict[str, SampleQueue],
+) -> Any:
     ani, dnis = callers_for(fixtures, rng)
     patient = rng.random() < 0.7
     caller = Caller(
@@ -272,7 +342,7 @@ def one_call(flow: model.Flow, fixtures: Fixtures, at: float, n: int, rng: rando
     call = HostCall(
         flow,
         rng,
-        busy_factor(at),
+        queues,
         ani=ani,
         dnis=dnis,
         at=at,
@@ -297,8 +367,11 @@ def generate(name: str, out_dir: Path) -> Path:
     flow = load(ROOT / "flows" / f"{name}.ivr")
     fixtures = for_flow(flow)
     rng = random.Random(f"{SEED}-{name}")
+    center = load_model(CENTER).queues
+    queues = {q: SampleQueue(center[q], random.Random(f"{SEED}-{q}")) for q in flow.queues}
     records = [
-        one_call(flow, fixtures, at, n, rng) for n, at in enumerate(arrivals(rng, VOLUME[name]), 1)
+        one_call(flow, fixtures, at, n, rng, queues)
+        for n, at in enumerate(arrivals(rng, VOLUME[name]), 1)
     ]
     records.sort(key=lambda r: (r["ended_at"], r["call_id"]))  # a sink writes as calls end
     path = out_dir / f"{name}.jsonl"

@@ -15,7 +15,8 @@ What the records tell, and how it is read:
 - hang-up per state: calls abandoned there / attempts there;
 - look-ups: mean latency, the share of each error reason; an `ok` keeps the
   result values of the base model (records do not hold them).
-Queues, conditions and speech rates are not in records: they come from the
+- queues: the callers' mean patience, from the records' queue legs (`PatienceFit`).
+Agents, handle times, conditions and speech rates are not in records: they come from the
 base model (`--model`), or documented defaults with a note to set them.
 """
 
@@ -27,6 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import model as fm
+from ..insight.queue_kpis import WAITED, legs
 from ..model import hours as hours_mod
 from ..model import speech
 from .model import TrafficModel, choice_keys
@@ -35,6 +37,36 @@ __all__ = ["describe_fit", "fit_model"]
 
 DEFAULT_QUEUE = {"agents": 10, "aht": 300, "patience": 180}
 MAX_SEGMENTS = 12
+
+
+class PatienceFit:
+    """Callers' mean patience per queue, from the records' queue legs.
+
+    With exponential patience, the maximum-likelihood estimate is the time all callers spent
+    waiting (an answered caller's wait is a patience not yet run out: a censored one) over
+    the callers who ran out of it (abandoned in queue). It needs no handle time, which
+    records do not carry; agents and AHT stay the base model's.
+    """
+
+    def __init__(self) -> None:
+        self.waited: defaultdict[str, float] = defaultdict(float)
+        self.abandons: Counter[str] = Counter()
+
+    def add(self, record: dict[str, Any]) -> None:
+        for leg in legs(record):
+            wait = leg.get("wait")
+            outcome = leg.get("outcome")
+            if outcome not in WAITED or not isinstance(wait, int | float) or wait < 0:
+                continue
+            queue = str(leg.get("queue"))
+            self.waited[queue] += float(wait)
+            self.abandons[queue] += outcome == "abandoned"
+
+    def mean(self, queue: str) -> float | None:
+        """Seconds, or None when no caller abandoned there (patience cannot be told)."""
+        if not self.abandons[queue]:
+            return None
+        return round(self.waited[queue] / self.abandons[queue], 1)
 
 
 def _key_of(menu: fm.Menu, kind: str, value: str, fuzzy: float) -> str | None:
@@ -84,10 +116,12 @@ def fit_model(
     total_noinput = total_nomatch = total_inputs = calls = 0
     with_failures = False  # records older than the `failures` field: per-call totals only
     base_ani = base.callers[0].ani if base else None
+    waits = PatienceFit()
     for rec in records:
         if rec.get("flow") not in (None, flow.name):
             continue
         calls += 1
+        waits.add(rec)
         local = dt.datetime.fromisoformat(rec["started_at"]).astimezone(zone)
         by_hour[local.hour] += 1
         by_weekday[local.weekday()] += 1
@@ -245,6 +279,9 @@ def fit_model(
                 "handle_cv": spec.handle_cv,
                 "callback_dial": spec.callback_dial,
             }
+        patience = waits.mean(q)
+        if patience is not None:
+            queues[q]["patience"] = patience
     data["queues"] = queues
     return data
 
@@ -253,6 +290,7 @@ def describe_fit(data: dict[str, Any], calls: int) -> str:
     """A header for a written model: where it came from and what is not in records."""
     return (
         f"# Fitted by `ivrflow traffic --fit` from {calls} call records.\n"
-        "# Queues (agents, AHT, patience), conditions and speech rates are not in records:\n"
+        "# Queues' agents and AHT, conditions and speech rates are not in records (patience\n"
+        "# is, where callers abandoned in queue):\n"
         "# they come from the base --model, or defaults — set them to your center's.\n"
     )
