@@ -59,7 +59,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--at",
         metavar="TIME",
         help="when the call is placed: 2026-12-25T10:00 (the flow's time zone), with an "
-        "offset (…-03:00), a date, or 19:30 on the default day (Tue 2026-11-24 10:00)",
+        "offset (…-03:00), a date, or 19:30 on the default day; default: Tue 2026-11-24 "
+        "10:00 in the flow's time zone",
     )
     call.add_argument("--lang", metavar="TAG", help="the call's language, e.g. en-US")
     call.add_argument(

@@ -136,6 +136,13 @@ def capture(env: StateEnv, parts: StateParts) -> model.Capture:
             where = end.values[0].span if end.values else end.span
             ctx.error("E121", "'end' expects one key, like \"#\", or none", where)
     validators_ = tuple(v for v in (validator(env, x) for x in s.all("valid")) if v)
+    if s.get("digits") is None and not s.all("valid"):
+        ctx.warning(
+            "W221",
+            f"capture '{decl.name}' takes any 1 to 20 keys: it has no validation and no length",
+            decl.name_span,
+            'say what a good entry is: `digits 6..10`, `valid luhn`, `valid regex "…"`',
+        )
     confirm_ = confirm(env, s)
     into = s.name("into")
     outcomes, esc, _ = sort_branches(

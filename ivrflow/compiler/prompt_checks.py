@@ -12,7 +12,22 @@ from collections.abc import Iterable, Iterator, Sequence
 from ..lang import ast
 from .context import Context
 
-_KEY = r"(\d|star|pound|hash|asterisco|estrela|cerquilha|sustenido)(?!\s*(?:digits|d[ií]gitos|n[uú]meros))"
+# Keys in words ("press four", "tecle quatro"), English and Portuguese. A word counts only when
+# a pause, "for"/"para" or another key follows it: "digite um número" asks for a number.
+_WORDS = {
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "um": "1", "uma": "1", "dois": "2", "duas": "2",
+    "três": "3", "tres": "3", "quatro": "4", "cinco": "5", "seis": "6", "sete": "7",
+    "oito": "8", "nove": "9",
+}  # fmt: skip
+_WORD_KEY = (
+    r"(?:" + "|".join(sorted(_WORDS, key=len, reverse=True)) + r")"
+    r"(?=\s*(?:$|[,;:.!?]|\b(?:para|pra|to|for|or|ou|e|and)\b))"
+)
+_KEY = (
+    r"(\d|star|pound|hash|asterisco|estrela|cerquilha|sustenido|" + _WORD_KEY + r")"
+    r"(?!\s*(?:digits|d[ií]gitos|n[uú]meros))"
+)
 # "press 4", "tecle 4", "dial star", "digite 9": a key the caller is told to press …
 _FIRST = re.compile(
     r"\b(?:press|dial|key|select|tecle|digite|pressione|disque|aperte|escolha)\s+"
@@ -41,7 +56,7 @@ def mentioned_keys(text: str) -> Iterator[tuple[str, int, int]]:
                 continue
             seen.add(start)
             word = m.group(1).lower()
-            yield _SPOKEN.get(word, word), start, base + m.end(1)
+            yield _SPOKEN.get(word, _WORDS.get(word, word)), start, base + m.end(1)
 
 
 def says(lines: Iterable[ast.Line]) -> Iterator[ast.Say]:

@@ -1,7 +1,7 @@
 """Fixtures: the answers a simulated host gives a flow (look-ups, queues, callers).
 
 The simulator, scenario tests and the path explorer share this file format
-(documented in flows/README.md):
+(documented in docs/testing.md, "Fixtures"):
 
     calls:   {vip: {ani: "+5511987654321", dnis: "+551130030001"}}
     lookups: {fetch_account: [{when: {contract: "79927398713"}, result: {...}},
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import IvrflowError, LookupFailure
+from ..errors import IvrflowError, LookupFailure, did_you_mean
 from ..model import Flow
 
 
@@ -77,35 +77,75 @@ def parse_queue_option(text: str) -> tuple[str, tuple[float | None, int | None]]
     return name.strip(), (ewt, position)
 
 
+SECTIONS = ("calls", "lookups", "queues")
+
+
 def load(path: str | Path) -> Fixtures:
     import yaml
 
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        text = p.read_text(encoding="utf-8")
+        root = yaml.compose(text)
+        data = yaml.safe_load(text) or {}
     except OSError as exc:
         raise FixtureError(f"cannot read fixtures '{p}': {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         raise FixtureError(f"{p}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return from_dict(data, str(p))
+    return from_dict(data, str(p), _positions(root))
 
 
-def from_dict(data: Any, source: str = "fixtures") -> Fixtures:
+def _positions(root: Any) -> dict[str, tuple[int, int]]:
+    """'section' and 'section.name' → (line, column) of that key, 1-based."""
+    import yaml
+
+    out: dict[str, tuple[int, int]] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return out
+    for key, value in root.value:
+        if isinstance(key, yaml.ScalarNode):
+            out[str(key.value)] = (key.start_mark.line + 1, key.start_mark.column + 1)
+            if isinstance(value, yaml.MappingNode):
+                for sub, _ in value.value:
+                    if isinstance(sub, yaml.ScalarNode):
+                        where = (sub.start_mark.line + 1, sub.start_mark.column + 1)
+                        out[f"{key.value}.{sub.value}"] = where
+    return out
+
+
+def from_dict(
+    data: Any, source: str = "fixtures", positions: Mapping[str, tuple[int, int]] | None = None
+) -> Fixtures:
+    """Fixtures from parsed YAML; `positions` (from `load`) put a line on each error."""
+    where = positions or {}
+
+    def at(key: str) -> str:
+        line_col = where.get(key)
+        return f"{source}:{line_col[0]}:{line_col[1]}" if line_col else source
+
     if not isinstance(data, dict):
-        raise FixtureError(f"{source}: expected a mapping with lookups, queues, calls")
-    unknown = set(data) - {"lookups", "queues", "calls"}
+        raise FixtureError(f"{source}: expected a mapping with {', '.join(SECTIONS)}")
+    unknown = sorted(set(map(str, data)) - set(SECTIONS))
     if unknown:
-        raise FixtureError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}")
+        name = unknown[0]
+        guess = did_you_mean(name, SECTIONS)
+        raise FixtureError(
+            f"{at(name)}: unknown section '{name}'"
+            + (f" ({guess})" if guess else "")
+            + f"; the sections are: {', '.join(SECTIONS)}"
+        )
     fx = Fixtures()
     for function, rules in (data.get("lookups") or {}).items():
         if not isinstance(rules, list):
-            raise FixtureError(f"{source}: lookups.{function} must be a list of rules")
+            raise FixtureError(
+                f"{at(f'lookups.{function}')}: lookups.{function} must be a list of rules"
+            )
         for n, rule in enumerate(rules):
             if not isinstance(rule, dict) or ("result" in rule) == ("error" in rule):
                 raise FixtureError(
-                    f"{source}: lookups.{function}[{n}] needs either result: or error:"
+                    f"{at(f'lookups.{function}')}: lookups.{function}[{n}] needs either result: or error:"
                 )
             when = {str(k): str(v) for k, v in (rule.get("when") or {}).items()}
             fx.lookups.setdefault(str(function), []).append(
@@ -113,7 +153,9 @@ def from_dict(data: Any, source: str = "fixtures") -> Fixtures:
             )
     for queue, status in (data.get("queues") or {}).items():
         if not isinstance(status, dict):
-            raise FixtureError(f"{source}: queues.{queue} must be like {{ewt: 300, position: 4}}")
+            raise FixtureError(
+                f"{at(f'queues.{queue}')}: queues.{queue} must be like {{ewt: 300, position: 4}}"
+            )
         ewt, position = status.get("ewt"), status.get("position")
         fx.queues[str(queue)] = (
             float(ewt) if ewt is not None else None,
@@ -121,7 +163,9 @@ def from_dict(data: Any, source: str = "fixtures") -> Fixtures:
         )
     for name, call in (data.get("calls") or {}).items():
         if not isinstance(call, dict):
-            raise FixtureError(f"{source}: calls.{name} must be like {{ani: …, dnis: …}}")
+            raise FixtureError(
+                f"{at(f'calls.{name}')}: calls.{name} must be like {{ani: …, dnis: …}}"
+            )
         fx.calls[str(name)] = {str(k): str(v) for k, v in call.items()}
     return fx
 
@@ -155,6 +199,7 @@ __all__ = [
     "Fixtures",
     "LookupFailure",
     "Rule",
+    "SECTIONS",
     "for_flow",
     "from_dict",
     "install",

@@ -67,7 +67,7 @@ class Call:
 
     def __init__(
         self,
-        flow: Flow,
+        flow: Flow | str | Path,
         *,
         ani: str | None = "+5511912345678",
         dnis: str | None = None,
@@ -81,6 +81,10 @@ class Call:
         seed: int = 0,
         call_id: str = "sim-1",
     ) -> None:
+        if not isinstance(flow, Flow):  # a path, as the docs show: Call("flows/billing.ivr")
+            from ..compiler import load
+
+            flow = load(flow)
         self.flow = flow
         self.fixtures = fixtures if fixtures is not None else for_flow(flow)
         self.start_at = self.now = epoch(at)
@@ -179,6 +183,10 @@ class Call:
         return {
             k: "****" if k in secure and v is not None else v for k, v in self.session.vars.items()
         }
+
+    def played(self, since: int = 0) -> list[str]:
+        """The audio files the IVR played since transcript line `since`, in order."""
+        return [x.text for x in self.transcript[since:] if x.kind == "play"]
 
     def said(self, since: int = 0) -> str:
         """Everything the IVR said since transcript line `since`, one prompt per line."""

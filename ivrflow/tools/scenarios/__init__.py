@@ -19,6 +19,7 @@ the suites under flows/tests/scenarios/):
     steps:                                  # caller actions and expectations, in order
       - expect_say: "Para segunda via"      # a substring of what the IVR said since the
       - expect_say_regex: "saldo .* R\\$"   #   previous caller action
+      - expect_play: "audio/jingle.wav"     # a part of an audio file it played since then
       - expect_state: main_menu
       - press: "2"
       - say: "segunda via"                  # or {text: "…", confidence: 0.4}

@@ -328,6 +328,9 @@ class _Loader(NodeReader):
             except re.error as exc:
                 self.error(vnode, f"expect_say_regex: not a valid regular expression: {exc}")
                 return None
+        if name == "expect_play":
+            audio = self.string(vnode, name)
+            return None if audio is None else Step(name, audio, where, source)
         if name == "expect_state":
             state = self.string(vnode, "expect_state")
             if state is None:

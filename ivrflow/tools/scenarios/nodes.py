@@ -111,7 +111,10 @@ class NodeReader:
 
     def unknown(self, key: yaml.Node, what: str, known: Iterable[str]) -> None:
         name = str(key.value)
-        self.error(key, f"unknown {what} '{name}'", did_you_mean(name, known))
+        known = list(known)
+        listed = f"the {what}s: {', '.join(known)}"
+        guess = did_you_mean(name, known)
+        self.error(key, f"unknown {what} '{name}'", f"{guess} ({listed})" if guess else listed)
 
     def string(self, node: yaml.Node, what: str) -> str | None:
         """A scalar as written (so `press: 0123` stays "0123"), or an error."""

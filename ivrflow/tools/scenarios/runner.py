@@ -158,6 +158,15 @@ class Runner:
                     "nothing the IVR said matches" + ("" if said else " (it said nothing)"),
                     diff=say_diff(step.value.pattern, said, regex=True),
                 )
+        elif kind == "expect_play":
+            played = call.played(self.mark)
+            if not any(step.value in path for path in played):
+                self.fail(
+                    step,
+                    str(step),
+                    "the IVR did not play it"
+                    + (f" (it played: {', '.join(played)})" if played else " (it played nothing)"),
+                )
         elif kind == "expect_state":
             if call.state != step.value:
                 ended = f" (the call ended: {_outcome(call)})" if call.ended else ""

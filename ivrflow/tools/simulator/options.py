@@ -42,6 +42,9 @@ class Options:
     seed: int = 0
 
 
+DEFAULT_HOUR = "10:00"
+
+
 def parse_at(text: str, timezone: str) -> dt.datetime:
     """`2026-12-25T10:00` (in `timezone`), `2026-12-25T10:00-03:00`, `2026-12-25`, or `19:30`
     (a time on the default day, Tuesday 2026-11-24)."""
@@ -85,7 +88,8 @@ def make_call(flow: Flow, options: Options, **call_options: Any) -> Call:
         )
     return Call(
         flow,
-        at=parse_at(options.at, flow.settings.timezone) if options.at else None,
+        # Without --at: 10:00 on the default day in the flow's own zone, not São Paulo's.
+        at=parse_at(options.at or DEFAULT_HOUR, flow.settings.timezone),
         fixtures=fixtures,
         emergency=options.emergency,
         variables={"language": options.language} if options.language else None,
