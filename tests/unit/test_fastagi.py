@@ -600,13 +600,22 @@ def test_number_transfer_dialstatus(tmp_path: Path, status: str, outcome: dict[s
     assert record["outcome"] == outcome
 
 
-@pytest.mark.parametrize(("member", "kind"), [("", "abandoned"), ("PJSIP/agent1", "transferred")])
-def test_caller_hangs_up_in_the_queue(member: str, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("member", "hold", "leg"),
+    [
+        ("", None, "abandoned"),  # issue 13: abandoned in the queue, not in the IVR
+        ("PJSIP/agent1", "12", "answered"),
+        ("PJSIP/agent1", None, "failed"),  # an answer without its hold time: the leg says so
+    ],
+)
+def test_caller_hangs_up_in_the_queue(member: str, hold: str | None, leg: str) -> None:
     def special(cmd: str) -> list[str] | None:
         if cmd.startswith("EXEC Queue"):
             return ["HANGUP", "200 result=-1"]
         if cmd == 'GET VARIABLE "MEMBERINTERFACE"':
             return [f"200 result=1 ({member})"] if member else ["200 result=0"]
+        if cmd == 'GET VARIABLE "QEHOLDTIME"':
+            return [f"200 result=1 ({hold})"] if hold else ["200 result=0"]
         return None
 
     fake = FakeAsterisk(["0"], special=special)
@@ -617,8 +626,48 @@ def test_caller_hangs_up_in_the_queue(member: str, kind: str) -> None:
         return lab
 
     (record,) = run(scenario()).records
-    assert record["outcome"]["kind"] == kind
-    assert fake.commands[-1] == 'GET VARIABLE "MEMBERINTERFACE"'  # nothing after a hang-up
+    assert record["outcome"] == {"kind": "transferred", "queue": "billing"}
+    assert record["queue"]["outcome"] == leg
+    if hold:
+        assert record["queue"]["wait"] == 12.0
+    assert not any(c.startswith(("SET VARIABLE", "HANGUP")) for c in fake.commands[-3:])
+
+
+@pytest.mark.parametrize(
+    ("status", "leg", "wait"),
+    [("TIMEOUT", "timeout", 0.0), ("FULL", "full", 0.0), ("JOINEMPTY", "full", 0.0)],
+)
+def test_queuestatus_becomes_the_leg(status: str, leg: str, wait: float) -> None:
+    fake = FakeAsterisk(["0"], queuestatus=status)
+
+    async def scenario() -> Lab:
+        async with Lab() as lab:
+            await fake.call(lab.server.port, "call-qs")
+        return lab
+
+    record = run(scenario()).records[0]
+    assert (record["queue"]["outcome"], record["queue"]["wait"]) == (leg, wait)
+    assert record["queue"]["detail"] == status
+
+
+def test_a_key_to_the_exit_context_leaves_for_a_callback() -> None:
+    def special(cmd: str) -> list[str] | None:
+        if cmd == 'GET VARIABLE "CONTEXT"':
+            return ["200 result=1 (ivrflow-queue-exit)"]
+        if cmd == 'GET VARIABLE "EXTEN"':
+            return ["200 result=1 (1)"]
+        return None
+
+    fake = FakeAsterisk(["0"], special=special)
+
+    async def scenario() -> Lab:
+        async with Lab() as lab:
+            await fake.call(lab.server.port, "call-qk")
+        return lab
+
+    record = run(scenario()).records[0]
+    assert record["queue"]["outcome"] == "left_for_callback"
+    assert record["queue"]["detail"] == "key 1"
 
 
 def test_barge_in_starts_a_multi_digit_entry() -> None:

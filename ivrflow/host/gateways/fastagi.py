@@ -21,8 +21,11 @@ drives the call with `Engine.run`, mapping actions to AGI commands:
 
 Limitations: DTMF only (a speech-only collect gets no input); GET DATA applies one
 timeout between keys, so an entry cut by it is recorded as ended by the terminator;
-a caller who leaves while queued counts as `answered` when Asterisk set MEMBERINTERFACE
-(queues.conf ``setinterfacevar = yes``), else as a hang-up (`abandoned`); a key barged
+the queue leg is read back from Asterisk: QUEUESTATUS (TIMEOUT, FULL, JOINEMPTY …), an agent
+(MEMBERINTERFACE, queues.conf ``setinterfacevar = yes``) with the wait from QEHOLDTIME
+(``setqueueentryvar = yes``), the caller's hang-up while queued (abandoned in the queue), or a
+key that took them to the queue's exit context (``context = ivrflow-queue-exit``: left for a
+callback); a key barged
 into a multi-digit entry's prompt starts that entry (the engine takes whole entries).
 A missing sound file makes STREAM FILE answer ``result=-1``, read as a hang-up: the
 fallback sound must exist on the Asterisk side.
@@ -92,6 +95,9 @@ class ServerConfig:
     fallback_sound: str | None = "beep"
     dial_string: str = "PJSIP/{number}"
     queue_options: str = ""  # Queue(name,options…): appended after the name
+    # queues.conf `context=`: a key pressed in the queue that exists there leaves the queue
+    # (Asterisk's exit by key); read back as the caller leaving for a callback.
+    queue_exit_context: str | None = "ivrflow-queue-exit"
     env_timeout: float = 10.0  # seconds to receive the environment
     reply_timeout: float = 3600.0  # seconds to wait for any reply (a queue can be long)
     hangup_grace: float = 2.0  # after a HANGUP notice, how long the pending reply may take
@@ -426,26 +432,7 @@ class AGIChannel:
     async def _transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> ev.Event:
         hung_up = False
         if isinstance(action, act.TransferToQueue):
-            await self.conn.send(agi.set_variable("QUEUE_PRIO", str(action.priority)))
-            await self.conn.send(agi.set_variable("IVRFLOW_SKILLS", ",".join(action.skills)))
-            args = action.queue + (
-                f",{self.config.queue_options}" if self.config.queue_options else ""
-            )
-            try:
-                await self.conn.send(agi.exec_app("Queue", args), dead_ok=True)
-            except CallerHungUp:
-                hung_up = True
-            hung_up = hung_up or self.conn.hung_up
-            status = (await self._variable("QUEUESTATUS")).upper()
-            if status in QUEUE_STATUS:
-                return ev.TransferResult(self.now(), QUEUE_STATUS[status], status)
-            if status:
-                return ev.TransferResult(self.now(), "failed", status)
-            # No QUEUESTATUS: an agent answered, or the caller left while queued. Asterisk sets
-            # MEMBERINTERFACE on answer when queues.conf has setinterfacevar=yes.
-            if not hung_up or await self._variable("MEMBERINTERFACE"):
-                return ev.TransferResult(self.now(), "answered")
-            return ev.Hangup(self.now())
+            return await self._queue(action)
         dial = self.config.dial_string.format(number=action.number)
         try:
             await self.conn.send(agi.exec_app("Dial", dial), dead_ok=True)
@@ -458,6 +445,49 @@ class AGIChannel:
         if hung_up:
             return ev.Hangup(self.now())
         return ev.TransferResult(self.now(), "failed", status or None)
+
+    async def _queue(self, action: act.TransferToQueue) -> ev.Event:
+        """Queue(), then how the wait ended: QUEUESTATUS (timeout, full, empty), a member
+        (MEMBERINTERFACE, with QEHOLDTIME: the wait), the caller's hang-up (abandoned in the
+        queue), or a key that left for the exit context (a callback). The wait is the
+        gateway's own clock unless Asterisk said the hold time."""
+        await self.conn.send(agi.set_variable("QUEUE_PRIO", str(action.priority)))
+        await self.conn.send(agi.set_variable("IVRFLOW_SKILLS", ",".join(action.skills)))
+        args = action.queue + (f",{self.config.queue_options}" if self.config.queue_options else "")
+        queued_at = self.now()
+        hung_up = False
+        try:
+            await self.conn.send(agi.exec_app("Queue", args), dead_ok=True)
+        except CallerHungUp:
+            hung_up = True
+        hung_up = hung_up or self.conn.hung_up
+        waited = round(self.now() - queued_at, 3)
+        status = (await self._variable("QUEUESTATUS")).upper()
+        if status in QUEUE_STATUS:
+            never_in = status in ("FULL", "JOINEMPTY", "JOINUNAVAIL")
+            wait = 0.0 if never_in else waited
+            return ev.TransferResult(
+                self.now(), QUEUE_STATUS[status], status, wait=wait, queued_at=queued_at
+            )
+        if status:
+            return ev.TransferResult(self.now(), "failed", status, queued_at=queued_at)
+        # No QUEUESTATUS: an agent answered (MEMBERINTERFACE, queues.conf setinterfacevar=yes;
+        # QEHOLDTIME with setqueueentryvar=yes), the caller hung up while queued, or a key
+        # took them to the queue's exit context.
+        if await self._variable("MEMBERINTERFACE"):
+            hold = await self._variable("QEHOLDTIME")
+            return ev.TransferResult(self.now(), "answered", wait=hold or None, queued_at=queued_at)
+        if hung_up:
+            return ev.TransferResult(
+                self.now(), "abandoned", "hangup", wait=waited, queued_at=queued_at
+            )
+        exit_context = self.config.queue_exit_context
+        if exit_context and await self._variable("CONTEXT") == exit_context:
+            key = await self._variable("EXTEN")
+            return ev.TransferResult(
+                self.now(), "callback", f"key {key}", wait=waited, queued_at=queued_at
+            )
+        return ev.TransferResult(self.now(), "answered", "no member", queued_at=queued_at)
 
     # ------------------------------------------------------------ the end
     async def set_outcome(self) -> None:

@@ -90,13 +90,22 @@ DIAL_STATUS: dict[str, ev.TransferStatus] = {
 }
 QUEUE_RESULT: dict[str, ev.TransferStatus] = {
     "bridged": "answered",
+    "bridging-in-process": "answered",
+    "hangup": "abandoned",
     "queue-full": "full",
     "leave": "noanswer",  # the queue's wait URL sent the caller back (<Leave/>)
     "redirected": "failed",
     "error": "failed",
     "system-error": "failed",
 }
-RETRY_FIELDS = ("Digits", "SpeechResult", "Confidence", "DialCallStatus", "QueueResult")
+RETRY_FIELDS = (
+    "Digits",
+    "SpeechResult",
+    "Confidence",
+    "DialCallStatus",
+    "QueueResult",
+    "QueueTime",
+)
 _FLOW_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -448,17 +457,19 @@ class WebhookGateway:
 
     def _event(self, form: Mapping[str, str], waiting: str, terminal: bool) -> ev.Event:
         now = self.config.clock()
+        queue = form.get("QueueResult", "").lower()
+        if waiting == "transfer" and queue:
+            # <Enqueue>'s action: how the wait ended and how long it was (QueueTime, seconds;
+            # the session checks it). Twilio sends it when the caller hangs up in the queue
+            # too, with a terminal CallStatus: that is abandonment in the queue, not the IVR.
+            status = QUEUE_RESULT.get(queue, "failed")
+            return ev.TransferResult(now, status, queue, wait=form.get("QueueTime"))
         if terminal:
             return ev.Hangup(now)
         if waiting == "transfer":
             dial = form.get("DialCallStatus", "").lower()
-            queue = form.get("QueueResult", "").lower()
-            if queue == "hangup":
-                return ev.Hangup(now)
             if dial:
                 return ev.TransferResult(now, DIAL_STATUS.get(dial, "failed"), dial)
-            if queue:
-                return ev.TransferResult(now, QUEUE_RESULT.get(queue, "failed"), queue)
             return ev.TransferResult(now, "failed", "no transfer result")
         speech = form.get("SpeechResult", "").strip()
         if speech:
