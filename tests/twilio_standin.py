@@ -30,6 +30,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import urljoin
 
@@ -69,6 +70,7 @@ class Call:
             "direction": "outbound-api",
             "answered_by": self.answered_by,
             "api_version": "2010-04-01",
+            "date_created": formatdate(self.started, usegmt=True),  # RFC 2822, as Twilio
             "uri": f"/2010-04-01/Accounts/{account}/Calls/{self.sid}.json",
         }
 
@@ -88,6 +90,7 @@ class TwilioStandIn:
         self.calls: dict[str, Call] = {}
         self.creates = 0
         self.down = False  # answer 503 to call-create (the API is having an outage)
+        self.lose_status_callbacks = False  # they never reach the webhook (a network fault)
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: ClientSession | None = None
 
@@ -95,6 +98,7 @@ class TwilioStandIn:
         app = web.Application()
         base = "/2010-04-01/Accounts/{account}/Calls"
         app.router.add_post(base + ".json", self.create)
+        app.router.add_get(base + ".json", self.list_calls)
         app.router.add_get(base + "/{sid}.json", self.fetch)
         app.on_cleanup.append(self._cleanup)
         return app
@@ -141,6 +145,20 @@ class TwilioStandIn:
             return web.json_response({"code": 20404, "message": "Not found"}, status=404)
         return web.json_response(call.resource(self.account_sid))
 
+    async def list_calls(self, request: web.Request) -> web.Response:
+        """`GET …/Calls.json?To=…&StartTime>=YYYY-MM-DD`: newest first, as Twilio pages it."""
+        if not self._authorized(request):
+            return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
+        to, since = request.query.get("To"), request.query.get("StartTime>")
+        day = time.strftime("%Y-%m-%d", time.gmtime(0)) if since is None else since
+        found = [
+            c.resource(self.account_sid)
+            for c in sorted(self.calls.values(), key=lambda c: -c.started)
+            if (to is None or c.form.get("To") == to)
+            and time.strftime("%Y-%m-%d", time.gmtime(c.started)) >= day
+        ]
+        return web.json_response({"calls": found, "page": 0, "page_size": 50})
+
     # ------------------------------------------------------------ the call's life
     def _params(self, call: Call, **more: str) -> dict[str, str]:
         params = {
@@ -180,7 +198,7 @@ class TwilioStandIn:
             await self._converse(call, phone)
             call.status = "completed"
         status_url = call.form.get("StatusCallback")
-        if status_url:
+        if status_url and not self.lose_status_callbacks:
             duration = str(int(time.time() - call.started))
             await self._post(call, status_url, self._params(call, CallDuration=duration))
 

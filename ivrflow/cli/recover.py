@@ -27,9 +27,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="list the unfinished calls, write nothing"
     )
+    p.add_argument(
+        "--callbacks",
+        metavar="DB",
+        help="the server's --callbacks: a call whose request is stored is callback_scheduled",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from ..errors import IvrflowRuntimeError
     from ..host.journal import CallJournal, recover_calls
     from ..host.sinks import JsonLinesSink, SpoolingSink, recover
 
@@ -50,9 +56,16 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         cut = recover(records_path)
         spool = Path(f"{records_path}.spool")
         sink = SpoolingSink(JsonLinesSink(records_path), spool)
-        done = recover_calls(journal, sink)
+        store = None
+        if args.callbacks:
+            from ..host.callbacks import open_store
+
+            store = open_store(args.callbacks)
+        done = recover_calls(journal, sink, callbacks=store)
+        if store is not None:
+            store.close()
         journal.close()
-    except OSError as exc:
+    except (OSError, IvrflowRuntimeError) as exc:
         print(f"ivrflow recover: {exc}", file=sys.stderr)
         return EXIT_FAILED
     if cut:

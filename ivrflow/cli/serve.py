@@ -27,10 +27,13 @@ DESCRIPTION = (
 
 def add_shared_arguments(p: argparse.ArgumentParser, listen: str) -> None:
     """The options of every gateway: flows, where to listen, records, callbacks, journal."""
+    add_callback_policy(p)
     p.add_argument("flows_dir", metavar="FLOWS_DIR", help="the directory of .ivr flows")
     p.add_argument("--listen", default=listen, metavar="HOST:PORT")
     p.add_argument("--records", metavar="FILE", help="append call records (JSON lines)")
-    p.add_argument("--callbacks", metavar="DB", help="SQLite database for callback requests")
+    p.add_argument(
+        "--callbacks", metavar="DB", help="callback requests: a SQLite file or a postgresql:// URL"
+    )
     p.add_argument(
         "--fixtures",
         metavar="FILE",
@@ -67,6 +70,14 @@ def add_shared_arguments(p: argparse.ArgumentParser, listen: str) -> None:
     )
 
 
+def add_callback_policy(p: argparse.ArgumentParser) -> None:
+    """How stored callbacks are retried (the outbound calls this server runs record their
+    attempts with it); the same options as `ivrflow callbacks run`."""
+    from .callbacks import add_policy_arguments
+
+    add_policy_arguments(p.add_argument_group("callback retries"))  # type: ignore[arg-type]
+
+
 def serve_options(args: argparse.Namespace) -> hosting.ServeOptions:
     """The shared options, as the gateways take them."""
     return hosting.ServeOptions(
@@ -79,7 +90,18 @@ def serve_options(args: argparse.Namespace) -> hosting.ServeOptions:
         metrics=args.metrics,
         call_log=args.call_log == "json",
         log_mask_ani=args.log_mask_ani,
+        callback_policy=_callback_policy(args),
     )
+
+
+def _callback_policy(args: argparse.Namespace) -> Any:
+    from .callbacks import policy_from
+
+    try:
+        return policy_from(args)
+    except Exception as exc:  # a bad --hours: say so before anything starts
+        print(f"ivrflow serve: {str(exc)[:300]}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -236,6 +258,14 @@ WEBHOOK_MISSING = (
 
 def add_webhook_arguments(p: argparse.ArgumentParser) -> None:
     add_shared_arguments(p, "127.0.0.1:8080")
+    from .callbacks import add_dialer_arguments
+
+    p.add_argument(
+        "--dispatch",
+        action="store_true",
+        help="also run the callback dispatcher (needs --callbacks and the dialer's options)",
+    )
+    add_dialer_arguments(p.add_argument_group("callback dialer (with --dispatch)"))  # type: ignore[arg-type]
     p.add_argument(
         "--redis",
         metavar="URL",
@@ -289,10 +319,30 @@ def _installed(module: str) -> bool:
         return False
 
 
+def _dispatcher(args: argparse.Namespace, found: hosting.Host) -> Any:
+    """The callback dispatcher `serve webhook --dispatch` runs beside the webhook, or None
+    after saying what is missing."""
+    from ..host.dispatcher import Dispatcher, lifecycle_of
+    from .callbacks import dialer_from
+
+    store = lifecycle_of(found.callbacks)
+    if store is None:
+        print("ivrflow serve webhook: --dispatch needs --callbacks", file=sys.stderr)
+        return None
+    if not args.webhook_url and args.public_url:
+        args.webhook_url = args.public_url
+    try:
+        return Dispatcher(store, dialer_from(args))
+    except ValueError as exc:
+        print(f"ivrflow serve webhook: --dispatch: {exc}", file=sys.stderr)
+        return None
+
+
 def run_webhook(args: argparse.Namespace) -> int:
     if not _installed("aiohttp") or (args.redis and not _installed("redis")):
         print(WEBHOOK_MISSING, file=sys.stderr)
         return EXIT_USAGE
+    import asyncio
     import logging
     import os
 
@@ -361,7 +411,16 @@ def run_webhook(args: argparse.Namespace) -> int:
         flush=True,
     )
 
+    dispatching = None
+    if args.dispatch:
+        dispatching = _dispatcher(args, found)
+        if dispatching is None:
+            found.close()
+            return EXIT_USAGE
+
     async def alongside() -> None:
+        if dispatching is not None:
+            dispatch = asyncio.ensure_future(dispatching.run())
         try:
             await found.start_ops({"session_store": store.ping})
         except OSError as exc:
@@ -369,6 +428,9 @@ def run_webhook(args: argparse.Namespace) -> int:
         try:
             await found.keep_replaying()
         finally:
+            if dispatching is not None:
+                dispatch.cancel()
+                await dispatching.dialer.close()
             await found.stop_ops()
 
     try:

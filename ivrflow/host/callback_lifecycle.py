@@ -16,6 +16,7 @@ A store (SQLite, PostgreSQL) subclasses `LifecycleStore` and gives it a transact
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -117,6 +118,7 @@ class Claim:
     priority: int = 0
     adopted: bool = False
     reference: str | None = None
+    started_at: float = 0.0  # when the attempt was claimed first
 
     @property
     def attempt_id(self) -> str:
@@ -168,6 +170,22 @@ class LifecycleStore:
     def _transaction(self, doing: str) -> AbstractContextManager[Execute]:
         raise NotImplementedError
 
+    # The CallbackStore protocol (host.callbacks), which every store also keeps.
+    def store(self, request: CallbackRequest) -> str:
+        raise NotImplementedError
+
+    def get(self, call_id: str) -> CallbackRequest | None:
+        raise NotImplementedError
+
+    def pending(self, queue: str | None = None, limit: int = 100) -> list[CallbackRequest]:
+        raise NotImplementedError
+
+    def mark_done(self, call_id: str, status: str) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
     # ------------------------------------------------------------ dispatching
     def claim(self, owner: str, now: float | None = None, limit: int = 10) -> list[Claim]:
         """Up to `limit` attempts for `owner`: due requests (highest priority, then oldest
@@ -205,7 +223,7 @@ class LifecycleStore:
                     "VALUES (?, ?, ?, ?)",
                     (request.call_id, number, now, owner),
                 )
-                claims.append(Claim(request, number, owner, until, int(r[9])))
+                claims.append(Claim(request, number, owner, until, int(r[9]), started_at=now))
         return claims
 
     def _schedule(self, db: Execute, now: float) -> None:
@@ -240,11 +258,21 @@ class LifecycleStore:
                 (owner, until, now, request.call_id),
             )
             ref = db(
-                "SELECT reference FROM callback_attempts WHERE call_id = ? AND attempt = ?",
+                "SELECT reference, started_at FROM callback_attempts "
+                "WHERE call_id = ? AND attempt = ?",
                 (request.call_id, number),
             ).fetchone()
             claims.append(
-                Claim(request, number, owner, until, int(r[9]), True, ref[0] if ref else None)
+                Claim(
+                    request,
+                    number,
+                    owner,
+                    until,
+                    int(r[9]),
+                    True,
+                    ref[0] if ref else None,
+                    float(ref[1]) if ref else now,
+                )  # fmt: skip
             )
         return claims
 
@@ -260,10 +288,7 @@ class LifecycleStore:
             )
         if cur.rowcount != 1:
             return None
-        return Claim(
-            claim.request, claim.attempt, claim.owner, until, claim.priority, claim.adopted,
-            claim.reference,
-        )  # fmt: skip
+        return dataclasses.replace(claim, lease_until=until)
 
     def set_reference(self, call_id: str, attempt: int, reference: str) -> None:
         """The telephony side's id for an attempt, so an adopting dispatcher can ask it."""

@@ -53,8 +53,10 @@ class Dialer(Protocol):
         Raise DialerUnavailable when nothing was placed; any other exception is `failed`."""
         ...
 
-    async def status(self, reference: str) -> Status:
-        """How the call of `reference` stands now: "active", its outcome, or None (unknown)."""
+    async def status(self, claim: Claim) -> Status:
+        """How the call of an attempt stands now: "active", its outcome, or None when the
+        telephony side has no such call. `claim.reference` is None when the dispatcher died
+        before keeping it: the dialer looks the call up by number and time if it can."""
         ...
 
     async def close(self) -> None: ...
@@ -164,13 +166,11 @@ class Dispatcher:
     async def _adopt(self, claim: Claim) -> None:
         """A dead dispatcher's attempt: find out how it ended; never dial it again."""
         self.stats.adopted += 1
-        status: Status = None
-        if claim.reference is not None:
-            try:
-                status = await self.dialer.status(claim.reference)
-            except DialerUnavailable as exc:  # ask again once the lease runs out
-                log.warning("callbacks: cannot ask about %s yet: %s", claim.attempt_id, exc)
-                return
+        try:
+            status = await self.dialer.status(claim)
+        except DialerUnavailable as exc:  # ask again once the lease runs out
+            log.warning("callbacks: cannot ask about %s yet: %s", claim.attempt_id, exc)
+            return
         if status == "active":
             self._live[claim.attempt_id] = claim
             return

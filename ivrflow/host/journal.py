@@ -25,15 +25,20 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..runtime.record import iso, mask
+from .callback_types import CallbackRequest
 
 if TYPE_CHECKING:
     from ..runtime.session import Session
     from .sinks import RecordSink
 
 RECOVERED_REASON = "server_stopped"
+
+
+class CallbackStoreLike(Protocol):
+    def get(self, call_id: str) -> CallbackRequest | None: ...
 
 
 class CallJournal:
@@ -178,9 +183,13 @@ def _load(path: Path) -> tuple[dict[str, dict[str, Any]], int]:
 
 
 # ---------------------------------------------------------------- recovery
-def recovered_record(entry: dict[str, Any], ended_at: float) -> dict[str, Any]:
+def recovered_record(
+    entry: dict[str, Any], ended_at: float, callback: CallbackRequest | None = None
+) -> dict[str, Any]:
     """The record of a call the server left unfinished: outcome `error`, reason
-    `server_stopped`, in the same shape as every other record."""
+    `server_stopped`, in the same shape as every other record — or `callback_scheduled` when
+    the callback store holds the call's request (the caller was promised a callback, and the
+    dispatcher keeps it)."""
     start = float(entry.get("at") or ended_at)
     end = max(start, ended_at)
     why = "the server stopped before the call ended; record written by recovery"
@@ -195,7 +204,16 @@ def recovered_record(entry: dict[str, Any], ended_at: float) -> dict[str, Any]:
         "started_at": iso(start),
         "ended_at": iso(end),
         "duration": round(end - start, 3),
-        "outcome": {"kind": "error", "reason": RECOVERED_REASON, "state": None},
+        "outcome": (
+            {"kind": "error", "reason": RECOVERED_REASON, "state": None}
+            if callback is None
+            else {
+                "kind": "callback_scheduled",
+                "queue": callback.queue,
+                "number": mask(callback.number),
+                "reference": f"recovered:{callback.call_id}",
+            }
+        ),  # fmt: skip
         "path": [],
         "inputs": [],
         "lookups": [],
@@ -207,20 +225,36 @@ def recovered_record(entry: dict[str, Any], ended_at: float) -> dict[str, Any]:
     }
 
 
-def recover_calls(journal: CallJournal, sink: RecordSink, now: float | None = None) -> list[str]:
+def recover_calls(
+    journal: CallJournal,
+    sink: RecordSink,
+    now: float | None = None,
+    callbacks: CallbackStoreLike | None = None,
+) -> list[str]:
     """Write an `error` record for every call the journal holds open, mark each ended, and
     compact; return their call ids. The end time is when the journal was last written (the
-    last sign of life of the server that died), or `now`."""
+    last sign of life of the server that died), or `now`. A call whose callback request is
+    in `callbacks` (stored just before the crash) is recorded as `callback_scheduled`."""
     calls = journal.open_calls()
     ended_at = journal.last_written or (now if now is not None else time.time())
     done: list[str] = []
     write = getattr(sink, "write_once", sink.write)  # a second pass writes nothing twice
     for entry in calls:
-        write(recovered_record(entry, ended_at))
+        write(recovered_record(entry, ended_at, _stored_callback(callbacks, entry["call_id"])))
         journal.ended(entry["call_id"])
         done.append(entry["call_id"])
     journal.compact()
     return done
+
+
+def _stored_callback(callbacks: CallbackStoreLike | None, call_id: str) -> CallbackRequest | None:
+    if callbacks is None:
+        return None
+    try:
+        found = callbacks.get(call_id)
+    except Exception:  # the store is down: the call stays an error rather than a guess
+        return None
+    return found if isinstance(found, CallbackRequest) else None
 
 
 __all__ = ["RECOVERED_REASON", "CallJournal", "recover_calls", "recovered_record"]

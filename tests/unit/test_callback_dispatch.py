@@ -103,13 +103,11 @@ def with_lab(tmp_path: Path) -> Callable[[Callable[[Lab], Awaitable[None]]], Non
 WithLab = Callable[[Callable[[Lab], Awaitable[None]]], None]
 
 
-def stored(store: LifecycleStore, n: int, number: str, **extra: Any) -> str:
+def stored(
+    store: LifecycleStore, n: int, number: str, at: float = MONDAY_MORNING - 600, **extra: Any
+) -> str:
     call_id = f"in-{n}"
-    store.store(  # type: ignore[attr-defined]
-        CallbackRequest(
-            call_id, number, "billing", number, None, MONDAY_MORNING - 600, "billing", extra
-        )
-    )
+    store.store(CallbackRequest(call_id, number, "billing", number, None, at, "billing", extra))
     return call_id
 
 
@@ -139,7 +137,7 @@ async def _test_each_kind_of_answer_is_recorded_once_as_its_outcome(lab: Lab) ->
     }
     assert lab.standin.creates == len(PHONES)  # each dialled once
     # The records of the outbound calls that ran the flow; a machine gets none.
-    records = {r["dnis"]: r for r in lab.engine.records.records}  # type: ignore[attr-defined]
+    records = {r["dnis"]: r for r in lab.engine.records.records}
     assert set(records) == {"+5511900000001", "+5511900000002", "+5511900000007"}
     agent = records["+5511900000001"]
     assert agent["outcome"]["kind"] == "transferred" and agent["outcome"]["queue"] == "billing"
@@ -228,6 +226,29 @@ async def _test_adoption_asks_the_api_when_the_status_callback_was_lost(lab: Lab
     assert e is not None and e.history[0].outcome == "no_answer"
     assert "adopted by test" in (e.history[0].detail or "")
     assert lab.standin.creates == 0 and dispatcher.stats.adopted == 1
+
+
+def test_a_call_placed_but_not_written_down_is_found_by_number_and_time(
+    with_lab: WithLab,
+) -> None:
+    with_lab(_test_a_call_placed_but_not_written_down_is_found_by_number_and_time)
+
+
+async def _test_a_call_placed_but_not_written_down_is_found_by_number_and_time(lab: Lab) -> None:
+    lab.standin.lose_status_callbacks = True
+    import time as clock
+
+    call_id = stored(lab.store, 1, "+5511900000003", at=clock.time() - 600)
+    (claim,) = lab.store.claim("dead", clock.time() - 200)  # its lease ran out long ago
+    await lab.dialer.place(claim)  # placed; the dispatcher died before keeping the sid
+    while next(iter(lab.standin.calls.values())).status != "busy":
+        await asyncio.sleep(0.02)
+    dispatcher = Dispatcher(lab.store, lab.dialer, owner="test")
+    assert await dispatcher.run_once() == 1
+    await dispatcher.drain()
+    e = lab.store.entry(call_id)
+    assert e is not None and e.history[0].outcome == "busy"
+    assert lab.standin.creates == 1
 
 
 def test_twilio_statuses_map_to_outcomes() -> None:

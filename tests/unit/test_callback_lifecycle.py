@@ -53,12 +53,12 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
 
     yield open_one
     for s in opened:
-        s.close()  # type: ignore[attr-defined]
+        s.close()
 
 
 def test_busy_then_answered_is_completed_with_both_attempts(make: Factory) -> None:
     s = make(policy=RetryPolicy(initial_delay=60, retry_delay=300, max_attempts=3))
-    s.store(request())  # type: ignore[attr-defined]
+    s.store(request())
     assert s.claim("d1", T0 + 30) == []  # the initial delay
     (c,) = s.claim("d1", T0 + 60)
     assert (c.attempt, c.adopted, c.attempt_id) == (1, False, "call-1~1")
@@ -76,7 +76,7 @@ def test_busy_then_answered_is_completed_with_both_attempts(make: Factory) -> No
         (1, "busy", "d1"),
         (2, "answered", "d2"),
     ]
-    assert s.pending() == []  # type: ignore[attr-defined]
+    assert s.pending() == []
     f = s.figures()
     assert (f.requested, f.by_state, f.time_to_callback, f.attempts_per_completion) == (
         1,
@@ -88,7 +88,7 @@ def test_busy_then_answered_is_completed_with_both_attempts(make: Factory) -> No
 
 def test_a_second_report_of_an_attempt_changes_nothing(make: Factory) -> None:
     s = make(policy=RetryPolicy(retry_delay=10))
-    s.store(request())  # type: ignore[attr-defined]
+    s.store(request())
     (c,) = s.claim("d1", T0)
     assert s.finish_attempt("call-1", 1, "no_answer", now=T0 + 5)
     assert not s.finish_attempt("call-1", 1, "answered", now=T0 + 6)
@@ -99,7 +99,7 @@ def test_a_second_report_of_an_attempt_changes_nothing(make: Factory) -> None:
 
 def test_max_attempts_then_exhausted(make: Factory) -> None:
     s = make(policy=RetryPolicy(retry_delay=10, max_attempts=2))
-    s.store(request())  # type: ignore[attr-defined]
+    s.store(request())
     now = T0
     for outcome in ("machine", "busy"):
         (c,) = s.claim("d", now)
@@ -113,12 +113,12 @@ def test_max_attempts_then_exhausted(make: Factory) -> None:
 def test_the_window_ends_then_expired(make: Factory) -> None:
     window = ("2026-12-07T11:00-03:00", "2026-12-07T11:10-03:00")  # ten minutes from T0
     s = make(policy=RetryPolicy(retry_delay=300))
-    s.store(request(window=window))  # type: ignore[attr-defined]
+    s.store(request(window=window))
     (c,) = s.claim("d", T0)
     s.finish_attempt("call-1", 1, "no_answer", now=T0 + 400)  # next try would be past 11:10
     e = s.entry("call-1")
     assert e is not None and e.state == "expired"
-    s.store(request(2, window=("2026-12-07T08:00-03:00", "2026-12-07T09:00-03:00")))  # type: ignore[attr-defined]
+    s.store(request(2, window=("2026-12-07T08:00-03:00", "2026-12-07T09:00-03:00")))
     assert s.claim("d", T0) == []
     e2 = s.entry("call-2")
     assert e2 is not None and e2.state == "expired"
@@ -136,7 +136,7 @@ HOURS = _HOURS.flow.hours["dial"]
 def test_attempts_wait_for_open_hours_and_skip_holidays(make: Factory) -> None:
     s = make(policy=RetryPolicy(retry_delay=600, hours=HOURS, expire_after=7 * 86400))
     evening = T0 + 7 * 3600 + 50 * 60  # Monday 18:50 local
-    s.store(request(at=evening))  # type: ignore[attr-defined]
+    s.store(request(at=evening))
     (c,) = s.claim("d", evening)
     s.finish_attempt("call-1", 1, "no_answer", now=evening + 60)  # 19:01 + 10 min: closed
     e = s.entry("call-1")
@@ -146,15 +146,15 @@ def test_attempts_wait_for_open_hours_and_skip_holidays(make: Factory) -> None:
 
 def test_higher_priority_first(make: Factory) -> None:
     s = make()
-    s.store(request(1, at=T0))  # type: ignore[attr-defined]
-    s.store(request(2, at=T0 + 1, priority=10))  # type: ignore[attr-defined]
+    s.store(request(1, at=T0))
+    s.store(request(2, at=T0 + 1, priority=10))
     (c,) = s.claim("d", T0 + 5, limit=1)
     assert (c.request.call_id, c.priority) == ("call-2", 10)
 
 
 def test_an_expired_lease_is_adopted_not_dialled_again(make: Factory) -> None:
     s = make(policy=RetryPolicy(lease=30))
-    s.store(request())  # type: ignore[attr-defined]
+    s.store(request())
     (c,) = s.claim("dead", T0)
     s.set_reference("call-1", 1, "CA123")
     assert s.claim("alive", T0 + 29) == []
@@ -169,7 +169,7 @@ def test_an_expired_lease_is_adopted_not_dialled_again(make: Factory) -> None:
 
 def test_release_counts_no_attempt(make: Factory) -> None:
     s = make()
-    s.store(request())  # type: ignore[attr-defined]
+    s.store(request())
     (c,) = s.claim("d", T0)
     assert s.release(c, T0 + 60, "connection refused")
     e = s.entry("call-1")
@@ -185,8 +185,8 @@ def test_release_counts_no_attempt(make: Factory) -> None:
 
 def test_operators_cancel_and_retry(make: Factory) -> None:
     s = make(policy=RetryPolicy(max_attempts=1))
-    s.store(request(1))  # type: ignore[attr-defined]
-    s.store(request(2))  # type: ignore[attr-defined]
+    s.store(request(1))
+    s.store(request(2))
     assert s.cancel("call-1", T0)
     assert not s.cancel("call-1", T0)
     assert s.claim("d", T0)[0].request.call_id == "call-2"
@@ -208,7 +208,7 @@ def test_operators_cancel_and_retry(make: Factory) -> None:
 def test_claims_of_dispatchers_on_other_connections_never_overlap(make: Factory) -> None:
     stores = [make() for _ in range(4)]
     for n in range(200):
-        stores[0].store(request(n))  # type: ignore[attr-defined]
+        stores[0].store(request(n))
     claimed: list[str] = []
     lock = threading.Lock()
 

@@ -21,6 +21,7 @@ from typing import Any
 from ...model import Flow
 from ...runtime.sealing import Keyring
 from ..calllog import CallLog, json_lines_handler
+from ..dispatcher import attempt_recorder
 from ..engine import Engine
 from ..health import Check, engine_spools
 from ..journal import CallJournal, recover_calls
@@ -38,7 +39,8 @@ class ServeOptions:
     flows_dir: str | Path
     listen: str
     records: str | None = None  # JSON lines file
-    callbacks: str | None = None  # SQLite database
+    callbacks: str | None = None  # SQLite database or postgresql:// URL
+    callback_policy: Any = None  # the store's RetryPolicy (host.callback_rules)
     mask_ani: bool = False
     journal: str | None = None  # needs `records`
     metrics: str | None = None  # HOST:PORT of /metrics, /healthz, /readyz
@@ -180,6 +182,15 @@ class Host:
             self.engine.journal.close()
 
 
+def callback_spool(options: ServeOptions) -> str:
+    """Where requests the callback store refused wait: beside a SQLite file; beside the
+    records (or in the working directory) for a PostgreSQL URL."""
+    assert options.callbacks is not None
+    if "://" not in options.callbacks:
+        return f"{options.callbacks}.spool"
+    return f"{options.records}.callbacks.spool" if options.records else "callbacks.spool"
+
+
 def setup(
     options: ServeOptions, name: str, records: RecordSink, snapshot_key: Keyring | None = None
 ) -> Host | None:
@@ -219,10 +230,11 @@ def setup(
             spools.append(records)
         callbacks: Any = None
         if options.callbacks:
-            from ..callbacks import SpoolingStore, SQLiteCallbackStore
+            from ..callbacks import SpoolingStore, open_store
 
             callbacks = SpoolingStore(
-                SQLiteCallbackStore(options.callbacks), f"{options.callbacks}.spool"
+                open_store(options.callbacks, policy=options.callback_policy),
+                callback_spool(options),
             )
             spools.append(callbacks)
         journal = CallJournal(journal_path) if journal_path else None
@@ -245,6 +257,8 @@ def setup(
         metrics=metrics,
         call_log=call_log,
     )
+    if callbacks is not None:  # an outbound callback's end records its attempt
+        engine.on_finish.append(attempt_recorder(callbacks.inner))
     if metrics is not None:
         metrics.watch_spools(records=records, callbacks=callbacks)
     found = Host(flows_dir, host, port, engine, callbacks, spools, metrics_listen=metrics_listen)
@@ -252,7 +266,7 @@ def setup(
     if moved:
         print(f"ivrflow: moved {moved} spooled records/callbacks home", file=sys.stderr)
     if journal is not None:
-        found.recovered = recover_calls(journal, records)
+        found.recovered = recover_calls(journal, records, callbacks=callbacks)
         if found.recovered:
             print(
                 f"ivrflow: recovery: {len(found.recovered)} calls left unfinished by the last "

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ivrflow.callbacks")
 
 TWILIO_API = "https://api.twilio.com"
+CLOCK_SKEW = 5.0  # seconds our clock and the provider's may differ when matching a call
 ACTIVE = frozenset({"queued", "initiated", "ringing", "in-progress"})
 
 
@@ -113,12 +116,34 @@ class RestDialer:
             raise CallRefused("the call-create answer has no sid")
         return sid
 
-    async def status(self, reference: str) -> Status:
+    async def status(self, claim: Claim) -> Status:
+        reference = claim.reference or await self._find(claim)
+        if reference is None:
+            return None
         try:
             body = await self._request("GET", f"{self.calls_url}/{quote(reference)}.json")
         except CallRefused:  # 404: the provider does not know the call
             return None
         return outcome_of_status(str(body.get("status", "")), body.get("answered_by"))
+
+    async def _find(self, claim: Claim) -> str | None:
+        """The call of an attempt whose sid was never kept (the dispatcher died between the
+        call-create answer and writing it down): the calls to the number created since the
+        attempt began (`GET …/Calls.json?To=…&StartTime>=…`, then by `date_created`)."""
+        day = time.strftime("%Y-%m-%d", time.gmtime(claim.started_at))
+        query = urlencode({"To": claim.request.number, "StartTime>": day})
+        try:
+            body = await self._request("GET", f"{self.calls_url}.json?{query}")
+        except CallRefused:
+            return None
+        for call in body.get("calls") or []:
+            try:
+                created = parsedate_to_datetime(str(call.get("date_created"))).timestamp()
+            except (TypeError, ValueError):
+                continue
+            if created >= claim.started_at - CLOCK_SKEW and isinstance(call.get("sid"), str):
+                return str(call["sid"])
+        return None
 
     async def _request(
         self, method: str, url: str, form: dict[str, str] | None = None
