@@ -57,7 +57,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         spool = Path(f"{records_path}.spool")
         sink = SpoolingSink(JsonLinesSink(records_path), spool)
         store = None
-        if args.callbacks:
+        if getattr(args, "callbacks", None):
             from ..host.callbacks import open_store
 
             store = open_store(args.callbacks)
