@@ -362,7 +362,8 @@ def on_utterance(call: CallState, e: ev.Utterance) -> Result | None:
         return None
     text = str(e.text)[:MAX_UTTERANCE]
     state = call.flow.states[call.state]
-    record_input(call, "speech", text, getattr(state, "secure", False))
+    heard = round(_confidence(e.confidence), 3)
+    record_input(call, "speech", text, getattr(state, "secure", False), confidence=heard)
     return _HEARD[call.phase](call, state, text, e.confidence)
 
 

@@ -67,11 +67,17 @@ def describe(exc: BaseException) -> str:
 
 
 def record_input(
-    call: CallState, kind: str, value: str, secure: bool = False, how: str | None = None
+    call: CallState,
+    kind: str,
+    value: str,
+    secure: bool = False,
+    how: str | None = None,
+    confidence: float | None = None,
 ) -> None:
     shown = "****" if secure else value
     t = round(call.now - call.started_at, 3)
-    call.inputs.append(new_row(Input, (call.state, kind, shown, t, how)))
+    row = (call.state, kind, shown, t, how)
+    call.inputs.append(new_row(Input, row if confidence is None else (*row, confidence)))
     if not secure:
         call.vars["last_input"] = value
     for listener in call.listeners:

@@ -64,10 +64,14 @@ def build_record(session: CallState) -> dict[str, Any]:
     return record
 
 
-def _input(state: str, kind: str, value: str, t: float, how: str | None) -> dict[str, Any]:
+def _input(
+    state: str, kind: str, value: str, t: float, how: str | None, confidence: float | None = None
+) -> dict[str, Any]:
     entry: dict[str, Any] = {"state": state, "kind": kind, "value": value, "t": t}
     if how:
         entry["ended_by"] = how
+    if confidence is not None:
+        entry["confidence"] = confidence
     return entry
 
 

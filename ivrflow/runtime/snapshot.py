@@ -18,7 +18,7 @@ from .. import model
 from ..errors import IvrflowRuntimeError
 from .listener import Listener
 from .sealing import Keyring, SealError, context, keyring
-from .state import UNAVAILABLE, CallFrame, CallState, Failure, Input, Phase
+from .state import UNAVAILABLE, CallFrame, CallState, Failure, Input, Phase, new_row
 
 FORMAT = 1
 C = TypeVar("C", bound=CallState)
@@ -206,7 +206,7 @@ def load(
         s.outcome = _decode(data["outcome"])
         s.ended = data["ended"]
         s.ended_at = data["ended_at"]
-        s.inputs = [Input(*row) for row in data["inputs"]]
+        s.inputs = [new_row(Input, tuple(row)) for row in data["inputs"]]  # speech rows: 6
         s.failures = [Failure(*row) for row in data.get("failures", ())]
         s.lookups = _decode(data["lookups"])
         s.queue_legs = _decode(data.get("queue_legs", []))

@@ -76,6 +76,9 @@ class Input(NamedTuple):
     value: str  # "****" for a secure one
     t: float  # seconds since the call started
     ended_by: str | None  # how a capture's entry ended: terminator, max, interdigit, too long
+    # The recognizer's confidence: a sixth field that only speech rows carry (key rows stay
+    # five long, and so do their snapshots).
+    confidence: float | None = None
 
 
 class Failure(NamedTuple):

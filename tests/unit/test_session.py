@@ -668,7 +668,19 @@ def test_menu_spoken_choices(utterance: str, reason: str) -> None:
         "kind": "speech",
         "value": utterance,
         "t": 1.0,
+        "confidence": 1.0,
     }
+
+
+def test_speech_input_records_the_recognizer_confidence() -> None:
+    """Issue 15: the record says how sure the recognizer was (a garbled one counts as 0)."""
+    for given, recorded in ((0.4567, 0.457), (float("nan"), 0.0), (7, 1.0)):
+        call = Driver(compile_flow(MENU))
+        call.speak("saldo", confidence=given)
+        if not call.session.ended:  # a low confidence asks "did you say …?"
+            call.hangup()
+        assert call.record["inputs"][0]["confidence"] == recorded
+        assert all("confidence" not in row for row in call.record["inputs"][1:])
 
 
 def test_menu_accents_do_not_matter() -> None:
