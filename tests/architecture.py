@@ -33,7 +33,7 @@ CONFINED: Mapping[str, tuple[str, ...]] = {
     "aiohttp": ("ivrflow.host.gateways",),
     "redis": ("ivrflow.host.gateways",),
     "prompt_toolkit": ("ivrflow.tools.simulator",),
-    "psycopg": ("ivrflow.host.callback_postgres",),  # the `postgres` extra
+    "psycopg": ("ivrflow.host.callback_postgres", "ivrflow.host.records_postgres"),
     "prometheus_client": ("ivrflow.host.metrics",),  # the `metrics` extra
     "holidays": ("ivrflow.model.calendars",),  # the holiday calendars, read in one place
     "cryptography": ("ivrflow.runtime.sealing",),  # AES-GCM for secure values in snapshots

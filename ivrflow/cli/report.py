@@ -29,7 +29,14 @@ DESCRIPTION = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="RECORDS", help="JSON-lines records, or -")
+    p.add_argument("files", nargs="*", metavar="RECORDS", help="JSON-lines records, or -")
+    p.add_argument(
+        "--db",
+        metavar="DSN",
+        help="read the records from PostgreSQL (what `serve --records-db` wrote), instead of "
+        "files: postgresql://user@host/db, or env:NAME for a DSN in an environment variable",
+    )
+    p.add_argument("--db-schema", metavar="NAME", help="the schema of the records table")
     p.add_argument("--format", choices=("text", "json", "csv"), default="text")
     p.add_argument("--html", metavar="FILE", type=Path, help="also write a self-contained page")
     p.add_argument("--by", choices=("hour", "day"), default="day", help="periods over time")
@@ -77,16 +84,28 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     except ValueError as exc:
         err.write(f"ivrflow report: {exc}\n")
         return EXIT_USAGE
+    if bool(args.files) == bool(args.db):
+        err.write("ivrflow report: give record files or --db, one of the two\n")
+        return EXIT_USAGE
     if args.files.count("-") > 1:
         err.write("ivrflow report: '-' (stdin) can be read only once\n")
         return EXIT_USAGE
-    from ..insight.records_input import InputStats
+    from ..insight.records_input import InputStats, read_db
 
     stats = InputStats()
     resolve = _resolver(args.flows, args.files, err)
+    if args.db:
+        dsn = args.db
+        if dsn.startswith("env:"):
+            import os
+
+            dsn = os.environ.get(dsn[4:], "")
+        records = read_db(dsn, stats, filters, args.db_schema)
+    else:
+        records = read(args.files, stats, filters)
     try:
         report = kpis.build(
-            read(args.files, stats, filters),
+            records,
             by=args.by,
             zone=zone,
             resolve=resolve,
@@ -98,7 +117,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         return EXIT_USAGE
     _tell_malformed(stats, err)
     if stats.records == 0:
-        err.write(f"ivrflow report: no usable records in {count(len(args.files), 'file')}\n")
+        where = "the database" if args.db else count(len(args.files), "file")
+        err.write(f"ivrflow report: no usable records in {where}\n")
         return EXIT_FAILED
     if args.strict and stats.malformed_total:
         err.write("ivrflow report: --strict: not reporting on part of the records\n")

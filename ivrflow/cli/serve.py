@@ -32,6 +32,19 @@ def add_shared_arguments(p: argparse.ArgumentParser, listen: str) -> None:
     p.add_argument("--listen", default=listen, metavar="HOST:PORT")
     p.add_argument("--records", metavar="FILE", help="append call records (JSON lines)")
     p.add_argument(
+        "--records-db",
+        metavar="DSN",
+        help="write call records to PostgreSQL instead (postgresql://user@host/db, or env:NAME "
+        "to read the DSN and its password from an environment variable; needs "
+        "ivrflow[postgres])",
+    )
+    p.add_argument(
+        "--records-spool",
+        default="records-db.spool",
+        metavar="FILE",
+        help="where records the database refused wait for it (default: records-db.spool)",
+    )
+    p.add_argument(
         "--callbacks", metavar="DB", help="callback requests: a SQLite file or a postgresql:// URL"
     )
     p.add_argument(
@@ -88,6 +101,8 @@ def serve_options(args: argparse.Namespace) -> hosting.ServeOptions:
         mask_ani=args.mask_ani,
         journal=args.journal,
         metrics=args.metrics,
+        records_db=records_dsn(args.records_db),
+        records_spool=args.records_spool,
         call_log=args.call_log == "json",
         log_mask_ani=args.log_mask_ani,
         callback_policy=_callback_policy(args),
@@ -102,6 +117,15 @@ def _callback_policy(args: argparse.Namespace) -> Any:
     except Exception as exc:  # a bad --hours: say so before anything starts
         print(f"ivrflow serve: {str(exc)[:300]}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
+
+
+def records_dsn(value: str | None) -> str | None:
+    """`--records-db`: a DSN, or `env:NAME` (the DSN from that environment variable)."""
+    if value and value.startswith("env:"):
+        import os
+
+        return os.environ.get(value[4:], "")  # "" when unset: setup says so
+    return value
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -171,6 +195,7 @@ async def _serve_agi(args: argparse.Namespace) -> int:
         print(f"ivrflow serve agi: bad --allow: {exc}", file=sys.stderr)
         return EXIT_USAGE
     options = serve_options(args)
+    hosting.redact_logs(*hosting.url_password(options.records_db))
     found = hosting.setup(options, "agi", _NullSink() if options.call_log else _LogSink())
     if found is None:
         return EXIT_USAGE
@@ -356,7 +381,13 @@ def run_webhook(args: argparse.Namespace) -> int:
     key_text = os.environ.get(args.snapshot_key_env or "", "")
     token = os.environ.get(args.auth_token_env or "") or None
     key_parts = [part.partition("=")[2] for part in key_text.split(",")]
-    hosting.redact_logs(token, key_text, *key_parts, *hosting.url_password(args.redis))
+    hosting.redact_logs(
+        token,
+        key_text,
+        *key_parts,
+        *hosting.url_password(args.redis),
+        *hosting.url_password(records_dsn(args.records_db)),
+    )
     if args.redis and args.journal:
         print(
             "ivrflow serve webhook: --journal is for one worker on the memory store; with "

@@ -49,6 +49,7 @@ QUEUE_STATUS_TIMEOUT = 2.0  # seconds; past it the flow sees ewt = none
 # Threads for plain (sync) look-up functions: their own pool, so look-ups that hang (a dead
 # CRM) time out into the flow's error branch without starving callback stores of threads.
 LOOKUP_THREADS = 32
+GROUP_WRITERS = 16  # records written at once to a sink that commits them together
 
 
 class CallbackStoreLike(Protocol):
@@ -119,6 +120,7 @@ class Engine:
         self._ids = itertools.count(1)
         self._lookup_pool: ThreadPoolExecutor | None = None
         self._writer: ThreadPoolExecutor | None = None  # durable writes, in order, off the loop
+        self._group_writers: ThreadPoolExecutor | None = None  # for a group-commit sink
 
     # ------------------------------------------------------------ configuration
     def register(
@@ -336,6 +338,15 @@ class Engine:
         # (`blocking = False`, e.g. MemorySink) is written at once.
         if self.journal is None and not getattr(self.records, "blocking", True):
             write(session)
+            return
+        # A sink that commits concurrent writes together (`group_commit`, the PostgreSQL one)
+        # gets them concurrently when no journal needs the order.
+        if self.journal is None and getattr(self.records, "group_commit", False):
+            if self._group_writers is None:
+                self._group_writers = ThreadPoolExecutor(
+                    GROUP_WRITERS, thread_name_prefix="ivrflow-records"
+                )
+            await asyncio.get_running_loop().run_in_executor(self._group_writers, write, session)
             return
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="ivrflow-records")

@@ -120,18 +120,25 @@ class SpoolingSink:
             with contextlib.suppress(Exception):
                 self.replay()
 
+    @property
+    def group_commit(self) -> bool:
+        """Whether concurrent writes pay off (the inner sink commits them together)."""
+        return bool(getattr(self.inner, "group_commit", False))
+
     def write(self, record: dict[str, Any]) -> None:
-        with self._lock:
-            try:
-                self.inner.write(record)
-            except Exception as exc:  # whatever the sink raised, the record must not be lost
+        # The inner sink is written outside the lock (it has its own), so a group-commit sink
+        # gets concurrent writes; the spool and its replay are under it.
+        try:
+            self.inner.write(record)
+        except Exception as exc:  # whatever the sink raised, the record must not be lost
+            with self._lock:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 self.failures += 1
                 self._spool(record, exc)
-                return
-            if self._dirty:  # what is not moved stays spooled; the next write tries again
-                with contextlib.suppress(Exception):
-                    self.replay()
+            return
+        if self._dirty:  # what is not moved stays spooled; the next write tries again
+            with contextlib.suppress(Exception):
+                self.replay()
 
     def write_once(self, record: dict[str, Any]) -> None:
         """`write`, skipping a call the sink already holds (when the sink can tell)."""

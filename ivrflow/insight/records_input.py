@@ -203,31 +203,74 @@ def read(
         shown = "<stdin>" if name == "-" else name
         stats.files.append(shown)
         stream = _open(name)
-        number = 0
+        reached = [0]  # the last line number read, for the message if reading fails
         try:
-            for number, raw in enumerate(stream, 1):  # noqa: B007  (read after the loop)
-                if not raw.strip():
-                    continue
-                stats.lines += 1
-                try:
-                    record = json.loads(raw)
-                except (ValueError, UnicodeDecodeError) as exc:
-                    stats.bad(shown, number, "not_json", f"not JSON ({str(exc)[:60]})")
-                    continue
-                problem = check(record)
-                if problem is not None:
-                    stats.bad(shown, number, *problem)
-                    continue
-                stats.records += 1
-                started = started_epoch(record["started_at"])
-                if filters.keeps(record, started):
-                    stats.used += 1
-                    yield record, started
+            yield from _usable(shown, _numbered(stream, reached), stats, filters)
         except (OSError, EOFError) as exc:  # a truncated gzip file, a read error
-            stats.bad(shown, number + 1, "not_json", f"cannot read further: {exc}")
+            stats.bad(shown, reached[0] + 1, "not_json", f"cannot read further: {exc}")
         finally:
             if name != "-":
                 stream.close()
+
+
+def read_db(
+    dsn: str,
+    stats: InputStats,
+    filters: Filters = Filters(),
+    schema: str | None = None,
+) -> Iterator[tuple[dict[str, Any], float]]:
+    """`read` for records in PostgreSQL (`host.records_postgres`): the same checks and
+    filters, record by record, so the figures are those of the same records in files. The
+    filters also go to the database, which then sends only what they keep."""
+    from ..host.records_postgres import RecordStoreError, read_records, shown
+
+    where = shown(dsn)
+    stats.files.append(where)
+    rows = read_records(
+        dsn,
+        schema=schema,
+        flows=sorted(filters.flows),
+        dnis=sorted(filters.dnis),
+        flow_versions=sorted(filters.flow_versions),
+        since=filters.since,
+        until=filters.until,
+    )
+    try:
+        yield from _usable(where, enumerate(rows, 1), stats, filters)
+    except RecordStoreError as exc:
+        raise RecordsInputError(str(exc)) from None
+
+
+def _numbered(stream: IO[bytes], reached: list[int]) -> Iterator[tuple[int, bytes]]:
+    for number, raw in enumerate(stream, 1):
+        reached[0] = number
+        yield number, raw
+
+
+def _usable(
+    shown: str,
+    lines: Iterable[tuple[int, bytes | str]],
+    stats: InputStats,
+    filters: Filters,
+) -> Iterator[tuple[dict[str, Any], float]]:
+    for number, raw in lines:
+        if not raw.strip():
+            continue
+        stats.lines += 1
+        try:
+            record = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            stats.bad(shown, number, "not_json", f"not JSON ({str(exc)[:60]})")
+            continue
+        problem = check(record)
+        if problem is not None:
+            stats.bad(shown, number, *problem)
+            continue
+        stats.records += 1
+        started = started_epoch(record["started_at"])
+        if filters.keeps(record, started):
+            stats.used += 1
+            yield record, started
 
 
 __all__ = [
@@ -239,5 +282,6 @@ __all__ = [
     "check",
     "parse_time",
     "read",
+    "read_db",
     "started_epoch",
 ]

@@ -44,6 +44,8 @@ class ServeOptions:
     mask_ani: bool = False
     journal: str | None = None  # needs `records`
     metrics: str | None = None  # HOST:PORT of /metrics, /healthz, /readyz
+    records_db: str | None = None  # a PostgreSQL DSN for the records (instead of `records`)
+    records_spool: str = "records-db.spool"  # where records the database refused wait
     call_log: bool = True  # one JSON line per call start and end on stderr
     log_mask_ani: bool = False  # mask the ANI in that log (it is, too, with mask_ani)
 
@@ -206,8 +208,14 @@ def setup(
         print(f"ivrflow serve {name}: bad --listen '{options.listen}'", file=sys.stderr)
         return None
     journal_path = options.journal
-    if journal_path and not options.records:
+    if journal_path and not (options.records or options.records_db):
         print(f"ivrflow serve {name}: --journal needs --records", file=sys.stderr)
+        return None
+    if options.records_db is not None and not options.records_db:
+        print(f"ivrflow serve {name}: --records-db env:…: the variable is empty", file=sys.stderr)
+        return None
+    if options.records and options.records_db:
+        print(f"ivrflow serve {name}: --records or --records-db, not both", file=sys.stderr)
         return None
     metrics: Any = None
     metrics_listen = None
@@ -227,6 +235,11 @@ def setup(
     try:
         if options.records:
             records = SpoolingSink(JsonLinesSink(options.records), f"{options.records}.spool")
+            spools.append(records)
+        elif options.records_db:
+            from ..records_postgres import PostgresSink
+
+            records = SpoolingSink(PostgresSink(options.records_db), options.records_spool)
             spools.append(records)
         callbacks: Any = None
         if options.callbacks:
