@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,13 @@ def server(asterisk: Lab) -> Iterator[Server]:
     flows = work / "flows"
     shutil.copytree(ROOT / "flows", flows)
     office_always_open(flows)
+    with serving(asterisk, work, flows) as srv:
+        yield srv
+
+
+@contextmanager
+def serving(asterisk: Lab, work: Path, flows: Path, *options: str) -> Iterator[Server]:
+    """`ivrflow serve agi` on the lab's AGI port for `flows`, records in `work`, stopped after."""
     records = work / "calls.jsonl"
     log = work / "serve.log"
     env = dict(
@@ -165,6 +173,7 @@ def server(asterisk: Lab) -> Iterator[Server]:
                 str(flows),
                 "--records",
                 str(records),
+                *options,
             ],
             cwd=work,
             env=env,

@@ -1,0 +1,204 @@
+"""The queue leg through a real Asterisk 22 (issue 13): SIPp callers, a SIPp UAS as the agent's
+phone, and the lab queues of scripts/asterisk/queues-lab.conf — answered after a known wait,
+abandoned in the queue, left by key for a callback, timed out at the maximum wait. Each is
+asserted on the record's queue section and on Asterisk's log of what the caller was given.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asterisk_lab import Call, Lab, asterisk, sipp_ok, sipp_report
+from test_asterisk_lab import NOT_SERVING, Server, serve_available, serving
+
+pytestmark = pytest.mark.asterisk
+__all__ = ["asterisk"]  # the fixture, used by name
+
+MAX_WAIT = 8  # seconds: Queue()'s timeout argument, the flows' maximum wait
+AGENT_PORT = 5080  # the agent's phone (pjsip-lab-agent.conf)
+RINGS_MS = 3000  # the agent's phone rings this long before it answers
+
+FLOW = """
+flow {name} "Queue lab: {queue}"
+  language en-US
+queue {queue} "Lab queue"
+start:
+  -> agent
+transfer agent:
+  queue {queue}
+  say "Please hold."
+  noanswer -> sorry
+  busy -> sorry
+  full -> sorry
+  failed -> sorry
+step sorry:
+  say "Sorry, nobody is free."
+  hangup "no agent"
+"""
+
+AGENT = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<scenario name="the agent's phone">
+  <recv request="INVITE" crlf="true"/>
+  <send><![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:agent@127.0.0.1:{port}>
+      Content-Length: 0
+  ]]></send>
+  <pause milliseconds="{rings}"/>
+  <send retrans="500"><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:agent@127.0.0.1:{port}>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=agent 1 1 IN IP4 127.0.0.1
+      s=-
+      c=IN IP4 127.0.0.1
+      t=0 0
+      m=audio 6020 RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+  ]]></send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+  ]]></send>
+</scenario>
+"""
+
+
+@pytest.fixture(scope="module")
+def server(asterisk: Lab) -> Iterator[Server]:
+    if not serve_available():
+        pytest.skip(NOT_SERVING)
+    work = asterisk.tmp / "queue-serve"
+    flows = work / "flows"
+    flows.mkdir(parents=True)
+    for name, queue in (("queue_answered", "lab_answered"), ("queue_empty", "lab_empty")):
+        text = FLOW.format(name=name, queue=queue)
+        (flows / f"{name}.ivr").write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    # Queue(name,options,URL,announceoverride,timeout): the maximum wait.
+    with serving(asterisk, work, flows, "--queue-options", f",,,{MAX_WAIT}") as srv:
+        yield srv
+
+
+def agent_phone(workdir: Path) -> subprocess.Popen[str]:
+    """The agent's phone: answers one call after RINGS_MS, then waits for the BYE."""
+    scenario = workdir / "agent.xml"
+    scenario.write_text(AGENT.format(port=AGENT_PORT, rings=RINGS_MS), encoding="utf-8")
+    return subprocess.Popen(
+        [
+            "sipp",
+            "-sf",
+            str(scenario),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(AGENT_PORT),
+            "-m",
+            "1",
+            "-timeout",
+            "60s",
+            "-timeout_error",
+            "-nostdin",
+        ],  # fmt: skip
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def leg(server: Server, ani: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    record = server.record(ani, timeout=40)
+    assert "queue" in record, record
+    return record, record["queue"]
+
+
+def test_answered_after_the_agents_phone_rang(asterisk: Lab, server: Server) -> None:
+    ani = "+5511933330001"
+    offset = asterisk.log_size()
+    phone = agent_phone(asterisk.tmp)
+    try:
+        # The caller talks to the agent for a while after the answer, then hangs up.
+        proc = Call("flow-queue_answered", ani, hold_ms=RINGS_MS + 9000).place(asterisk.tmp)
+    finally:
+        phone.wait(60)
+    assert sipp_ok(proc), sipp_report(proc)
+    record, queue = leg(server, ani)
+    log = asterisk.log_since(offset)
+    assert record["outcome"] == {"kind": "transferred", "queue": "lab_answered"}, record
+    assert queue["outcome"] == "answered", record
+    # QEHOLDTIME is whole seconds: the ring delay, give or take Asterisk's first ring.
+    assert RINGS_MS / 1000 - 1 <= queue["wait"] <= RINGS_MS / 1000 + 3, queue
+    assert record["duration"] < 8, record  # the IVR's part only, not the conversation
+    assert "Executing Application: (Queue) Options: (lab_answered" in log, log[-3000:]
+    assert "PJSIP/agent" in log, log[-3000:]
+
+
+def test_hanging_up_in_the_queue_is_abandonment_there(asterisk: Lab, server: Server) -> None:
+    ani = "+5511933330002"
+    offset = asterisk.log_size()
+    proc = Call("flow-queue_empty", ani, hold_ms=5000).place(asterisk.tmp)
+    assert sipp_ok(proc), sipp_report(proc)
+    record, queue = leg(server, ani)
+    log = asterisk.log_since(offset)
+    assert record["outcome"]["kind"] == "transferred", record
+    assert queue["outcome"] == "abandoned", record
+    assert 1 <= queue["wait"] < MAX_WAIT, queue
+    assert "Executing Application: (Queue) Options: (lab_empty" in log, log[-3000:]
+    assert "music on hold" in log.lower(), log[-3000:]  # what the waiting caller heard
+
+
+def test_a_key_leaves_the_queue_for_a_callback(asterisk: Lab, server: Server) -> None:
+    ani = "+5511933330003"
+    offset = asterisk.log_size()
+    call = Call("flow-queue_empty", ani, hold_ms=6000).wait(4000).rfc2833("1")
+    proc = call.place(asterisk.tmp)
+    assert sipp_ok(proc), sipp_report(proc)
+    record, queue = leg(server, ani)
+    log = asterisk.log_since(offset)
+    assert queue["outcome"] == "left_for_callback", record
+    assert queue["detail"] == "key 1", record
+    assert 1 <= queue["wait"] < MAX_WAIT, queue
+    # Asterisk moved the channel to the exit context's extension 1 (the flow then hung up).
+    assert "(ivrflow-queue-exit, 1, " in log, log[-3000:]
+    assert "Stopped music on hold" in log, log[-3000:]
+
+
+def test_the_maximum_wait_times_out_and_the_flow_goes_on(asterisk: Lab, server: Server) -> None:
+    ani = "+5511933330004"
+    offset = asterisk.log_size()
+    proc = Call("flow-queue_empty", ani, hold_ms=(MAX_WAIT + 12) * 1000).place(asterisk.tmp)
+    assert sipp_ok(proc), sipp_report(proc)
+    record, queue = leg(server, ani)
+    log = asterisk.log_since(offset)
+    assert (queue["outcome"], queue["detail"]) == ("timeout", "TIMEOUT"), record
+    assert MAX_WAIT - 1 <= queue["wait"] <= MAX_WAIT + 3, queue
+    assert "sorry" in [step["state"] for step in record["path"]], record
+    assert record["outcome"] == {"kind": "self_served", "reason": "no agent"}, record
+    assert "ivrflow say: Sorry, nobody is free." in log, log[-3000:]
