@@ -147,9 +147,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     a.add_argument(
         "--dial",
-        default="PJSIP/{number}",
-        metavar="TEMPLATE",
-        help="Dial() string for number transfers (default: PJSIP/{number})",
+        action="append",
+        default=[],
+        metavar="[KIND=]TEMPLATE",
+        help="Dial() arguments per destination kind (repeatable): number=PJSIP/{number}@trunk, "
+        "sip=PJSIP/trunk/{uri} ({user}, {host}), extension=Local/{extension}@{context}; a bare "
+        "template is the number one (defaults: PJSIP/{number}, Local/{extension}@{context} with "
+        "the call's context; SIP needs one)",
     )
     a.add_argument("--queue-options", default="", metavar="OPTS", help="Queue() options")
     a.add_argument(
@@ -187,12 +191,18 @@ async def _serve_agi(args: argparse.Namespace) -> int:
     import signal
     from pathlib import Path
 
+    from ..host.gateways.dialstrings import DialTemplateError, DialTemplates
     from ..host.gateways.fastagi import FastAGIServer, ServerConfig
 
     try:
         allow = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in args.allow)
     except ValueError as exc:
         print(f"ivrflow serve agi: bad --allow: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        dial = DialTemplates.parse(args.dial)
+    except DialTemplateError as exc:
+        print(f"ivrflow serve agi: {exc}", file=sys.stderr)
         return EXIT_USAGE
     options = serve_options(args)
     hosting.redact_logs(*hosting.url_password(options.records_db))
@@ -205,7 +215,7 @@ async def _serve_agi(args: argparse.Namespace) -> int:
         sounds_dir=Path(args.sounds_dir) if args.sounds_dir else None,
         asterisk_sounds_dir=args.asterisk_sounds_dir,
         fallback_sound=args.fallback_sound or None,
-        dial_string=args.dial,
+        dial=dial,
         queue_options=args.queue_options,
         allow=allow,
     )
@@ -329,6 +339,12 @@ def add_webhook_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voice", metavar="VOICE", help='default <Say voice>, e.g. "Polly.Camila"')
     p.add_argument("--play-base-url", metavar="URL", help="prefix for relative audio paths")
     p.add_argument(
+        "--extension-uri",
+        metavar="TEMPLATE",
+        help="SIP URI that extension transfers dial, e.g. sip:{extension}@pbx.example.com "
+        "({context} too); without it an extension transfer takes the flow's failed branch",
+    )
+    p.add_argument(
         "--log-level",
         default="warning",
         choices=["debug", "info", "warning", "error"],
@@ -422,6 +438,7 @@ def run_webhook(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         voice=args.voice,
         play_base_url=args.play_base_url,
+        extension_uri=args.extension_uri,
         replay_window=args.replay_window,
     )
     try:

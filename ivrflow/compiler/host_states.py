@@ -1,20 +1,15 @@
-"""The states that hand the call to the host: lookup (a declared host function, with its
-result) and transfer (an ACD queue or an external number)."""
+"""The state that asks the host for data: lookup (a declared host function, with its
+result). Transfers, the other state the host carries out, are in transfers.py."""
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
 from .. import model
-from ..errors import did_you_mean
 from ..lang import ast
 from .branches import sort_branches
 from .expressions import compile_expr
 from .kinds import StateEnv, StateParts
 from .settings import Settings
-from .vocabulary import LOOKUP_SETTINGS, LOOKUP_WORDS, TRANSFER_SETTINGS, TRANSFER_WORDS
-
-ANNOUNCEMENTS = ("ewt", "position")
+from .vocabulary import LOOKUP_SETTINGS, LOOKUP_WORDS
 
 
 def _name_span(span: ast.Span, name: str) -> ast.Span:
@@ -89,53 +84,4 @@ def lookup(env: StateEnv, parts: StateParts) -> model.Lookup:
     )
 
 
-def transfer(env: StateEnv, parts: StateParts) -> model.Transfer:
-    ctx, decl = env.ctx, parts.decl
-    s = Settings(ctx, "a transfer", TRANSFER_SETTINGS, parts.settings)
-    queue = env.queue(s)
-    number = s.expression("number")
-    if queue is None and number is None and not s.get("queue"):
-        ctx.error(
-            "E122",
-            f"transfer '{decl.name}' has no destination",
-            decl.name_span,
-            "add 'queue name' or 'number \"+15551234567\"'",
-        )
-    if queue is not None and number is not None:
-        ctx.error(
-            "E121",
-            "a transfer goes to a queue or to a number, not both",
-            s.by_name["number"].span,
-        )
-    skills = s.names("skills")
-    if not skills and queue is not None:
-        skills = env.queues[queue].skills
-    announce = s.names("announce")
-    for word in announce:
-        if word not in ANNOUNCEMENTS:
-            setting = s.by_name["announce"]
-            where = next(
-                (v.span for v in setting.values if isinstance(v, ast.Ref) and v.path == (word,)),
-                setting.span,
-            )
-            ctx.error(
-                "E121",
-                f"cannot announce '{word}'",
-                where,
-                did_you_mean(word, ANNOUNCEMENTS) or "announce ewt, position or both",
-            )
-    outcomes, _, _ = sort_branches(env.statements, parts.branches, TRANSFER_WORDS, "a transfer", 1)
-    return model.Transfer(
-        decl.name,
-        ctx.where(decl.span),
-        env.statements.body(parts.statements),
-        queue,
-        number,
-        s.expression("priority"),
-        skills,
-        announce,
-        MappingProxyType({k: v[1] for k, v in outcomes.items()}),
-    )
-
-
-__all__ = ["lookup", "transfer"]
+__all__ = ["lookup"]

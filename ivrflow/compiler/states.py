@@ -2,8 +2,8 @@
 
 A state body mixes statements (say, set, if …), settings (`timeout 5s`) and branches
 (`1 -> account`, `noinput 2: …`). `StateCompiler.state` takes it apart and hands it to its
-kind: a step here, the input kinds in input_states.py, lookup and transfer in
-host_states.py. Each reports what does not belong, with the words the kind does accept.
+kind: a step here, the input kinds in input_states.py, lookup in host_states.py, transfer in
+transfers.py. Each reports what does not belong, with the words the kind does accept.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from .. import model
 from ..lang import ast
 from ..model.walk import ends
-from . import host_states, input_states, prompt_checks
+from . import host_states, input_states, prompt_checks, transfers
 from .context import Context, Symbols
 from .kinds import KindCompiler, StateEnv, StateParts
 from .settings import Settings
@@ -62,7 +62,7 @@ KINDS: Mapping[ast.StateKind, KindCompiler] = {
     "menu": input_states.menu,
     "capture": input_states.capture,
     "lookup": host_states.lookup,
-    "transfer": host_states.transfer,
+    "transfer": transfers.transfer,
     "callback": input_states.callback,
 }
 

@@ -23,8 +23,11 @@ CAPTURE_SETTINGS = INPUT_SETTINGS | {
 }
 LOOKUP_SETTINGS = {"timeout": "how long the host function may take"}
 TRANSFER_SETTINGS = {
-    "queue": "the ACD queue to transfer into",
-    "number": "an external number to transfer to",
+    "queue": "the ACD queue to transfer into: a name, or a variable with 'among [a, b]'",
+    "number": "an E.164 phone number to transfer to",
+    "sip": 'a SIP URI to transfer to, like "sip:alice@example.com"',
+    "extension": 'a dialplan extension, like "1234" or "1234@sales"',
+    "postdial": 'keys to send once the far end answers, like "ww256"',
     "priority": "the call's priority in the queue",
     "skills": "skills an agent needs, e.g. [billing, spanish]",
     "announce": "tell the caller the wait: ewt, position or both",

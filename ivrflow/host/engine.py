@@ -71,7 +71,7 @@ class Channel(Protocol):
         """Listen as the spec says: Digits, Utterance, NoInput or Hangup."""
         ...
 
-    async def transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> ev.Event:
+    async def transfer(self, action: act.TransferToQueue | act.TransferToDestination) -> ev.Event:
         """Bridge the call: TransferResult, or Hangup if the caller left first."""
         ...
 

@@ -41,7 +41,9 @@ class Host(Protocol):
 
     def queue_status(self, action: act.GetQueueStatus) -> ev.Event | None: ...
 
-    def transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> ev.Event | None: ...
+    def transfer(
+        self, action: act.TransferToQueue | act.TransferToDestination
+    ) -> ev.Event | None: ...
 
     def store_callback(self, action: act.StoreCallback) -> ev.Event | None: ...
 
@@ -60,7 +62,7 @@ class AsyncHost(Protocol):
     async def queue_status(self, action: act.GetQueueStatus) -> ev.Event | None: ...
 
     async def transfer(
-        self, action: act.TransferToQueue | act.TransferToNumber
+        self, action: act.TransferToQueue | act.TransferToDestination
     ) -> ev.Event | None: ...
 
     async def store_callback(self, action: act.StoreCallback) -> ev.Event | None: ...
@@ -76,7 +78,7 @@ ACTIONS: dict[type[act.Action], tuple[str, bool]] = {
     act.Lookup: ("lookup", True),
     act.GetQueueStatus: ("queue_status", True),
     act.TransferToQueue: ("transfer", True),
-    act.TransferToNumber: ("transfer", True),
+    act.TransferToDestination: ("transfer", True),
     act.StoreCallback: ("store_callback", True),
     act.Hangup: ("hangup", False),
 }

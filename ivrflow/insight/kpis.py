@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import speech
-from ..runtime.record import OUTCOMES
+from ..runtime.record import OUTCOMES, TRANSFER_TARGETS
 from .queue_kpis import DEFAULT_SHORT_ABANDON, DEFAULT_SL_TARGETS, QueueReport
 from .stats import percentile, ratio
 
@@ -260,8 +260,8 @@ class Report:
         self.last = started if self.last is None else max(self.last, started)
 
         if kind == "transferred":
-            target = ("queue", outcome.get("queue")) if outcome.get("queue") else None
-            target = target or ("number", outcome.get("number"))
+            found = [k for k in TRANSFER_TARGETS if outcome.get(k)]
+            target = (found[0], outcome[found[0]]) if found else ("number", None)
             row = self.targets[(flow, target[0], str(target[1]))]
             row[0] += 1
             row[1] += duration

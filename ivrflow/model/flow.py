@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 
 from ..lang.ast import Span
 from . import phone
+from .destinations import DestinationKind
 
 # Variables every call has; `builtin_values` gives their values as a call starts.
 BUILTIN_VARIABLES: Mapping[str, str] = MappingProxyType(
@@ -342,12 +343,26 @@ class Transfer:
     name: str
     where: Where
     body: Body  # runs first, with ewt/position known
-    queue: str | None
-    number: Expression | None
+    queue: str | None  # a declared queue, named in the flow
+    destination: Expression | None  # a number, SIP URI or extension (see `kind`)
     priority: Expression | None
     skills: tuple[str, ...]
     announce: tuple[str, ...]  # "ewt", "position"
     on_result: Mapping[str, Body]  # busy, noanswer, full, failed
+    kind: DestinationKind | None = None  # what `destination` is: number, sip, extension
+    postdial: Expression | None = None  # keys sent once the far end answers
+    queue_expr: Expression | None = None  # a queue chosen at run time (`queue target`)
+    queues: tuple[str, ...] = ()  # every queue it may reach: (queue,), or `among`, or all
+
+    @property
+    def to_queue(self) -> bool:
+        return self.queue is not None or self.queue_expr is not None
+
+    @property
+    def expressions(self) -> tuple[Expression, ...]:
+        """Every expression the transfer evaluates (its queue, destination, keys, priority)."""
+        found = (self.queue_expr, self.destination, self.postdial, self.priority)
+        return tuple(e for e in found if e is not None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeAlias
 
+from ..model.destinations import Destination
+
 
 class _AsDict:
     __slots__ = ()
@@ -82,8 +84,12 @@ class TransferToQueue(_AsDict):
 
 
 @dataclass(slots=True)
-class TransferToNumber(_AsDict):
-    number: str
+class TransferToDestination(_AsDict):
+    """Dial an outside destination — an E.164 number, a SIP URI or an extension, already
+    checked (`model.destinations`) — and send its postdial keys once it answers; answer
+    with `TransferResult`."""
+
+    destination: Destination
 
 
 @dataclass(slots=True)
@@ -111,7 +117,7 @@ Action: TypeAlias = (
     | Lookup
     | GetQueueStatus
     | TransferToQueue
-    | TransferToNumber
+    | TransferToDestination
     | StoreCallback
     | Hangup
 )
@@ -125,6 +131,6 @@ __all__ = [
     "Play",
     "Say",
     "StoreCallback",
-    "TransferToNumber",
+    "TransferToDestination",
     "TransferToQueue",
 ]

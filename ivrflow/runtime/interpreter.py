@@ -21,6 +21,7 @@ from .escalation import after_handler, back_from_handler, in_handler
 from .evaluate import EvaluationError, evaluate
 from .results import BODY_ENDS, RETURN, Ask, BodyEnd, Goto, HangUp, Result, Role
 from .services import (
+    enter_queue,
     on_callback,
     on_lookup,
     on_queue_status,
@@ -100,6 +101,7 @@ _AFTER_BODY: dict[str, Callable[[CallState], Result | None]] = {
     Role.LOOKUP: request_lookup,
     Role.TRANSFER: transfer,
     Role.HANDLER: after_handler,
+    Role.QUEUE: enter_queue,
 }
 
 # The handler of each event a driver sends.

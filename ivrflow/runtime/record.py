@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from .state import CallState
 
 OUTCOMES = ("self_served", "transferred", "callback_scheduled", "abandoned", "error")
+# Where a `transferred` outcome went: one of these keys names it.
+TRANSFER_TARGETS = ("queue", "number", "sip", "extension")
 
 
 def mask(number: str | None, keep: int = 4) -> str | None:
@@ -75,4 +77,4 @@ def _input(
     return entry
 
 
-__all__ = ["OUTCOMES", "Listener", "build_record", "iso", "mask"]
+__all__ = ["OUTCOMES", "TRANSFER_TARGETS", "Listener", "build_record", "iso", "mask"]

@@ -27,6 +27,7 @@ class Role(StrEnum):
     TRANSFER = "transfer"  # a transfer's body: transfer
     BRANCH = "branch"  # a branch (a choice, ok, error, exhausted, …): it must lead somewhere
     HANDLER = "handler"  # an escalation handler: the state asks again, or gives up
+    QUEUE = "queue"  # a transfer to a queue was just entered (nothing ran): pick the queue
 
 
 class Goto:
@@ -92,6 +93,7 @@ LOOKUP_END = BodyEnd(Role.LOOKUP)
 TRANSFER_END = BodyEnd(Role.TRANSFER)
 BRANCH_END = BodyEnd(Role.BRANCH)
 HANDLER_END = BodyEnd(Role.HANDLER)
+QUEUE_ENTRY = BodyEnd(Role.QUEUE)
 # By role, as call frames (and snapshots) name it.
 BODY_ENDS: dict[str, BodyEnd] = {
     e.role: e for e in (STEP_END, PROMPT_END, LOOKUP_END, TRANSFER_END, BRANCH_END, HANDLER_END)
@@ -105,6 +107,7 @@ __all__ = [
     "HANDLER_END",
     "LOOKUP_END",
     "PROMPT_END",
+    "QUEUE_ENTRY",
     "RETURN",
     "STEP_END",
     "TRANSFER_END",

@@ -8,12 +8,13 @@ request) is ignored. The host's data is outside the flow: a nonsensical figure i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
 from .. import model
+from ..model import destinations, phone, sayas
 from ..model import hours as hours_mod
-from ..model import phone, sayas
 from . import actions as act
 from . import events as ev
 from .endings import end, end_error, record_lookup
@@ -104,6 +105,32 @@ def _oversized(value: Any) -> str | None:
 
 
 # ---------------------------------------------------------------- transfers
+def enter_queue(call: CallState) -> Result | None:
+    """A transfer to a queue was entered: pick the queue (named, or the value of its
+    `queue target`), then ask for its figures, which its body may announce."""
+    tr = call.flow.states[call.state]
+    assert isinstance(tr, model.Transfer)
+    queue = tr.queue
+    if queue is None:
+        assert tr.queue_expr is not None
+        value = evaluate(tr.queue_expr, call)
+        problem = _queue_problem(tr, value)
+        if problem is not None:
+            return _transfer_failed(call, tr, "failed", problem, invalid=True)
+        queue = str(value)
+    call.vars["queue"] = queue
+    call.phase = QUEUE_STATUS
+    call.out.append(act.GetQueueStatus(queue))
+    return None
+
+
+def _queue_problem(tr: model.Transfer, value: object) -> str | None:
+    if isinstance(value, str) and value in tr.queues:
+        return None
+    reachable = ", ".join(tr.queues) or "none declared"
+    return f"no queue {value!r} to transfer to (it may reach: {reachable})"
+
+
 def on_queue_status(call: CallState, e: ev.QueueStatus) -> Result | None:
     if call.phase is not QUEUE_STATUS:
         return None
@@ -114,36 +141,55 @@ def on_queue_status(call: CallState, e: ev.QueueStatus) -> Result | None:
     position = e.position if isinstance(e.position, int) and e.position >= 0 else None
     call.vars["ewt"] = ewt
     call.vars["position"] = position
-    call.vars["queue"] = tr.queue
     call.phase = RUNNING
     return run_body(call, tr.body, TRANSFER_END)
 
 
 def transfer(call: CallState) -> Result | None:
-    """A transfer's body ran: hand the call to its number or queue."""
+    """A transfer's body ran: hand the call to its destination or queue."""
     tr = call.flow.states[call.state]
     assert isinstance(tr, model.Transfer)
     call.phase = TRANSFER
-    if tr.number is not None:
-        value = evaluate(tr.number, call)
-        number = phone.normalize(str(value), call.flow.settings.country) if value else None
-        if number is None:  # nothing dialable: the transfer fails here, not at the gateway
-            return _transfer_failed(call, tr, "failed", f"no number to dial ({value!r})")
-        call.vars["transfer_number"] = number
-        call.out.append(act.TransferToNumber(number))
+    if tr.kind is not None:
+        assert tr.destination is not None
+        found = _destination(call, tr, tr.kind)
+        if isinstance(found, str):  # not dialable: the transfer fails here, not at the gateway
+            return _transfer_failed(call, tr, "failed", found, invalid=True)
+        call.vars["transfer_number"] = found.text()
+        call.out.append(act.TransferToDestination(found))
         return None
-    assert tr.queue is not None
+    queue = call.vars.get("queue") if tr.queue is None else tr.queue
+    problem = _queue_problem(tr, queue)
+    if problem is not None:  # the body set `queue` to something it may not reach
+        return _transfer_failed(call, tr, "failed", problem, invalid=True)
+    assert isinstance(queue, str)
     ewt, position = call.vars.get("ewt"), call.vars.get("position")
     told = "ewt" in tr.announce and ewt is not None
     if told:
         say_default(call, "ewt", ewt=sayas.duration(ewt, language(call)))
     if "position" in tr.announce and position is not None:
         say_default(call, "position", position=str(position))
-    queue = call.flow.queues[tr.queue]
-    priority = evaluate(tr.priority, call) if tr.priority is not None else queue.priority
-    open_leg(call, tr.queue, float(ewt) if told and ewt is not None else None)
-    call.out.append(act.TransferToQueue(tr.queue, int(priority or 0), tr.skills, ewt))
+    declared = call.flow.queues[queue]
+    priority = evaluate(tr.priority, call) if tr.priority is not None else declared.priority
+    skills = tr.skills or declared.skills
+    open_leg(call, queue, float(ewt) if told and ewt is not None else None)
+    call.out.append(act.TransferToQueue(queue, int(priority or 0), skills, ewt))
     return None
+
+
+def _destination(
+    call: CallState, tr: model.Transfer, kind: destinations.DestinationKind
+) -> destinations.Destination | str:
+    """The checked destination, with its postdial keys, or why there is none."""
+    assert tr.destination is not None
+    value = evaluate(tr.destination, call)
+    found = destinations.parse(kind, value, call.flow.settings.country)
+    if isinstance(found, str) or tr.postdial is None:
+        return found
+    keys = evaluate(tr.postdial, call)
+    keys = str(keys) if isinstance(keys, int) and not isinstance(keys, bool) else keys
+    problem = destinations.postdial_problem(keys)
+    return problem if problem else dataclasses.replace(found, postdial=keys)
 
 
 def on_transfer(call: CallState, e: ev.TransferResult) -> Result | None:
@@ -151,13 +197,13 @@ def on_transfer(call: CallState, e: ev.TransferResult) -> Result | None:
         return None
     tr = call.flow.states[call.state]
     assert isinstance(tr, model.Transfer)
-    leg = close_leg(call, e) if tr.queue is not None else None
+    leg = close_leg(call, e) if tr.to_queue else None
     if e.status in ("answered", "queued") or (leg is not None and leg["ended_call"]):
         edge(call, "(transfer)", "")
-        if tr.queue is not None:
-            end(call, "transferred", queue=tr.queue)
+        if tr.kind is None:
+            end(call, "transferred", queue=call.vars.get("queue") if tr.queue is None else tr.queue)
         else:
-            end(call, "transferred", number=str(call.vars.get("transfer_number")))
+            end(call, "transferred", **{tr.kind: str(call.vars.get("transfer_number"))})
         return None
     if e.status == "abandoned":  # the caller hung up while a number rang: still in the IVR
         end(call, "abandoned", state=call.state)
@@ -166,13 +212,22 @@ def on_transfer(call: CallState, e: ev.TransferResult) -> Result | None:
 
 
 def _transfer_failed(
-    call: CallState, tr: model.Transfer, status: str, detail: str | None
+    call: CallState, tr: model.Transfer, status: str, detail: str | None, invalid: bool = False
 ) -> Result | None:
+    """The transfer did not happen: its branch for `status`, else `failed`, else an apology.
+    A destination the flow got wrong (`invalid`) or a transfer that failed (not busy, not
+    unanswered: the line or the gateway) is a problem: it goes in the record's errors even
+    when a branch handles it."""
     call.vars["error"] = scrub(call, f"transfer {status}" + (f": {detail}" if detail else ""))
+    invalid = invalid or status == "failed"
+    if invalid:
+        call.errors.append(str(call.vars["error"]))
     branch = status if status in tr.on_result else "failed"
     body = tr.on_result.get(branch)
     if body is not None:
         return run_body(call, body, BRANCH_END, branch)
+    if invalid:
+        call.errors.pop()  # end_error notes it
     end_error(call, str(call.vars["error"]), say=True)
     return None
 
@@ -293,6 +348,7 @@ __all__ = [
     "MAX_RESULT_ITEMS",
     "callback_accepted",
     "callback_declined",
+    "enter_queue",
     "number_done",
     "number_keys",
     "on_callback",

@@ -13,11 +13,11 @@ from typing import Any
 
 from .. import model
 from ..model.index import body_index
-from . import actions as act
 from .evaluate import evaluate, truthy
 from .results import (
     LOOKUP_END,
     PROMPT_END,
+    QUEUE_ENTRY,
     RETURN,
     STEP_END,
     TRANSFER_END,
@@ -28,7 +28,7 @@ from .results import (
     Result,
 )
 from .speaking import play, say
-from .state import QUEUE_STATUS, RUNNING, CallFrame, CallState
+from .state import RUNNING, CallFrame, CallState
 from .trace import notify
 
 # One `send` may run at most this many statements and state entries: a flow that loops
@@ -69,11 +69,8 @@ def enter(call: CallState, name: str, repeat: bool = False) -> Result | None:
     call.phase = RUNNING
     call.label = ""
     body_of, end = _ENTRY[type(state)]
-    if end is TRANSFER_END and isinstance(state, model.Transfer) and state.queue is not None:
-        # The queue's figures first: the transfer's body may announce them.
-        call.phase = QUEUE_STATUS
-        call.out.append(act.GetQueueStatus(state.queue))
-        return None
+    if end is TRANSFER_END and isinstance(state, model.Transfer) and state.to_queue:
+        return QUEUE_ENTRY  # the queue's figures first: the transfer's body may announce them
     result = _run(call, body_of(state), 0)  # run_body, inlined: an entry per event or so
     if result is None:
         return end

@@ -276,10 +276,19 @@ def _detail(state: model.State) -> str:
     if isinstance(state, model.Lookup):
         return f"{state.function}()"
     if isinstance(state, model.Transfer):
-        return f"queue {state.queue}" if state.queue else "number"
+        return _transfer_detail(state)
     if isinstance(state, model.CallbackOffer):
         return f"queue {state.queue}"
     return ""
+
+
+def _transfer_detail(state: model.Transfer) -> str:
+    """`queue billing`, `queue billing | sales` (chosen at run time), `sip sip:…`."""
+    if state.to_queue:
+        return "queue " + " | ".join(state.queues) if state.queues else "queue ?"
+    dest = state.destination
+    shown = dest.value if isinstance(dest, model.Const) else "(at run time)"
+    return f"{state.kind} {shown}"
 
 
 def _safe_id(prefix: str, name: str) -> str:

@@ -104,13 +104,15 @@ class ScriptedChannel:
         self._log(f"caller presses: {line}")
         return ev.Digits(self.at, line, terminated=False)
 
-    async def transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> ev.Event:
-        target = action.queue if isinstance(action, act.TransferToQueue) else action.number
+    async def transfer(self, action: act.TransferToQueue | act.TransferToDestination) -> ev.Event:
+        target = (
+            action.queue if isinstance(action, act.TransferToQueue) else action.destination.text()
+        )
         self._log(f"ivr: [transfers to {target}]")
         queued_at = self.at  # the prompts before it have played
         self.at += 1.0
         status = self.transfer_result if self.transfer_result in TRANSFER_RESULTS else "failed"
-        if isinstance(action, act.TransferToNumber):
+        if isinstance(action, act.TransferToDestination):
             return ev.TransferResult(self.at, status)  # type: ignore[arg-type]
         return ev.TransferResult(self.at, status, wait=1.0, queued_at=queued_at)  # type: ignore[arg-type]
 

@@ -278,12 +278,12 @@ class _CallHost:
         call._log("ivr", "queue", f"{a.queue}: ewt={ewt} position={position}")
         return ev.QueueStatus(call.now, a.queue, ewt, position)
 
-    def transfer(self, a: act.TransferToQueue | act.TransferToNumber) -> ev.Event:
+    def transfer(self, a: act.TransferToQueue | act.TransferToDestination) -> ev.Event:
         call = self.call
-        target = a.queue if isinstance(a, act.TransferToQueue) else a.number
+        target = a.queue if isinstance(a, act.TransferToQueue) else a.destination.text()
         extra = f" priority {a.priority}" if isinstance(a, act.TransferToQueue) else ""
         status: Any = call.transfer_result
-        if isinstance(a, act.TransferToNumber):
+        if isinstance(a, act.TransferToDestination):
             call._log("ivr", "transfer", f"{target}{extra} → {status}")
             call.now += 1.0
             return ev.TransferResult(call.now, status)

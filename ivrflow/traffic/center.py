@@ -181,7 +181,7 @@ def simulate_center(
             arrived, node, transfers = payload
             assert isinstance(node, Node)
             state = flow.states[node.state]
-            queue = queues.get(getattr(state, "queue", None) or "")
+            queue = queues.get(getattr(state, "queue", None) or node.env.get("queue") or "")
             if queue is None or transfers >= MAX_TRANSFERS:
                 reason = "the model has no such queue" if queue is None else "transfer loop"
                 finish(arrived, now, END, ("error", reason, None), transfers)

@@ -261,11 +261,8 @@ def fit_model(
             }
         data["target"] = f"{base.sl_target * 100:g}/{base.sl_threshold:g}"
     queues: dict[str, Any] = {}
-    used = {
-        s.queue
-        for s in flow.states.values()
-        if isinstance(s, fm.Transfer | fm.CallbackOffer) and s.queue
-    }
+    used = {s.queue for s in flow.states.values() if isinstance(s, fm.CallbackOffer)}
+    used |= {q for s in flow.states.values() if isinstance(s, fm.Transfer) for q in s.queues}
     for q in sorted(used):
         spec = base.queues.get(q) if base else None
         if spec is None:

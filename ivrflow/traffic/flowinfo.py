@@ -67,7 +67,10 @@ def relevant_variables(flow: fm.Flow) -> frozenset[str]:
         if isinstance(state, fm.CallbackOffer):
             _reads(state.number, relevant)
         if isinstance(state, fm.Transfer):
-            _reads(state.number, relevant)
+            for expr in state.expressions:
+                _reads(expr, relevant)
+            if state.queue_expr is not None:
+                relevant.add("queue")  # the queue it chose, carried to the ACD
         for body in bodies(state):
             for stmt in statements(body):
                 if isinstance(stmt, fm.If):

@@ -418,7 +418,7 @@ def check_against(m: TrafficModel, flow: fm.Flow) -> list[str]:
     for hname in m.emergency:
         if hname not in flow.hours:
             bad("emergency", f"flow '{flow.name}' has no hours '{hname}'", hname, flow.hours)
-    used = {s.queue for s in flow.states.values() if isinstance(s, fm.Transfer) and s.queue}
+    used = {q for s in flow.states.values() if isinstance(s, fm.Transfer) for q in s.queues}
     used |= {s.queue for s in flow.states.values() if isinstance(s, fm.CallbackOffer)}
     for q in sorted(used - set(m.queues)):
         problems.append(

@@ -238,7 +238,7 @@ class Walker:
             assert isinstance(state, fm.Transfer)
             env["ewt"] = ewt if math.isfinite(ewt) else None
             env["position"] = position
-            env["queue"] = state.queue
+            env["queue"] = state.queue or transfer.env.get("queue")
             node = Node(transfer.state, transfer.counts, transfer.stack, "queued", env, key)
             self.nodes[key] = node
         return node
@@ -300,8 +300,8 @@ class Walker:
             leaves = self._run(first[0], first[1], tuple(outer), env, 1.0, 0.0, node.state, hours)
         else:
             if isinstance(state, fm.Transfer):
-                if mode != "queued" and state.queue is not None:
-                    yield (1.0, 0.0, TRANSFER, node)
+                if mode != "queued" and state.to_queue:
+                    yield from self._queues(node, state, hours)
                     return
                 body, role = state.body, "transfer"
             elif isinstance(state, fm.Step):
@@ -313,6 +313,28 @@ class Walker:
             leaves = self._run(body, 0, (), env, 1.0, 0.0, node.state, hours)
         for leaf in leaves:
             yield from self._settle(node, role, node.counts, leaf, hours)
+
+    def _queues(
+        self, node: Node, state: fm.Transfer, hours: Mapping[str, tuple[bool, bool, bool]]
+    ) -> Iterator[Row]:
+        """The queue a transfer joins: its own, the value of its `queue target` when the walk
+        knows it, else each queue it may reach with an equal share."""
+        if state.queue is not None:
+            yield (1.0, 0.0, TRANSFER, node)
+            return
+        assert state.queue_expr is not None
+        try:
+            known = evaluate(state.queue_expr, _Scope(self.flow, node.env, hours))
+            queues = [known] if known in state.queues else []
+        except (_Unknowable, EvaluationError):
+            queues = list(state.queues)
+        if not queues:  # a value no queue has: the runtime's failed branch, as an error here
+            yield (1.0, 0.0, END, ("error", "no queue to transfer to", None))
+            return
+        for queue in queues:
+            env = {**node.env, "queue": queue}
+            chosen = self._node(node.state, node.counts, node.stack, "enter", env)
+            yield (1.0 / len(queues), 0.0, TRANSFER, chosen)
 
     def _settle(
         self,
@@ -409,7 +431,8 @@ class Walker:
                     extra += self._default_seconds("ewt", env)
                 if "position" in state.announce and env.get("position") is not None:
                     extra += self._default_seconds("position", env)
-                yield (p, seconds + extra, QUEUE, (state.queue, env.get(CALLBACK_FLAG)))
+                queue = state.queue or env.get("queue")
+                yield (p, seconds + extra, QUEUE, (queue, env.get(CALLBACK_FLAG)))
         elif role == "handler":
             yield from self._after_failure(node, state, counts, p, seconds, env, hours)
         else:

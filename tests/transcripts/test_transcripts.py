@@ -124,8 +124,10 @@ def format_action(a: act.Action) -> list[str]:
         skills = ",".join(a.skills) or "-"
         ewt = "none" if a.ewt is None else f"{a.ewt:g}"
         return [f"  transfer queue={a.queue} priority={a.priority} skills={skills} ewt={ewt}"]
-    if isinstance(a, act.TransferToNumber):
-        return [f"  transfer number={a.number}"]
+    if isinstance(a, act.TransferToDestination):
+        d = a.destination
+        postdial = f" postdial={d.postdial}" if d.postdial else ""
+        return [f"  transfer {d.kind}={d.text()}{postdial}"]
     if isinstance(a, act.StoreCallback):
         window = "none" if a.window is None else f"{a.window[0]}..{a.window[1]}"
         line = f"  store-callback number={a.number} queue={a.queue} ani={a.ani} window={window}"

@@ -17,6 +17,7 @@ import pytest
 from ivrflow.host import fixtures as fixtures_mod
 from ivrflow.host.engine import Engine
 from ivrflow.host.gateways import agi_protocol as agi
+from ivrflow.host.gateways.dialstrings import DialTemplateError, DialTemplates
 from ivrflow.host.gateways.fastagi import FastAGIServer, ServerConfig, call_parameters
 from ivrflow.host.sinks import MemorySink
 
@@ -591,13 +592,98 @@ def test_number_transfer_dialstatus(tmp_path: Path, status: str, outcome: dict[s
     fake = FakeAsterisk([], special=special)
 
     async def scenario() -> Lab:
-        async with Lab(flows_dir=tmp_path, dial_string="PJSIP/{number}@trunk") as lab:
+        dial = DialTemplates.parse(["PJSIP/{number}@trunk"])
+        async with Lab(flows_dir=tmp_path, dial=dial) as lab:
             await fake.call(lab.server.port, "call-dial", script="dialer")
         return lab
 
     (record,) = run(scenario()).records
     assert 'EXEC Dial "PJSIP/+15551234567@trunk"' in fake.commands
     assert record["outcome"] == outcome
+
+
+TYPED_DIALER = """\
+flow typed "Typed destinations"
+  language en-US
+
+start:
+  -> out
+
+transfer out:
+  {setting}
+  failed:
+    hangup "failed"
+"""
+
+
+@pytest.mark.parametrize(
+    ("setting", "templates", "dial", "outcome"),
+    [
+        (
+            'sip "sip:888@conference.example.org"\n  postdial "ww4321#"',
+            ["sip=PJSIP/trunk/{uri}"],
+            "PJSIP/trunk/sip:888@conference.example.org,,D(ww4321#)",
+            {"sip": "sip:888@conference.example.org"},
+        ),
+        ('extension "1234@sales"', [], "Local/1234@sales", {"extension": "1234@sales"}),
+        ('extension "1234"', [], "Local/1234@ivr", {"extension": "1234"}),  # the call's context
+        (
+            'number "+15551234567"\n  postdial "w1"',
+            ["number=PJSIP/{number}@trunk,30,tT"],
+            "PJSIP/+15551234567@trunk,30,tTD(w1)",
+            {"number": "+15551234567"},
+        ),
+    ],
+)
+def test_each_destination_kind_dials_through_its_template(
+    tmp_path: Path, setting: str, templates: list[str], dial: str, outcome: dict[str, str]
+) -> None:
+    (tmp_path / "typed.ivr").write_text(TYPED_DIALER.format(setting=setting), encoding="utf-8")
+
+    def special(cmd: str) -> list[str] | None:
+        if cmd == 'GET VARIABLE "DIALSTATUS"':
+            return ["200 result=1 (ANSWER)"]
+        return None
+
+    fake = FakeAsterisk([], special=special)
+
+    async def scenario() -> Lab:
+        async with Lab(flows_dir=tmp_path, dial=DialTemplates.parse(templates)) as lab:
+            await fake.call(lab.server.port, "call-typed", script="typed")
+        return lab
+
+    (record,) = run(scenario()).records
+    assert f'EXEC Dial "{dial}"' in fake.commands
+    assert record["outcome"] == {"kind": "transferred", **outcome}
+    (kind,) = outcome
+    assert f'SET VARIABLE "IVRFLOW_{kind.upper()}" "{outcome[kind]}"' in fake.commands
+
+
+def test_a_sip_transfer_without_a_template_takes_the_failed_branch(tmp_path: Path) -> None:
+    (tmp_path / "typed.ivr").write_text(
+        TYPED_DIALER.format(setting='sip "sip:alice@example.com"'), encoding="utf-8"
+    )
+    fake = FakeAsterisk([])
+
+    async def scenario() -> Lab:
+        async with Lab(flows_dir=tmp_path) as lab:
+            await fake.call(lab.server.port, "call-nosip", script="typed")
+        return lab
+
+    (record,) = run(scenario()).records
+    assert not any(c.startswith("EXEC Dial") for c in fake.commands)
+    assert record["outcome"] == {"kind": "self_served", "reason": "failed"}
+    assert record["errors"] == [
+        "transfer failed: no dial template for sip destinations (serve agi --dial sip=…)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "value", ["sip=PJSIP/{number}", "number=PJSIP/{uri}", "extension=", "sip=PJSIP/{uri"]
+)
+def test_a_bad_dial_template_is_refused(value: str) -> None:
+    with pytest.raises(DialTemplateError):
+        DialTemplates.parse([value])
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ class Channel:
     async def collect(self, action: act.Collect) -> ev.Event:
         return ev.Hangup(self.at)
 
-    async def transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> ev.Event:
+    async def transfer(self, action: act.TransferToQueue | act.TransferToDestination) -> ev.Event:
         return ev.TransferResult(self.at, "answered")
 
     async def hangup(self, reason: str) -> None:

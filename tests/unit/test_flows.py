@@ -328,7 +328,7 @@ def test_billing_transfer_priority_skills_ewt(billing: model.Flow) -> None:
     agent = billing.states["agent_pt"]
     assert isinstance(agent, model.Transfer)
     assert agent.queue == "billing"
-    assert agent.number is None
+    assert agent.destination is None
     assert agent.priority == model.BinOp("+", model.Var("priority"), model.Const(5))
     assert agent.skills == ("billing", "portuguese")
     assert agent.announce == ("ewt",)
@@ -404,7 +404,7 @@ def test_telecom_switches_on_line_test(telecom: model.Flow) -> None:
     assert switch.cases[-1][0] == ()  # else
     billing_line = telecom.states["billing_line"]
     assert isinstance(billing_line, model.Transfer)
-    assert billing_line.number == model.Const("+551130030001")
+    assert billing_line.destination == model.Const("+551130030001")
 
 
 # ---------------------------------------------------------------- bank
@@ -434,7 +434,7 @@ def test_bank_cpf_card_block_and_fraud(bank: model.Flow) -> None:
     assert block.function == "block_card"
     fraud = bank.states["fraud_team"]
     assert isinstance(fraud, model.Transfer)
-    assert fraud.queue is None and fraud.number == model.Const("+551140045000")
+    assert fraud.queue is None and fraud.destination == model.Const("+551140045000")
     assert "+5511991112233" in bank.lists["private_banking"].numbers
 
 

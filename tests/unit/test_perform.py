@@ -88,7 +88,7 @@ class Recorder:
     def queue_status(self, action: act.GetQueueStatus) -> ev.Event | None:
         return self._do(action)
 
-    def transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> ev.Event | None:
+    def transfer(self, action: act.TransferToQueue | act.TransferToDestination) -> ev.Event | None:
         return self._do(action)
 
     def store_callback(self, action: act.StoreCallback) -> ev.Event | None:
@@ -114,7 +114,9 @@ class AsyncRecorder:
     async def queue_status(self, action: act.GetQueueStatus) -> ev.Event | None:
         return self.sync.queue_status(action)
 
-    async def transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> ev.Event | None:
+    async def transfer(
+        self, action: act.TransferToQueue | act.TransferToDestination
+    ) -> ev.Event | None:
         return self.sync.transfer(action)
 
     async def store_callback(self, action: act.StoreCallback) -> ev.Event | None:

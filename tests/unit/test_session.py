@@ -1474,7 +1474,7 @@ def test_transfer_to_a_number() -> None:
     )
     call = Driver(flow)
     assert texts(call.actions) == ["Connecting you."]
-    assert only(call.actions, act.TransferToNumber).number == "+18005550100"
+    assert only(call.actions, act.TransferToDestination).destination.address == "+18005550100"
     call.transfer("answered")
     assert call.outcome == {"kind": "transferred", "number": "+18005550100"}
 
@@ -1494,13 +1494,13 @@ transfer t:
 
 def test_transfer_to_a_number_from_an_expression_is_normalized() -> None:
     call = Driver(compile_flow(NUMBER_TRANSFER), variables={"target": "+1 800 555 0100"})
-    assert only(call.actions, act.TransferToNumber).number == "+18005550100"
+    assert only(call.actions, act.TransferToDestination).destination.address == "+18005550100"
 
 
 @pytest.mark.parametrize("target", ["", None, "abc"])
 def test_transfer_to_a_missing_number_takes_the_failed_branch(target: str | None) -> None:
     call = Driver(compile_flow(NUMBER_TRANSFER), variables={"target": target})
-    assert not any(isinstance(a, act.TransferToNumber) for a in call.actions)
+    assert not any(isinstance(a, act.TransferToDestination) for a in call.actions)
     assert call.outcome == {"kind": "self_served", "reason": "no number"}
 
 
@@ -2388,7 +2388,7 @@ def test_every_shipped_flow_survives_a_silent_caller(name: str) -> None:
             call.send(ev.LookupFailed(call.tick(), pending.request, "down"))
         elif isinstance(pending, act.GetQueueStatus):
             call.queue_status(None)
-        elif isinstance(pending, act.TransferToQueue | act.TransferToNumber):
+        elif isinstance(pending, act.TransferToQueue | act.TransferToDestination):
             call.transfer("failed")
         elif isinstance(pending, act.StoreCallback):
             call.send(ev.CallbackFailed(call.tick(), "down"))

@@ -41,7 +41,7 @@ FIXTURES: dict[str, Fixtures] = {name: for_flow(flow) for name, flow in FLOWS.it
 
 SILENT_LIMIT = 60  # events a silent caller may take before the call must have ended
 KEY = b"property-test-key-0123456789abcdef"
-WAITS = (act.Collect, act.Lookup, act.GetQueueStatus, act.TransferToQueue, act.TransferToNumber,
+WAITS = (act.Collect, act.Lookup, act.GetQueueStatus, act.TransferToQueue, act.TransferToDestination,
          act.StoreCallback)  # fmt: skip
 
 STARTS = [
@@ -160,7 +160,7 @@ def _answer(session: Session, flow: str, waiting: act.Action | None, r: int, at:
     if isinstance(waiting, act.GetQueueStatus):
         ewt, position = fixtures.queue_status(waiting.queue)
         return ev.QueueStatus(at, waiting.queue, ewt if r % 3 else 20, position)
-    if isinstance(waiting, act.TransferToQueue | act.TransferToNumber):
+    if isinstance(waiting, act.TransferToQueue | act.TransferToDestination):
         return ev.TransferResult(at, ("answered", "busy", "full", "noanswer", "failed")[r % 5])
     if isinstance(waiting, act.StoreCallback):
         return ev.CallbackStored(at, f"ref-{r}") if r % 4 else ev.CallbackFailed(at, "down")
@@ -216,7 +216,7 @@ def _silent(at: float, waiting: act.Action | None) -> Any:
         return ev.LookupFailed(at, waiting.request, "timed out", timed_out=True)
     if isinstance(waiting, act.GetQueueStatus):
         return ev.QueueStatus(at, waiting.queue, None)
-    if isinstance(waiting, act.TransferToQueue | act.TransferToNumber):
+    if isinstance(waiting, act.TransferToQueue | act.TransferToDestination):
         return ev.TransferResult(at, "failed")
     if isinstance(waiting, act.StoreCallback):
         return ev.CallbackFailed(at, "store down")

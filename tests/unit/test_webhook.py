@@ -239,14 +239,82 @@ def test_dial_number_transfer(tmp_path: Path) -> None:
         call = Call(client, flow="tiny", sid="CA9")
         root = await call.start()
         assert said(root) == "Connecting you. <&> fine."  # escaped in the XML, intact here
-        dial = root.find("Dial")
-        assert dial is not None and dial.text == "+12125550100"
+        number = root.find("Dial/Number")
+        assert number is not None and number.text == "+12125550100"
         root = await call.post(call.action or "", DialCallStatus="busy", CallStatus="in-progress")
         assert root.find("Hangup") is not None
 
     engine, _ = serve(test, flows_dir=tmp_path)
     (record,) = records(engine)
     assert record["outcome"]["kind"] != "transferred"
+
+
+TYPED = """\
+flow typed "Typed"
+  language en-US
+
+start:
+  -> out
+
+transfer out:
+  {setting}
+  failed: hangup "failed"
+"""
+
+
+@pytest.mark.parametrize(
+    ("setting", "noun", "text", "digits", "outcome"),
+    [
+        (
+            'sip "sip:888@conference.example.org"\n  postdial "ww4321#"',
+            "Sip",
+            "sip:888@conference.example.org",
+            "ww4321#",
+            {"sip": "sip:888@conference.example.org"},
+        ),
+        ('number "+12125550100"\n  postdial "w9"', "Number", "+12125550100", "w9", None),
+        ('extension "1234@sales"', "Sip", "sip:1234@pbx.example.com;ctx=sales", None, None),
+    ],
+)
+def test_dial_nouns_by_destination_kind(
+    tmp_path: Path,
+    setting: str,
+    noun: str,
+    text: str,
+    digits: str | None,
+    outcome: dict[str, str] | None,
+) -> None:
+    (tmp_path / "typed.ivr").write_text(TYPED.format(setting=setting), encoding="utf-8")
+
+    async def test(client: TestClient, engine: Engine, config: WebhookConfig) -> None:
+        call = Call(client, flow="typed", sid="CA-typed")
+        root = await call.start()
+        element = root.find(f"Dial/{noun}")
+        assert element is not None and element.text == text
+        assert element.get("sendDigits") == digits
+        await call.post(call.action or "", DialCallStatus="completed", CallStatus="in-progress")
+
+    engine, _ = serve(
+        test, flows_dir=tmp_path, extension_uri="sip:{extension}@pbx.example.com;ctx={context}"
+    )
+    (record,) = records(engine)
+    assert record["outcome"]["kind"] == "transferred"
+    if outcome:
+        assert record["outcome"] == {"kind": "transferred", **outcome}
+
+
+def test_an_extension_without_an_extension_uri_takes_the_failed_branch(tmp_path: Path) -> None:
+    (tmp_path / "typed.ivr").write_text(TYPED.format(setting='extension "1234"'), encoding="utf-8")
+
+    async def test(client: TestClient, engine: Engine, config: WebhookConfig) -> None:
+        root = await Call(client, flow="typed", sid="CA-ext").start()
+        assert root.find("Dial") is None
+        assert root.find("Hangup") is not None
+
+    engine, _ = serve(test, flows_dir=tmp_path)
+    (record,) = records(engine)
+    assert record["outcome"] == {"kind": "self_served", "reason": "failed"}
+    assert "--extension-uri" in record["errors"][0]
 
 
 # ------------------------------------------------------------------ robustness

@@ -15,9 +15,11 @@ drives the call with `Engine.run`, mapping actions to AGI commands:
   entries ``GET DATA ""`` with the inter-digit timeout (Asterisk stops on ``#``).
   An entry cut by the inter-digit timeout is handed over as complete.
 - Transfer to a queue → ``SET VARIABLE QUEUE_PRIO``, ``IVRFLOW_SKILLS``, ``EXEC Queue``
-  then ``GET VARIABLE QUEUESTATUS``; to a number → ``EXEC Dial`` + ``DIALSTATUS``.
+  then ``GET VARIABLE QUEUESTATUS``; to a number, SIP URI or extension → ``EXEC Dial`` with
+  the ``--dial`` template of its kind (`dialstrings`), then ``DIALSTATUS``.
 - At the end ``IVRFLOW_OUTCOME`` (+ ``IVRFLOW_REASON``, ``IVRFLOW_QUEUE``,
-  ``IVRFLOW_NUMBER``) are set so the dialplan can continue; a flow's hang-up → ``HANGUP``.
+  ``IVRFLOW_NUMBER``, ``IVRFLOW_SIP``, ``IVRFLOW_EXTENSION``) are set so the dialplan can
+  continue; a flow's hang-up → ``HANGUP``.
 
 Limitations: DTMF only (a speech-only collect gets no input); GET DATA applies one
 timeout between keys, so an entry cut by it is recorded as ended by the terminator;
@@ -55,9 +57,11 @@ from urllib.parse import parse_qsl
 
 from ...runtime import actions as act
 from ...runtime import events as ev
+from ...runtime.record import TRANSFER_TARGETS
 from ...runtime.session import Session
 from ..engine import Engine
 from . import agi_protocol as agi
+from .dialstrings import DEFAULTS, DialTemplateError, DialTemplates
 
 log = logging.getLogger("ivrflow.fastagi")
 
@@ -93,7 +97,7 @@ class ServerConfig:
     sounds_dir: Path | None = None
     asterisk_sounds_dir: str | None = None  # the sounds dir as Asterisk sees it (chroot, container)
     fallback_sound: str | None = "beep"
-    dial_string: str = "PJSIP/{number}"
+    dial: DialTemplates = field(default_factory=lambda: DialTemplates(DEFAULTS))
     queue_options: str = ""  # Queue(name,options…): appended after the name
     # queues.conf `context=`: a key pressed in the queue that exists there leaves the queue
     # (Asterisk's exit by key); read back as the caller leaving for a callback.
@@ -329,6 +333,7 @@ class AGIChannel:
     variables_set: bool = False
     clock: Callable[[], float] = time.time
     error: str | None = field(default=None)
+    context: str | None = None  # the call's dialplan context: an extension's by default
     typeahead: str = ""  # keys barged in that start the next collect
     skip_prompts: bool = False  # a capture's prompt was barged: the rest of it is moot
 
@@ -418,7 +423,7 @@ class AGIChannel:
         return ev.Digits(self.now(), keys, terminated=terminated)
 
     # ------------------------------------------------------------ transfers
-    async def transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> ev.Event:
+    async def transfer(self, action: act.TransferToQueue | act.TransferToDestination) -> ev.Event:
         result: ev.Event = await self._guard(self._transfer(action))
         return result
 
@@ -429,11 +434,14 @@ class AGIChannel:
             return ""
         return (reply.data or "") if reply.result == "1" else ""
 
-    async def _transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> ev.Event:
+    async def _transfer(self, action: act.TransferToQueue | act.TransferToDestination) -> ev.Event:
         hung_up = False
         if isinstance(action, act.TransferToQueue):
             return await self._queue(action)
-        dial = self.config.dial_string.format(number=action.number)
+        try:
+            dial = self.config.dial.arguments(action.destination, self.context)
+        except DialTemplateError as exc:
+            return ev.TransferResult(self.now(), "failed", str(exc))
         try:
             await self.conn.send(agi.exec_app("Dial", dial), dead_ok=True)
         except CallerHungUp:
@@ -498,7 +506,7 @@ class AGIChannel:
         self.variables_set = True
         outcome = s.outcome
         values = {"IVRFLOW_OUTCOME": str(outcome.get("kind", ""))}
-        for key in ("reason", "queue", "number"):
+        for key in ("reason", *TRANSFER_TARGETS):
             if outcome.get(key) is not None:
                 values[f"IVRFLOW_{key.upper()}"] = str(outcome[key])
         with contextlib.suppress(CallerHungUp, agi.AGIProtocolError):
@@ -638,7 +646,9 @@ class FastAGIServer:
                 return
             if self.on_flow is not None:
                 self.on_flow(self.engine, flow)
-            channel = AGIChannel(conn, self.config, self.renderer, clock=self.clock)
+            channel = AGIChannel(
+                conn, self.config, self.renderer, clock=self.clock, context=env.get("agi_context")
+            )
             session = self.engine.session(
                 flow,
                 ani=params["ani"],

@@ -4,8 +4,9 @@
   barge-in prompts said just before it (so the caller can interrupt them), followed by a
   ``<Redirect>`` that reports "no input" when the Gather times out;
 - look-ups, queue status and callback requests are done by the Engine, on the server,
-  before answering; a transfer → ``<Enqueue>`` / ``<Dial>`` whose ``action`` callback
-  (``QueueResult`` / ``DialCallStatus``) becomes the TransferResult.
+  before answering; a transfer → ``<Enqueue>`` / ``<Dial>`` (``<Number sendDigits>`` or
+  ``<Sip>``) whose ``action`` callback (``QueueResult`` / ``DialCallStatus``) becomes the
+  TransferResult.
 
 `TwimlHost` is the webhook's `AsyncHost` (see `ivrflow.host.perform`): it writes one `Page`
 per request; a collect or a transfer is answered by Twilio's next request, so it stops there.
@@ -19,6 +20,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
+from ...model.destinations import Destination
 from ...runtime import actions as act
 from ...runtime import events as ev
 from ...runtime.session import Session
@@ -110,6 +112,27 @@ def play_url(path: str, base: str | None) -> str:
     return path
 
 
+def dial_noun(destination: Destination, extension_uri: str | None) -> ET.Element | str:
+    """``<Number sendDigits>`` or ``<Sip>`` for a destination; an extension becomes a SIP URI
+    through `extension_uri` (``sip:{extension}@pbx.example.com``). A string says why the
+    destination cannot be dialled from here."""
+    if destination.kind == "number":
+        element = ET.Element("Number")
+        element.text = destination.address
+    else:
+        uri = destination.address
+        if destination.kind == "extension":
+            if not extension_uri:
+                return "an extension needs --extension-uri on the webhook (sip:{extension}@pbx)"
+            context = destination.context or ""
+            uri = extension_uri.format(extension=destination.address, context=context)
+        element = ET.Element("Sip")
+        element.text = uri
+    if destination.postdial:
+        element.set("sendDigits", destination.postdial)
+    return element
+
+
 class TwimlHost:
     """Performs a session's actions into one TwiML page (an `AsyncHost`).
 
@@ -125,10 +148,12 @@ class TwimlHost:
         callback: Callable[[bool], str],
         voice: str | None = None,
         play_base_url: str | None = None,
+        extension_uri: str | None = None,
     ) -> None:
         self.engine, self.session, self.clock = engine, session, clock
         self.callback = callback
         self.voice, self.play_base_url = voice, play_base_url
+        self.extension_uri = extension_uri
         self.page = Page()
         self.waiting = ""
 
@@ -178,15 +203,20 @@ class TwimlHost:
             self.engine.store_callback, action, self.session.flow, self.clock()
         )
 
-    async def transfer(self, action: act.TransferToQueue | act.TransferToNumber) -> None:
-        verb, target = (
-            ("Enqueue", action.queue)
-            if isinstance(action, act.TransferToQueue)
-            else ("Dial", action.number)
-        )
+    async def transfer(
+        self, action: act.TransferToQueue | act.TransferToDestination
+    ) -> ev.Event | None:
         # Not stamped: Twilio calls it when the transfer ends, which can outlast the replay window.
-        self.page.add(verb, target, action=self.callback(False), method="POST")
+        callback = self.callback(False)
+        if isinstance(action, act.TransferToQueue):
+            self.page.add("Enqueue", action.queue, action=callback, method="POST")
+        else:
+            noun = dial_noun(action.destination, self.extension_uri)
+            if isinstance(noun, str):  # nothing this webhook can dial: the flow's failed branch
+                return ev.TransferResult(self.clock(), "failed", noun)
+            self.page.add("Dial", action=callback, method="POST").append(noun)
         self.waiting = "transfer"
+        return None
 
     async def hangup(self, action: act.Hangup) -> None:
         self.page.add("Hangup")
@@ -199,6 +229,7 @@ __all__ = [
     "Page",
     "TwimlHost",
     "apology",
+    "dial_noun",
     "empty",
     "goodbye",
     "hangup",

@@ -125,6 +125,7 @@ class WebhookConfig:
     public_url: str | None = None  # the base URL Twilio calls (behind a proxy), for signatures
     voice: str | None = None  # default <Say voice>, e.g. "Polly.Camila"
     play_base_url: str | None = None  # prefix for relative Play paths
+    extension_uri: str | None = None  # an extension as a SIP URI: sip:{extension}@pbx
     replay_window: float = 3600.0
     retries: int = 5  # optimistic-lock attempts per request
     clock: Callable[[], float] = time.time
@@ -504,6 +505,7 @@ class WebhookGateway:
             lambda stamped: self._callback(flow_name, step, stamped),
             voice=config.voice,
             play_base_url=config.play_base_url,
+            extension_uri=config.extension_uri,
         )
         await drive_async(session, host, actions)
         page = host.page

@@ -15,10 +15,7 @@ def _expressions(flow: model.Flow) -> Iterator[model.Expression]:
         if isinstance(state, model.Lookup):
             yield from state.args
         if isinstance(state, model.Transfer):
-            if state.number is not None:
-                yield state.number
-            if state.priority is not None:
-                yield state.priority
+            yield from state.expressions
         if isinstance(state, model.CallbackOffer):
             yield state.number
         for body in bodies(state):

@@ -68,13 +68,14 @@ class Liveness:
                 after |= seq(state.error, frozenset(), name) - {"error"}
             return seq(state.prompt, after, name), frozenset()
         if isinstance(state, model.Transfer):
-            exprs = [e for e in (state.priority, state.number) if e is not None]
+            exprs = [e for e in state.expressions if e is not state.queue_expr]
             after = _vars_of(exprs)
             for body in state.on_result.values():
                 after |= seq(body, frozenset(), name) - {"error"}
             entry = seq(state.body, after, name)
-            if state.queue is not None:
+            if state.to_queue:
                 entry -= {"ewt", "position", "queue"}
+                entry |= _vars_of([state.queue_expr] if state.queue_expr else [])
             return entry, frozenset()
         # menus, captures and callback offers wait for the caller
         again = self.entry[name]  # a retry plays the prompt again

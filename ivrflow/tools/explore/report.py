@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ...runtime.record import TRANSFER_TARGETS
 from .fmt import _public_outcome
 from .tree import DEPTH, ENDED, JOINED, LOOP, STOPPED, STUCK, Decisions, Exploration, Node, Setup
 
@@ -198,7 +199,7 @@ def scenario(
         steps.append({"expect_state": after.state})
     outcome = _public_outcome(leaf.outcome or {})
     expect: dict[str, Any] = {"outcome": outcome.get("kind")}
-    for key in ("reason", "queue", "number"):
+    for key in ("reason", *TRANSFER_TARGETS):
         if key in outcome and outcome[key] is not None:
             expect[key] = str(outcome[key])
     if outcome.get("kind") == "callback_scheduled":

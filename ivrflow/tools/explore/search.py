@@ -92,7 +92,7 @@ class ExploreCall(Call):
         if isinstance(a, act.Lookup):
             function, args, _ = self.lookup_key(a)
             return self.decisions.lookup(function, args) is None
-        if isinstance(a, act.TransferToQueue | act.TransferToNumber):
+        if isinstance(a, act.TransferToQueue | act.TransferToDestination):
             return self.decisions.transfer is None
         if isinstance(a, act.StoreCallback):
             return self.decisions.store is None
@@ -145,6 +145,29 @@ class ExploreCall(Call):
         for queue, ewt, position in decisions.queues:
             queues[queue] = (ewt, position)
         self.fixtures = Fixtures(lookups, queues, self.base.calls)
+
+
+def _queue_variants(flow: model.Flow, state_name: str, value: Any) -> list[tuple[str, Any]]:
+    """A look-up whose result names the queue of a transfer (`queue found.queue among […]`):
+    its answer once per queue the transfer may reach, and once naming none of them, so every
+    queue and the transfer's failed branch are explored."""
+    lookup = flow.states.get(state_name)
+    if not isinstance(lookup, model.Lookup) or not lookup.result or not isinstance(value, dict):
+        return []
+    out: list[tuple[str, Any]] = []
+    for state in flow.states.values():
+        if not isinstance(state, model.Transfer):
+            continue
+        target = state.queue_expr
+        if not (isinstance(target, model.Var) and target.name == lookup.result):
+            continue
+        if len(target.attrs) != 1:
+            continue
+        field = target.attrs[0]
+        for queue in (*state.queues, "(no such queue)"):
+            if value.get(field) != queue:
+                out.append((f"{field} {_quote(queue)}", {**value, field: queue}))
+    return out
 
 
 def _rule(answer: LookupAnswer) -> Rule:
@@ -359,6 +382,11 @@ class Explorer:
             value = self._success_value(function, params, args)
             answer = LookupAnswer(function, args, params, True, value)
             out.append((f"⟨{function}: ok⟩", "", replace(d, lookups=(*d.lookups, answer))))
+            for label, variant in _queue_variants(self.flow, call.session.state, value):
+                answer = LookupAnswer(function, args, params, True, variant)
+                out.append(
+                    (f"⟨{function}: ok, {label}⟩", "", replace(d, lookups=(*d.lookups, answer)))
+                )
             for reason in self._failure_reasons(call.session.state, function):
                 answer = LookupAnswer(function, args, params, False, None, reason)
                 out.append(
@@ -384,7 +412,7 @@ class Explorer:
                 )
                 for e, p in choices
             ]
-        if isinstance(a, act.TransferToQueue | act.TransferToNumber):
+        if isinstance(a, act.TransferToQueue | act.TransferToDestination):
             state = self.flow.states[call.session.state]
             results = ["answered", "busy"]
             if isinstance(state, model.Transfer):

@@ -25,7 +25,7 @@ from typing import Any
 from ... import model
 from ...model.walk import bodies, walk
 from ...runtime.queue_leg import MAX_WAIT, NEEDS_WAIT, QUEUE_OUTCOMES
-from ...runtime.record import OUTCOMES
+from ...runtime.record import OUTCOMES, TRANSFER_TARGETS
 from ..testing import SPEECH_RATE
 
 __all__ = [
@@ -118,8 +118,8 @@ def check_outcome(record: dict[str, Any]) -> str | None:
     for detail in _DETAILS.get(str(kind), ()):
         if detail not in outcome:
             return f"outcome {kind} has no {detail}"
-    if kind == "transferred" and "queue" not in outcome and "number" not in outcome:
-        return "outcome transferred names neither a queue nor a number"
+    if kind == "transferred" and not any(k in outcome for k in TRANSFER_TARGETS):
+        return "outcome transferred names no queue, number, SIP URI or extension"
     if kind == "transferred" and "queue" in outcome and "queue" not in record:
         return "outcome transferred to a queue, but the record has no queue section"
     if "queue" in record:

@@ -17,7 +17,7 @@ from ...errors import did_you_mean
 from ...lang.sources import display_path
 from ...model.walk import bodies
 from ...runtime.events import TRANSFER_STATUSES
-from ...runtime.record import OUTCOMES
+from ...runtime.record import OUTCOMES, TRANSFER_TARGETS
 from .data import STEP_NAMES, Expectation, Position, Scenario, ScenarioError, Step
 from .nodes import NodeReader, Problem, excerpt
 
@@ -33,7 +33,7 @@ CALL_KEYS = (
     "ani", "caller", "dnis", "at", "emergency", "fixtures", "lookups", "queues", "transfer",
     "callback_store", "seed",
 )  # fmt: skip
-EXPECT_KEYS = ("outcome", "reason", "queue", "number", "callback", "ended", "record")
+EXPECT_KEYS = ("outcome", "reason", *TRANSFER_TARGETS, "callback", "ended", "record")
 TRANSFER_RESULTS = TRANSFER_STATUSES
 CALLBACK_STORES = ("memory", "fail")
 RECORD_FIELDS = (

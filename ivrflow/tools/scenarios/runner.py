@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...runtime.record import Listener
+from ...runtime.record import TRANSFER_TARGETS, Listener
 from .data import (
     CALLER_STEPS,
     Expectation,
@@ -203,7 +203,7 @@ class Runner:
             elif e.key == "outcome":
                 if outcome.get("kind") != e.value:
                     self.fail(e, label, f"expected outcome {e.value}, got {_outcome(call)}")
-            elif e.key in ("reason", "queue", "number"):
+            elif e.key == "reason" or e.key in TRANSFER_TARGETS:
                 got = outcome.get(e.key, _MISSING)
                 if got is _MISSING or str(got) != e.value:
                     shown = "none" if got is _MISSING else _show(got)
