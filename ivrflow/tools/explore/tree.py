@@ -90,7 +90,9 @@ class Node:
     children: list[Node] = field(default_factory=list)
     decisions: Decisions | None = None  # ended leaves: the host answers of the path
     number: int = 0  # ended leaves: the path's number, in tree order
-    same_as: Node | None = None  # joined leaves: the node where that call state was explored
+    # joined leaves: the node where that call state was explored. Left out of repr and ==:
+    # following it re-walks shared subtrees, exponential in the tree's depth.
+    same_as: Node | None = field(default=None, repr=False, compare=False)
     anchor: int = 0  # nodes other leaves join: their number, in tree order
 
     def as_json(self) -> dict[str, Any]:
