@@ -4,6 +4,8 @@ Run from the project root:
 
     python bench/gateway.py                       # the full run, about 1-2 minutes
     python bench/gateway.py --calls 1000 --hold 300 --skip-webhook     # quicker
+    python bench/gateway.py --metrics-cost        # what --metrics and the call log cost
+                                                  # (BENCH_OBS=metrics|log|scrape: one part)
 
 A load generator (this process) speaks the Asterisk side of FastAGI on 127.0.0.1 to a
 server in a child process (so that the two share the 2 cores like Asterisk and ivrflow
@@ -39,6 +41,7 @@ import platform
 import random
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -162,12 +165,14 @@ async def _serve(kind: str, commands: list[bytes], conn: Any, redis_url: str) ->
         await site.start()
         port = runner.addresses[0][1]
         server: asyncio.Server | None = None
-    elif kind == "ivrflow":
+    elif kind in ("ivrflow", "ivrflow+metrics"):
         from ivrflow.host.engine import Engine
         from ivrflow.host.gateways.fastagi import FastAGIServer, ServerConfig
         from ivrflow.host.gateways.hosting import fixtures_hook
 
         engine = Engine(records=sink)
+        if kind == "ivrflow+metrics":
+            watching = _observe(engine)
         config = ServerConfig(flows_dir=FLOWS, render=False)
         ivr = FastAGIServer(engine, config)
         ivr.on_flow = fixtures_hook(str(FIXTURES))
@@ -207,6 +212,9 @@ async def _serve(kind: str, commands: list[bytes], conn: Any, redis_url: str) ->
     loop.add_reader(conn.fileno(), on_command)
     conn.send(port)
     await stop.wait()
+    if kind == "ivrflow+metrics":
+        for task in watching:
+            task.cancel()
     loop.remove_reader(conn.fileno())
     if ivr is not None:
         await ivr.close(5.0)
@@ -215,6 +223,29 @@ async def _serve(kind: str, commands: list[bytes], conn: Any, redis_url: str) ->
     if runner is not None:
         await runner.cleanup()
     conn.send("stopped")
+
+
+def _observe(engine: Any) -> list[asyncio.Task[None]]:
+    """What `serve --metrics` adds: Prometheus figures, the JSON call log (to /dev/null, but
+    formatted and written), the loop-lag probe, and a scrape every second (Prometheus scrapes
+    every 15 s by default: this is 15 times the usual rendering work)."""
+    from ivrflow.host.calllog import CallLog
+    from ivrflow.host.metrics import Metrics
+
+    metrics = Metrics()
+    devnull = open(os.devnull, "w")  # noqa: SIM115  (lives as long as the server)
+    parts = os.environ.get("BENCH_OBS", "metrics,log,scrape").split(",")
+    engine.metrics = metrics if "metrics" in parts else None
+    engine.call_log = CallLog(devnull, mask_ani=True) if "log" in parts else None
+    if "scrape" not in parts:
+        return []
+
+    async def scraping() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(metrics.exposition)
+
+    return [asyncio.create_task(metrics.watch_loop()), asyncio.create_task(scraping())]
 
 
 def server_main(
@@ -664,7 +695,51 @@ async def bench_webhook(args: argparse.Namespace) -> None:
 # ------------------------------------------------------------------ main
 
 
+async def metrics_cost(args: argparse.Namespace) -> None:
+    """Server CPU per call with and without metrics and the call log: the same calls, in
+    alternating rounds of one run (a fresh server each), medians and their ratio."""
+    print(
+        f"metrics cost: {args.rounds} rounds x {args.calls} calls at concurrency "
+        f"{args.concurrency}, each round on a fresh server, with and without --metrics"
+    )
+    cpu: dict[str, list[float]] = {"ivrflow": [], "ivrflow+metrics": []}
+    for n in range(args.rounds):
+        kinds = ["ivrflow", "ivrflow+metrics"] if n % 2 == 0 else ["ivrflow+metrics", "ivrflow"]
+        for kind in kinds:
+            server = ServerProcess(kind, [])
+            try:
+                warm = Load()
+                await run_calls(server.port, args.warmup, 20, f"{kind}-warm", warm)
+                load = Load()
+                cpu0 = server.ask("cpu")
+                await run_calls(server.port, args.calls, args.concurrency, f"{kind}-{n}", load)
+                used = server.ask("cpu") - cpu0
+                outcomes, errors, last = server.ask("stats")
+            finally:
+                server.stop()
+            if load.errors or errors:
+                print(f"  {kind}: {load.errors} call errors, {errors} server errors ({last})")
+            cpu[kind].append(used / max(load.ok, 1))
+            print(f"  round {n + 1} {kind:16s} {cpu[kind][-1] * 1e6:7.0f} µs CPU per call")
+    plain = statistics.median(cpu["ivrflow"])
+    observed = statistics.median(cpu["ivrflow+metrics"])
+    ratios = [m / p for m, p in zip(cpu["ivrflow+metrics"], cpu["ivrflow"], strict=True)]
+    cost = (observed / plain - 1) * 100
+    print(f"median server CPU per call without metrics: {plain * 1e6:.0f} µs")
+    print(f"median server CPU per call with metrics:    {observed * 1e6:.0f} µs")
+    print(
+        f"ratio of medians {observed / plain:.3f} ({cost:+.1f} %); median of per-round ratios "
+        f"{statistics.median(ratios):.3f}"
+    )
+    print(
+        f"verdict: metrics cost under 3 % of gateway CPU per call: {'met' if cost < 3 else 'NOT met'}"
+    )
+
+
 async def main_async(args: argparse.Namespace) -> None:
+    if args.metrics_cost:
+        await metrics_cost(args)
+        return
     print(
         f"FastAGI gateway benchmark: flows/billing.ivr, caller script {KEYS} then hang-up; "
         f"{args.calls} calls at concurrency {args.concurrency}, hold {args.hold}"
@@ -717,6 +792,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--profile", default="", metavar="FILE", help="cProfile the ivrflow server into FILE"
     )
+    p.add_argument(
+        "--metrics-cost",
+        action="store_true",
+        help="only measure what --metrics and the call log cost (server CPU per call)",
+    )
+    p.add_argument("--rounds", type=int, default=6, help="rounds of --metrics-cost")
     args = p.parse_args(argv)
     asyncio.run(main_async(args))
     return 0

@@ -19,6 +19,8 @@ installed and `MISSING` what to install.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import threading
 import time
 from collections.abc import Iterator
 from importlib.util import find_spec
@@ -47,48 +49,10 @@ class Metrics:
     """The gateway's counters, gauges and histograms, in `registry` (a fresh one by default)."""
 
     def __init__(self, registry: Any = None) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client import CollectorRegistry, Counter, Histogram
 
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
-        self.started = Counter(
-            "ivrflow_calls_started", "Calls that started, by flow.", ["flow"], registry=r
-        )
-        self.in_progress = Gauge(
-            "ivrflow_calls_in_progress", "Calls started and not ended yet.", ["flow"], registry=r
-        )
-        self.ended = Counter(
-            "ivrflow_calls_ended",
-            "Calls that ended, by flow and outcome (self_served, transferred, "
-            "callback_scheduled, abandoned, error).",
-            ["flow", "outcome"],
-            registry=r,
-        )
-        self.duration = Histogram(
-            "ivrflow_call_duration_seconds",
-            "Time from a call's start to its end, by flow.",
-            ["flow"],
-            buckets=CALL_BUCKETS,
-            registry=r,
-        )
-        self.states = Counter(
-            "ivrflow_state_entries",
-            "States entered by calls that ended, by flow and state.",
-            ["flow", "state"],
-            registry=r,
-        )
-        self.noinput = Counter(
-            "ivrflow_noinput",
-            "No-input events (the caller said or pressed nothing in time), by flow and state.",
-            ["flow", "state"],
-            registry=r,
-        )
-        self.nomatch = Counter(
-            "ivrflow_nomatch",
-            "No-match events (input the state did not accept), by flow and state.",
-            ["flow", "state"],
-            registry=r,
-        )
         self.lookup_seconds = Histogram(
             "ivrflow_lookup_duration_seconds",
             "Time a look-up function took to answer (or to fail), by function.",
@@ -123,6 +87,14 @@ class Metrics:
         )
         self._sources: list[tuple[str, Any]] = []  # (name, sink or store with a spool)
         r.register(_SpoolCollector(self._sources))
+        # The per-call figures: plain tallies under one lock per call (a prometheus-client
+        # child per state would take its own lock for each of the dozen states of a call),
+        # turned into metric families when scraped.
+        self._lock = threading.Lock()
+        self._tallies: dict[str, dict[tuple[str, ...], float]] = {name: {} for name in _TALLIED}
+        # flow → [count per bucket (the last one +Inf)…, sum, count]
+        self._durations: dict[str, list[float]] = {}
+        r.register(_TallyCollector(self))
         self._children: dict[tuple[Any, ...], Any] = {}
 
     # ------------------------------------------------------------ what the Engine reports
@@ -134,22 +106,44 @@ class Metrics:
         return child
 
     def call_started(self, flow: str) -> None:
-        self._child(self.started, flow).inc()
-        self._child(self.in_progress, flow).inc()
+        key = (flow,)
+        with self._lock:
+            started, live = self._tallies["started"], self._tallies["in_progress"]
+            started[key] = started.get(key, 0) + 1
+            live[key] = live.get(key, 0) + 1
 
     def call_ended(self, record: dict[str, Any]) -> None:
         flow = str(record.get("flow"))
         outcome = str((record.get("outcome") or {}).get("kind"))
-        self._child(self.in_progress, flow).dec()
-        self._child(self.ended, flow, outcome).inc()
         duration = record.get("duration")
-        if isinstance(duration, int | float):
-            self._child(self.duration, flow).observe(duration)
-        for step in record.get("path") or ():
-            self._child(self.states, flow, str(step.get("state"))).inc()
-        for failure in record.get("failures") or ():
-            metric = self.noinput if failure.get("kind") == "noinput" else self.nomatch
-            self._child(metric, flow, str(failure.get("state"))).inc()
+        path = record.get("path") or ()
+        failures = record.get("failures") or ()
+        t = self._tallies
+        with self._lock:
+            live, ended, states = t["in_progress"], t["ended"], t["states"]
+            live[(flow,)] = live.get((flow,), 0) - 1
+            ended[(flow, outcome)] = ended.get((flow, outcome), 0) + 1
+            for step in path:
+                key = (flow, str(step.get("state")))
+                states[key] = states.get(key, 0) + 1
+            for failure in failures:
+                counts = t["noinput"] if failure.get("kind") == "noinput" else t["nomatch"]
+                key = (flow, str(failure.get("state")))
+                counts[key] = counts.get(key, 0) + 1
+            if isinstance(duration, int | float):
+                histogram = self._durations.get(flow)
+                if histogram is None:
+                    histogram = self._durations[flow] = [0.0] * (len(CALL_BUCKETS) + 3)
+                histogram[bisect.bisect_left(CALL_BUCKETS, duration)] += 1
+                histogram[-2] += duration
+                histogram[-1] += 1
+
+    def snapshot(self) -> tuple[dict[str, dict[tuple[str, ...], float]], dict[str, list[float]]]:
+        with self._lock:
+            return (
+                {name: dict(values) for name, values in self._tallies.items()},
+                {flow: list(h) for flow, h in self._durations.items()},
+            )
 
     def lookup(self, function: str, seconds: float, answer: ev.Event) -> None:
         self._child(self.lookup_seconds, function).observe(seconds)
@@ -181,6 +175,80 @@ class Metrics:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+# name → (metric name, type, help, labels) of the tallied per-call figures.
+_TALLIED: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
+    "started": ("ivrflow_calls_started", "counter", "Calls that started, by flow.", ("flow",)),
+    "in_progress": (
+        "ivrflow_calls_in_progress",
+        "gauge",
+        "Calls started and not ended yet (per worker: started minus ended there).",
+        ("flow",),
+    ),
+    "ended": (
+        "ivrflow_calls_ended",
+        "counter",
+        "Calls that ended, by flow and outcome (self_served, transferred, callback_scheduled, "
+        "abandoned, error).",
+        ("flow", "outcome"),
+    ),
+    "states": (
+        "ivrflow_state_entries",
+        "counter",
+        "States entered by calls that ended, by flow and state.",
+        ("flow", "state"),
+    ),
+    "noinput": (
+        "ivrflow_noinput",
+        "counter",
+        "No-input events (the caller said or pressed nothing in time), by flow and state.",
+        ("flow", "state"),
+    ),
+    "nomatch": (
+        "ivrflow_nomatch",
+        "counter",
+        "No-match events (input the state did not accept), by flow and state.",
+        ("flow", "state"),
+    ),
+}
+
+
+class _TallyCollector:
+    """The per-call tallies of a `Metrics`, as metric families at each scrape."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def describe(self) -> list[Any]:
+        return []
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
+
+        tallies, durations = self.metrics.snapshot()
+        for name, (metric, kind, text, labels) in _TALLIED.items():
+            family_type = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
+            family = family_type(metric, text, labels=list(labels))
+            for values, value in sorted(tallies[name].items()):
+                family.add_metric(list(values), value)
+            yield family
+        histogram = HistogramMetricFamily(
+            "ivrflow_call_duration_seconds",
+            "Time from a call's start to its end, by flow.",
+            labels=["flow"],
+        )
+        for flow, counts in sorted(durations.items()):
+            cumulative, buckets = 0.0, []
+            for bound, n in zip((*CALL_BUCKETS, float("inf")), counts[:-2], strict=True):
+                cumulative += n
+                buckets.append((repr(bound) if bound != float("inf") else "+Inf", cumulative))
+            histogram.add_metric([flow], buckets, counts[-2])
+        yield histogram
 
 
 class _SpoolCollector:

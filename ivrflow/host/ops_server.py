@@ -11,16 +11,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from .health import Check, readiness
 from .metrics import Metrics
 
+log = logging.getLogger("ivrflow.serve")
 MAX_REQUEST = 8192  # bytes of request line and headers
 READ_TIMEOUT = 5.0
 
-_REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    500: "Internal Server Error",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    503: "Service Unavailable",
+}
 
 
 class OpsServer:
@@ -58,7 +66,11 @@ class OpsServer:
     async def answer(self, path: str) -> tuple[int, str, bytes]:
         """(status, content type, body) for a GET of `path`."""
         if path == "/metrics" and self.metrics is not None:
-            body, kind = await asyncio.to_thread(self.metrics.exposition)
+            try:
+                body, kind = await asyncio.to_thread(self.metrics.exposition)
+            except Exception as exc:  # a broken collector: say so, keep serving
+                log.error("metrics: cannot render: %s", exc)
+                return 500, "text/plain; charset=utf-8", b"cannot render the metrics"
             return 200, kind, body
         if path == "/healthz":
             return 200, "text/plain; charset=utf-8", b"ok"

@@ -20,7 +20,7 @@ from typing import Any
 
 from ...model import Flow
 from ...runtime.sealing import Keyring
-from ..calllog import CallLog, json_lines_handler
+from ..calllog import CallLog
 from ..dispatcher import attempt_recorder
 from ..engine import Engine
 from ..health import Check, engine_spools
@@ -256,11 +256,7 @@ def setup(
         return None
     call_log = None
     if options.call_log:
-        call_log = CallLog(mask_ani=options.mask_ani or options.log_mask_ani)
-        if not call_log.logger.handlers:
-            call_log.logger.addHandler(json_lines_handler(sys.stderr))
-        call_log.logger.setLevel(logging.INFO)
-        call_log.logger.propagate = False  # JSON lines, not the root's text format
+        call_log = CallLog(sys.stderr, mask_ani=options.mask_ani or options.log_mask_ani)
     engine = Engine(
         records=records,
         callbacks=callbacks,
