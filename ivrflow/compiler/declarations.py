@@ -15,6 +15,7 @@ from ..lang.sources import LIST_SUFFIXES, SourceError, check_reference, display_
 from ..model import calendars, phone, sayas
 from .context import Context, Declared
 from .expressions import literal_value, parse_date, parse_time
+from .input_states import read_input_settings
 from .settings import Settings
 from .vocabulary import INPUT_SETTINGS
 
@@ -98,12 +99,7 @@ def header_settings(ctx: Context, header: ast.Header | None) -> tuple[model.Flow
         voice=s.string("voice"),
         timezone=timezone or d.timezone,
         country=country,
-        input=model.InputSettings(
-            timeout=s.duration("timeout", inp.timeout),
-            interdigit=s.duration("interdigit", inp.interdigit),
-            retries=s.integer("retries", inp.retries, 1, 20),
-            confidence=s.fraction("confidence", inp.confidence),
-        ),
+        input=read_input_settings(s, inp),
         barge_in=s.switch("bargein", d.barge_in),
         fuzzy=s.fraction("fuzzy", d.fuzzy),
     )

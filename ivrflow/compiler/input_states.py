@@ -6,6 +6,7 @@ flow header's), escalates on no-input and no-match, and ends on `exhausted`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -14,7 +15,7 @@ from .. import model
 from ..lang import ast
 from ..model import speech, validators
 from ..model.walk import ends
-from . import prompt_checks
+from . import prompt_checks, recognition
 from .branches import escalation, escalation_lines, sort_branches, warn_unhandled
 from .expressions import compile_regex, literal_value, number_value
 from .kinds import StateEnv, StateParts
@@ -32,12 +33,18 @@ from .vocabulary import (
 
 
 def input_settings(env: StateEnv, s: Settings) -> model.InputSettings:
-    d = env.defaults.input
+    return read_input_settings(s, env.defaults.input)
+
+
+def read_input_settings(s: Settings, d: model.InputSettings) -> model.InputSettings:
+    """The input settings given in a header or a state, over `d`."""
     return model.InputSettings(
         timeout=s.duration("timeout", d.timeout),
         interdigit=s.duration("interdigit", d.interdigit),
         retries=s.integer("retries", d.retries, 1, 20),
         confidence=s.fraction("confidence", d.confidence),
+        modes=recognition.modes(s, d.modes),
+        recognizer=recognition.recognizer(s, d.recognizer),
     )
 
 
@@ -123,6 +130,9 @@ def capture(env: StateEnv, parts: StateParts) -> model.Capture:
     ctx, decl = env.ctx, parts.decl
     s = Settings(ctx, "a capture", CAPTURE_SETTINGS, parts.settings)
     inp = input_settings(env, s)
+    if s.get("input") is None and (s.get("words") is not None or s.get("secure") is not None):
+        # Words are heard, never keyed; a secure entry is keyed, never heard (recognizers log).
+        inp = dataclasses.replace(inp, modes=("speech",) if s.get("words") else ("dtmf",))
     low, high = s.digit_range("digits", (1, 20))
     terminator: str | None = "#"
     end = s.get("end")
@@ -136,7 +146,15 @@ def capture(env: StateEnv, parts: StateParts) -> model.Capture:
             where = end.values[0].span if end.values else end.span
             ctx.error("E121", "'end' expects one key, like \"#\", or none", where)
     validators_ = tuple(v for v in (validator(env, x) for x in s.all("valid")) if v)
-    if s.get("digits") is None and not s.all("valid"):
+    words = recognition.words(s)
+    if words is not None and s.get("input") is not None and "dtmf" in (inp.modes or ()):
+        ctx.error(
+            "E171",
+            f"capture '{decl.name}' takes words: the caller cannot key them in",
+            s.by_name["input"].span,
+            "a capture of words hears speech only: remove 'input', or write input speech",
+        )
+    if words is None and s.get("digits") is None and not s.all("valid"):
         ctx.warning(
             "W221",
             f"capture '{decl.name}' takes any 1 to 20 keys: it has no validation and no length",
@@ -174,6 +192,7 @@ def capture(env: StateEnv, parts: StateParts) -> model.Capture:
         escalation(esc["nomatch"]),
         exhausted[1] if exhausted else None,
         inp,
+        words,
     )
 
 

@@ -12,6 +12,10 @@ INPUT_SETTINGS = {
     "interdigit": "how long to wait between keys",
     "retries": "no-input and no-match attempts before exhausted",
     "confidence": "ASR confidence below which a spoken choice is confirmed",
+    "input": "what the caller may use: dtmf, speech, or dtmf speech",
+    "speech_language": "the language speech is recognized in (the call's by default)",
+    "speech_timeout": "the silence that ends an utterance: auto, or a duration like 1500ms",
+    "hints": 'words and phrases the recognizer should expect, like "boleto"',
 }
 CAPTURE_SETTINGS = INPUT_SETTINGS | {
     "digits": "how many digits: 4 or 6..10",
@@ -20,6 +24,7 @@ CAPTURE_SETTINGS = INPUT_SETTINGS | {
     "confirm": "a read-back prompt: 1 accepts, 2 re-enters",
     "secure": "mask the digits in records, traces, logs and snapshots",
     "into": "the variable that receives the digits (the state's name by default)",
+    "words": "free speech instead of digits: how many words, like 1..30",
 }
 LOOKUP_SETTINGS = {"timeout": "how long the host function may take"}
 TRANSFER_SETTINGS = {

@@ -280,11 +280,23 @@ class Validator:
 
 
 @dataclass(frozen=True, slots=True)
+class Recognizer:
+    """How speech is recognized: given per flow, per state, or left to the recognizer."""
+
+    language: str | None = None  # None: the call's language at the time
+    end_timeout: float | None = None  # silence that ends an utterance; None: "auto"
+    hints: tuple[str, ...] = ()  # words and phrases to expect, beside a state's own phrases
+
+
+@dataclass(frozen=True, slots=True)
 class InputSettings:
     timeout: float  # first input (VoiceXML `timeout`)
     interdigit: float
     retries: int  # no-input + no-match attempts before `exhausted`
     confidence: float  # below this ASR confidence, confirm "did you say …?"
+    # `input dtmf`, `input speech`, `input dtmf speech`; None: the state's own default
+    modes: tuple[str, ...] | None = None
+    recognizer: Recognizer = Recognizer()
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +335,7 @@ class Capture:
     nomatch: Escalation
     exhausted: Body | None
     input: InputSettings
+    words: tuple[int, int] | None = None  # free speech: fewest and most words; None: digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -546,6 +559,7 @@ __all__ = [
     "Play",
     "Prompt",
     "Queue",
+    "Recognizer",
     "Return",
     "Say",
     "Split",

@@ -54,8 +54,13 @@ class Collect(_AsDict):
     timeout: float
     interdigit: float
     barge_in: bool
-    phrases: tuple[str, ...] = ()  # recognition hints for speech
+    phrases: tuple[str, ...] = ()  # the state's phrases (menu choices, yes/no): a grammar
     secure: bool = False  # the driver must not log what is collected
+    # The recognizer's settings, when `kinds` has "speech" (docs/runtime.md, "Speech"):
+    language: str | None = None  # the language to recognize
+    speech_timeout: float | None = None  # silence that ends an utterance; None: "auto"
+    hints: tuple[str, ...] = ()  # more words and phrases to expect
+    free_speech: bool = False  # dictation (a capture of words), not a choice among phrases
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ from . import actions as act
 from . import events as ev
 from .endings import record_input
 from .escalation import on_failure
+from .recognition import complete, speech_language
 from .results import ASK, BRANCH_END, Result
 from .services import (
     callback_accepted,
@@ -106,14 +107,15 @@ def _spec(call: CallState, state: model.State, phase: Phase) -> act.Collect:
             if isinstance(a, act.Say | act.Play):
                 barge = a.barge_in
                 break
-    key = (id(state), phase, barge)
+    language = speech_language(call, state)
+    key = (id(state), phase, barge, language)
     cached = _SPECS.get(key)
     if cached is not None and cached[0] is state:
         return cached[1]
     if len(_SPECS) > 20_000:
         _SPECS.clear()
     inp = getattr(state, "input", call.flow.settings.input)
-    spec = _SPEC_OF[phase](state, inp, barge)
+    spec = complete(_SPEC_OF[phase](state, inp, barge), state, phase, language)
     _SPECS[key] = (state, spec)
     return spec
 
@@ -184,10 +186,21 @@ def on_digits(call: CallState, e: ev.Digits) -> Result | None:
         call.swallow = None
     phase = call.phase
     if phase in INPUT_PHASES:
+        if _refuses(call, "dtmf"):
+            return on_failure(call, "nomatch")  # keys where the state hears speech only
         return on_keys(call, keys, e.terminated, raw=e.keys)
     if phase in TYPE_AHEAD_PHASES:
         call.typeahead = (call.typeahead + keys)[:MAX_DIGITS]
     return None  # keys while a transfer rings are not ours
+
+
+def _refuses(call: CallState, kind: str) -> bool:
+    """The state listens, but not for this kind of input (`input speech`, `input dtmf`)."""
+    inp = getattr(call.flow.states[call.state], "input", None)
+    if inp is None or inp.modes is None:
+        return False  # the kind's own default: it takes both
+    spec = listening(call)
+    return spec is not None and kind not in spec.kinds
 
 
 def _keys(raw: str) -> str:
@@ -360,6 +373,8 @@ _PARTIAL: dict[Phase, Callable[[CallState, Any, str], Result | None]] = {
 def on_utterance(call: CallState, e: ev.Utterance) -> Result | None:
     if call.phase not in INPUT_PHASES:
         return None
+    if _refuses(call, "speech"):
+        return on_failure(call, "nomatch")  # speech where the state keys only: not recorded
     text = str(e.text)[:MAX_UTTERANCE]
     state = call.flow.states[call.state]
     heard = round(_confidence(e.confidence), 3)
@@ -368,9 +383,30 @@ def on_utterance(call: CallState, e: ev.Utterance) -> Result | None:
 
 
 def _spoken_entry(call: CallState, state: model.State, text: str, confidence: Any) -> Result | None:
-    """Digits said for a capture or a callback number: as if keyed, ended."""
+    """Digits said for a capture or a callback number: as if keyed, ended; the words
+    themselves for a capture of words."""
+    if isinstance(state, model.Capture) and state.words is not None:
+        return _free_speech(call, state, text, confidence)
     digits = _spoken_digits(text)
     return on_keys(call, digits, True, raw=text) if digits else on_failure(call, "nomatch")
+
+
+def _free_speech(call: CallState, cap: model.Capture, text: str, confidence: Any) -> Result | None:
+    """What the caller said, as said: no-match when empty, unsure or too long or short."""
+    assert cap.words is not None
+    words = text.split()
+    low, high = cap.words
+    if not words or _confidence(confidence) < cap.input.confidence:
+        return on_failure(call, "nomatch")
+    if not low <= len(words) <= high:
+        return on_failure(call, "nomatch")
+    value = " ".join(words)
+    call.vars[cap.variable] = value
+    call.vars["last_input"] = "****" if cap.secure else value
+    if cap.confirm is not None:
+        say(call, cap.confirm)
+        return ASK[CAPTURE_CONFIRM]
+    return run_body(call, cap.ok, BRANCH_END, "ok")
 
 
 def _menu_heard(call: CallState, menu: model.Menu, text: str, confidence: Any) -> Result | None:

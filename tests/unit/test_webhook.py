@@ -638,3 +638,55 @@ def test_a_malformed_snapshot_key_is_refused_at_start(
     assert serve_command.run_webhook(args) == 2
     err = capsys.readouterr().err
     assert "256 bits" in err and "AAAA" not in err
+
+
+FREE_SPEECH = """\
+flow reason "Why are you calling"
+  language en-US
+  hints "ACME"
+
+start:
+  -> reason
+
+capture reason:
+  words 1..20
+  speech_language en-GB
+  speech_timeout 2s
+  hints "invoice", "refund"
+  say "In a few words, why are you calling?"
+  ok:
+    say "Thanks: {{ reason }}."
+    hangup "heard"
+  noinput: say "Sorry?"
+  nomatch: say "Sorry?"
+  exhausted: hangup "gave up"
+
+menu keys_only:
+  input dtmf
+  say "Press 1."
+  1 -> reason
+  noinput: say "Press 1."
+  nomatch: say "Press 1."
+  exhausted: hangup
+"""
+
+
+def test_gather_carries_the_input_mode_and_the_recognizer(tmp_path: Path) -> None:
+    (tmp_path / "reason.ivr").write_text(FREE_SPEECH, encoding="utf-8")
+
+    async def test(client: TestClient, engine: Engine, config: WebhookConfig) -> None:
+        call = Call(client, flow="reason", sid="CA-free")
+        root = await call.start()
+        gather = root.find("Gather")
+        assert gather is not None
+        assert gather.get("input") == "speech"
+        assert gather.get("language") == "en-GB"
+        assert gather.get("speechTimeout") == "2"
+        assert gather.get("hints") == "invoice, refund"
+        assert gather.get("numDigits") is None and gather.get("finishOnKey") == ""
+        root = await call.say("my invoice is wrong")
+        assert said(root) == "Thanks: my invoice is wrong."
+
+    engine, _ = serve(test, flows_dir=tmp_path)
+    (record,) = records(engine)
+    assert record["outcome"] == {"kind": "self_served", "reason": "heard"}

@@ -183,10 +183,17 @@ class TwimlHost:
             "method": "POST",
         }
         if "speech" in kinds:
-            attrs["language"] = str(session.vars.get("language") or session.flow.settings.language)
-            attrs["speechTimeout"] = "auto"
-            if action.phrases:
-                attrs["hints"] = ", ".join(action.phrases)
+            attrs["language"] = action.language or str(
+                session.vars.get("language") or session.flow.settings.language
+            )
+            timeout = action.speech_timeout
+            attrs["speechTimeout"] = "auto" if timeout is None else str(max(1, round(timeout)))
+            hints = tuple(dict.fromkeys((*action.phrases, *action.hints)))
+            if hints:
+                attrs["hints"] = ", ".join(hints)
+            if action.free_speech:  # dictation: no digits to count, nothing to finish on
+                del attrs["numDigits"]
+                attrs["finishOnKey"] = ""
         gather = page.add("Gather", **attrs)
         gather.extend(inside)
         page.add("Redirect", self.callback(True), method="POST")  # no input

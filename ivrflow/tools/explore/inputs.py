@@ -205,6 +205,35 @@ def accepts(cap: model.Capture, value: str) -> bool:
     return all(validators.BUILTIN[v.name].func(value, *v.args) for v in cap.validators)
 
 
+FILLER = [
+    "I",
+    "would",
+    "like",
+    "to",
+    "talk",
+    "about",
+    "my",
+    "last",
+    "bill",
+    "and",
+    "the",
+    "payment",
+    "I",
+    "made",
+    "for",
+    "it",
+]
+
+
+def free_speech_answers(cap: model.Capture) -> tuple[str, str]:
+    """What a caller says to a capture of words: an answer that fits, and one too long."""
+    assert cap.words is not None
+    low, high = cap.words
+    count = max(low, min(high, 4))
+    words = FILLER * (high // len(FILLER) + 2)
+    return " ".join(words[:count]), " ".join(words[: high + 1])
+
+
 def valid_entry(cap: model.Capture, avoid: Container[str] = ()) -> str | None:
     """A value the capture accepts (and not in `avoid`), generated from its length and
     validation rules."""

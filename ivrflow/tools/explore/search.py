@@ -27,6 +27,7 @@ from .inputs import (
     _shape,
     accepts,
     default_setups,
+    free_speech_answers,
     invalid_entry,
     valid_entry,
 )
@@ -145,6 +146,12 @@ class ExploreCall(Call):
         for queue, ewt, position in decisions.queues:
             queues[queue] = (ewt, position)
         self.fixtures = Fixtures(lookups, queues, self.base.calls)
+
+
+def _hears_keys(state: model.State) -> bool:
+    """False for a state that hears speech only (`input speech`, a capture of words)."""
+    inp = getattr(state, "input", None)
+    return inp is None or inp.modes is None or "dtmf" in inp.modes
 
 
 def _queue_variants(flow: model.Flow, state_name: str, value: Any) -> list[tuple[str, Any]]:
@@ -462,11 +469,14 @@ class Explorer:
         state = self.flow.states[session.state]
         phase = session.phase
         wait = Option("wait", "no input", (("wait", None),))
+        keys_heard = _hears_keys(state)
         if phase == "menu" and isinstance(state, model.Menu):
             out = []
             bound = {k for c in state.choices for k in c.keys}
             for c in state.choices:
-                if c.keys:
+                if c.phrases and not keys_heard:
+                    out.append(Option(_quote(c.phrases[0]), "", (("say", c.phrases[0]),)))
+                elif c.keys:
                     out.append(Option(c.keys[0], "", (("press", c.keys[0]),)))
                 elif c.phrases:
                     out.append(Option(_quote(c.phrases[0]), "", (("say", c.phrases[0]),)))
@@ -474,6 +484,13 @@ class Explorer:
             if bad is not None:
                 out.append(Option(bad, "invalid", (("press", bad),)))
             return [*out, wait]
+        if phase == "capture" and isinstance(state, model.Capture) and state.words is not None:
+            fits, too_long = free_speech_answers(state)
+            return [
+                Option(_quote(fits), "fits", (("say", fits),)),
+                Option(_quote(too_long), "too long", (("say", too_long),)),
+                wait,
+            ]
         if phase == "capture" and isinstance(state, model.Capture):
             valid, invalid = self._capture_entries(state)
             return [*valid, *invalid, wait]
@@ -498,6 +515,12 @@ class Explorer:
                 wait,
             ]
         # yes/no questions: capture read-back, "did you say …?", callback number confirmation
+        if not keys_heard and not (isinstance(state, model.Capture) and state.words):
+            return [
+                Option('"yes"', "yes", (("say", "yes"),)),
+                Option('"no"', "no", (("say", "no"),)),
+                wait,
+            ]
         return [
             Option("1", "yes", (("press", "1"),)),
             Option("2", "no", (("press", "2"),)),
