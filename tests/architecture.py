@@ -34,6 +34,8 @@ CONFINED: Mapping[str, tuple[str, ...]] = {
     "redis": ("ivrflow.host.gateways",),
     "prompt_toolkit": ("ivrflow.tools.simulator",),
     "psycopg": ("ivrflow.host.callback_postgres", "ivrflow.host.records_postgres"),
+    "pocketsphinx": ("ivrflow.host.voice",),  # the voice extra
+    "webrtcvad": ("ivrflow.host.voice",),
     "prometheus_client": ("ivrflow.host.metrics",),  # the `metrics` extra
     "holidays": ("ivrflow.model.calendars",),  # the holiday calendars, read in one place
     "cryptography": ("ivrflow.runtime.sealing",),  # AES-GCM for secure values in snapshots

@@ -164,6 +164,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="accept FastAGI connections only from these networks (repeatable, e.g. "
         "10.0.0.0/24); others are closed at once and logged (default: anyone who can connect)",
     )
+    v = a.add_argument_group("speech (the voicebot; pip install 'ivrflow[voice]')")
+    v.add_argument(
+        "--speech",
+        action="append",
+        default=[],
+        metavar="LANG",
+        help="recognize callers speaking LANG (repeatable; en-US's model ships with "
+        "pocketsphinx): states that listen for speech get caller audio through AudioSocket",
+    )
+    v.add_argument(
+        "--speech-model",
+        action="append",
+        default=[],
+        metavar="LANG=DIR",
+        help="a pocketsphinx model folder for LANG (acoustic model folder + .dict [+ .lm.bin])",
+    )
+    v.add_argument(
+        "--media-listen",
+        default="127.0.0.1:0",
+        metavar="HOST:PORT",
+        help="where the AudioSocket media server listens (default: a free port on loopback)",
+    )
+    v.add_argument(
+        "--media-address",
+        default="",
+        metavar="HOST:PORT",
+        help="the media server as Asterisk reaches it (default: --media-listen's address)",
+    )
+    v.add_argument(
+        "--end-of-speech",
+        type=float,
+        default=0.6,
+        metavar="SECONDS",
+        help="silence that ends an utterance, unless the state says (default: 0.6)",
+    )
     a.add_argument(
         "--shutdown-deadline",
         type=float,
@@ -219,6 +254,22 @@ async def _serve_agi(args: argparse.Namespace) -> int:
         queue_options=args.queue_options,
         allow=allow,
     )
+    if args.speech or args.speech_model:
+        from ..host.gateways.voice import voice_settings
+        from ..host.voice.recognizer import SpeechSetupError
+
+        try:
+            config.voice = voice_settings(
+                args.speech or [m.partition("=")[0] for m in args.speech_model],
+                args.speech_model,
+                media_listen=args.media_listen,
+                media_address=args.media_address,
+                end_silence=args.end_of_speech,
+            )
+        except SpeechSetupError as exc:
+            print(f"ivrflow serve agi: {exc}", file=sys.stderr)
+            found.close()
+            return EXIT_USAGE
     server = FastAGIServer(engine, config)
     try:
         _configure_functions(server, engine, args)
@@ -238,6 +289,13 @@ async def _serve_agi(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if config.voice is not None:
+        languages = ", ".join(config.voice.recognizers.languages)
+        print(
+            f"ivrflow: speech ({languages}) through AudioSocket at {config.voice.media_address}",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         await found.start_ops()
     except OSError as exc:

@@ -62,6 +62,7 @@ from ...runtime.session import Session
 from ..engine import Engine
 from . import agi_protocol as agi
 from .dialstrings import DEFAULTS, DialTemplateError, DialTemplates
+from .voice import MediaServer, VoiceFailure, VoiceLeg, VoiceSettings
 
 log = logging.getLogger("ivrflow.fastagi")
 
@@ -108,6 +109,9 @@ class ServerConfig:
     render: bool = True  # render text with espeak-ng + sox when both are installed
     # Peers allowed to connect (--allow CIDR); empty: anyone who can reach the port.
     allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Speech through AudioSocket (`--speech`): the states that listen for speech in a language
+    # with a recognizer get a voice turn (gateways/voice.py); None: DTMF only.
+    voice: VoiceSettings | None = None
 
 
 def peer_allowed(
@@ -336,6 +340,16 @@ class AGIChannel:
     context: str | None = None  # the call's dialplan context: an extension's by default
     typeahead: str = ""  # keys barged in that start the next collect
     skip_prompts: bool = False  # a capture's prompt was barged: the rest of it is moot
+    voice: VoiceLeg | None = None  # speech in and out through AudioSocket
+
+    def _language(self, fallback: str) -> str:
+        s = self.session
+        return str(s.vars.get("language") or fallback) if s is not None else fallback
+
+    async def _end_voice_turn(self) -> None:
+        """Before any other AGI command: AudioSocket() holds the AGI while a turn runs."""
+        if self.voice is not None and self.voice.turn is not None:
+            await self.voice.close()
 
     def now(self) -> float:
         return self.clock()
@@ -345,6 +359,9 @@ class AGIChannel:
             return await coro
         except CallerHungUp:
             return ev.Hangup(self.now())
+        except VoiceFailure as exc:
+            self.fail(str(exc))
+            raise agi.AGIProtocolError(str(exc)) from exc
         except agi.AGIProtocolError as exc:
             # A secure entry's digits may be in the reply: keep them out of records and logs.
             self.fail("malformed reply during a secure entry" if secure else str(exc))
@@ -366,6 +383,13 @@ class AGIChannel:
         phase = self.session.phase if self.session is not None else "menu"
         if self.skip_prompts:
             return None
+        if self.voice is not None and isinstance(action, act.Say) and self.session is not None:
+            spec = self.session.listening()
+            language = self._language(action.language)
+            recognizer = self.voice.recognizer_for(spec, language)
+            if spec is not None and recognizer is not None:
+                return await self.voice.play(action, spec, recognizer, language)
+        await self._end_voice_turn()
         if self.typeahead and action.barge_in and phase in SINGLE_KEY_PHASES:
             keys, self.typeahead = self.typeahead, ""  # typed ahead: the prompt is moot
             return ev.Digits(self.now(), keys)
@@ -403,6 +427,12 @@ class AGIChannel:
         return result
 
     async def _collect(self, action: act.Collect) -> ev.Event:
+        if self.voice is not None:
+            language = self._language("")
+            recognizer = self.voice.recognizer_for(action, language)
+            if recognizer is not None:
+                return await self.voice.collect(action, recognizer, language)
+            await self._end_voice_turn()
         first, self.typeahead, self.skip_prompts = self.typeahead, "", False
         if not first:
             reply = await self.conn.send(agi.wait_for_digit(int(action.timeout * 1000)))
@@ -435,6 +465,7 @@ class AGIChannel:
         return (reply.data or "") if reply.result == "1" else ""
 
     async def _transfer(self, action: act.TransferToQueue | act.TransferToDestination) -> ev.Event:
+        await self._end_voice_turn()
         hung_up = False
         if isinstance(action, act.TransferToQueue):
             return await self._queue(action)
@@ -500,6 +531,8 @@ class AGIChannel:
     # ------------------------------------------------------------ the end
     async def set_outcome(self) -> None:
         """IVRFLOW_OUTCOME & co., once, for the dialplan after the AGI returns."""
+        with contextlib.suppress(VoiceFailure, CallerHungUp, agi.AGIProtocolError):
+            await self._end_voice_turn()
         s = self.session
         if self.variables_set or s is None or s.outcome is None or self.conn.hung_up:
             return
@@ -594,6 +627,7 @@ class FastAGIServer:
         self.calls: set[asyncio.Task[None]] = set()
         self.served = 0
         self.on_flow: Callable[[Engine, Any], None] | None = None  # e.g. install fixtures
+        self.media: MediaServer | None = None  # AudioSocket streams, when speech is on
 
     @property
     def port(self) -> int:
@@ -604,6 +638,11 @@ class FastAGIServer:
     async def start(self, host: str = "127.0.0.1", port: int = 4573) -> None:
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(self._accept, host, port, backlog=1024)
+        voice = self.config.voice
+        if voice is not None and self.media is None:
+            self.media = MediaServer()
+            bound = await self.media.start(*_host_port(voice.media_listen))
+            voice.media_address = voice.media_address or bound
 
     def _accept(self) -> AGIStream:
         stream = AGIStream()
@@ -649,6 +688,8 @@ class FastAGIServer:
             channel = AGIChannel(
                 conn, self.config, self.renderer, clock=self.clock, context=env.get("agi_context")
             )
+            if self.config.voice is not None and self.media is not None:
+                channel.voice = VoiceLeg(conn, self.config.voice, self.media)
             session = self.engine.session(
                 flow,
                 ani=params["ani"],
@@ -675,6 +716,10 @@ class FastAGIServer:
                 return
             await channel.set_outcome()
         finally:
+            leg = locals().get("channel")
+            if isinstance(leg, AGIChannel) and leg.voice is not None and leg.voice.turn:
+                with contextlib.suppress(Exception):  # the stream must not outlive the call
+                    await leg.voice.turn.close()
             await conn.close()
 
     async def close(self, deadline: float = 10.0) -> None:
@@ -691,6 +736,13 @@ class FastAGIServer:
         if self.server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.server.wait_closed(), 1.0)
+        if self.media is not None:
+            await self.media.close()
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host or "127.0.0.1", int(port or 0)
 
 
 __all__ = [
