@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE, count
 
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Callable
 
+    from ..insight import kpis
     from ..insight.kpis import FlowInfo
     from ..insight.records_input import Filters, InputStats
 
@@ -129,13 +130,46 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     if args.html is not None:
         from ..insight.page import render_page
 
+        previous = _previous(args, report, filters, zone, targets, short_abandon)
         try:
-            args.html.write_text(render_page(data), encoding="utf-8")
+            args.html.write_text(render_page(data, previous=previous), encoding="utf-8")
         except OSError as exc:
             err.write(f"ivrflow report: cannot write '{args.html}': {exc.strerror or exc}\n")
             return EXIT_USAGE
     render.WRITERS[args.format](data, out)
     return EXIT_OK
+
+
+def _previous(
+    args: argparse.Namespace,
+    report: kpis.Report,
+    filters: Filters,
+    zone: dt.tzinfo,
+    targets: tuple[float, ...],
+    short_abandon: float,
+) -> dict[str, Any] | None:
+    """The report of the period of the same length just before this one (--since/--until,
+    else the whole days the records span), for the page's changes; None without one."""
+    import dataclasses
+
+    from ..insight import kpis
+    from ..insight.headline import period_bounds
+    from ..insight.records_input import InputStats, read
+
+    if "-" in args.files or report.first is None or report.last is None:
+        return None  # stdin cannot be read twice
+    start, end = period_bounds(report.first, report.last, zone)
+    start = filters.since if filters.since is not None else start
+    end = filters.until if filters.until is not None else end
+    before = dataclasses.replace(filters, since=start - (end - start), until=start)
+    earlier = kpis.build(
+        read(args.files, InputStats(), before),
+        by=args.by,
+        zone=zone,
+        sl_targets=targets,
+        short_abandon=short_abandon,
+    )
+    return earlier.result() if earlier.total.calls else None
 
 
 def _seconds(text: str, option: str) -> float:

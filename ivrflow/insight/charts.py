@@ -331,13 +331,14 @@ thead th { background: #f3f5f7; }
 """
 
 
-def html_page(title: str, body_html: str) -> str:
-    """A complete HTML document around `body_html` (trusted markup), with inline CSS only."""
+def html_page(title: str, body_html: str, css: str = "") -> str:
+    """A complete HTML document around `body_html` (trusted markup), with inline CSS only
+    (`css` after the common rules)."""
     return (
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{_esc(title)}</title>\n<style>{_CSS}{css}</style>\n</head>\n<body>\n"
         f"<h1>{_esc(title)}</h1>\n{body_html}\n</body>\n</html>\n"
     )
 

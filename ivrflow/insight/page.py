@@ -6,12 +6,15 @@ The charts are drawn from the report data only (the same numbers as `--format js
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import zoneinfo
 from typing import Any
 
 from ..runtime.record import OUTCOMES
 from .charts import bar_chart, funnel, html_page, line_chart
-from .render import SECTIONS, Column, rows_of, show, summary_lines
+from .headline import Target, default_targets, headline
+from .render import SECTIONS, Column, queue_leg_columns, rows_of, show, summary_lines
 
 FUNNEL_STEPS = 14  # the most-visited states per flow; a longer bar list is unreadable
 OUTCOME_NAMES = {
@@ -124,9 +127,132 @@ def _lookup_latency(report: dict[str, Any]) -> str:
     )
 
 
-def render_page(report: dict[str, Any], title: str = "IVR report") -> str:
-    """The whole HTML document."""
-    parts = ["<h2>Summary</h2>", "<pre>" + _esc("\n".join(summary_lines(report))) + "</pre>"]
+# The report page's own layout: wide enough for every table at 1,280 px, headers that wrap
+# instead of widening a column, and the headline tiles in a grid.
+PAGE_CSS = """
+body { max-width: 1240px; padding: 1rem 1.25rem; }
+table { display: table; width: 100%; table-layout: auto; font-size: 13px; }
+th { white-space: normal; vertical-align: bottom; padding: .25rem .35rem; }
+td { padding: .2rem .35rem; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(210px, 1fr));
+         gap: .75rem; margin: 1rem 0; }
+.tile { border: 1px solid #ddd; border-left: .5rem solid #999; border-radius: 4px;
+        padding: .5rem .75rem; overflow: hidden; }
+.tile .label { font-size: .9rem; color: #444; }
+.tile .value { font-size: 1.6rem; font-weight: 600; }
+.tile .meta { font-size: .8rem; color: #555; }
+.green { border-left-color: #1a7f37; } .amber { border-left-color: #bf8700; }
+.red { border-left-color: #cf222e; } .none { border-left-color: #999; }
+.status { font-weight: 600; text-transform: uppercase; font-size: .75rem; }
+"""
+
+
+def page_title(report: dict[str, Any]) -> str:
+    """'IVR report — billing, bank — 2026-11-16 to 2026-11-22 (UTC)'."""
+    flows = ", ".join(str(r["flow"]) for r in report.get("flows", ())) or "no calls"
+    periods = rows_of(report, "over_time")
+    when = ""
+    asked = (report.get("source") or {}).get("filters") or {}
+    zone = _zone_of(report)
+    if periods or asked.get("since") or asked.get("until"):
+        first = _day(asked.get("since"), zone) or str(periods[0]["period"])[:10]
+        last = _day(asked.get("until"), zone, end=True) or str(periods[-1]["period"])[:10]
+        span = first if first == last else f"{first} to {last}"
+        when = f" — {span} ({report['over_time']['timezone']})"
+    return f"IVR report — {flows}{when}"
+
+
+def _zone_of(report: dict[str, Any]) -> dt.tzinfo:
+    name = str(report.get("over_time", {}).get("timezone", "UTC"))
+    try:
+        return dt.UTC if name == "UTC" else zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def _day(iso: str | None, zone: dt.tzinfo, end: bool = False) -> str | None:
+    """A filter's time as the local date it names (an `until` is exclusive: the day before)."""
+    if not iso:
+        return None
+    when = dt.datetime.fromisoformat(iso).astimezone(zone)
+    if end:
+        when -= dt.timedelta(microseconds=1)
+    return when.date().isoformat()
+
+
+def _shown(value: float | None, kind: str) -> str:
+    return show(value, kind) + (" s" if kind == "s" and value is not None else "")
+
+
+def _change(tile: dict[str, Any]) -> str:
+    change = tile["change"]
+    if change is None:
+        return "no previous period of the same length"
+    better = (change > 0) == (tile["better"] == "higher")
+    word = "better" if better else "worse" if change else "unchanged"
+    amount = f"{change * 100:+.1f} pts" if tile["kind"] == "pct" else f"{change:+.1f} s"
+    return f"{amount} vs previous period ({word})"
+
+
+def _tiles(tiles: list[dict[str, Any]]) -> str:
+    out = []
+    for t in tiles:
+        aim = "≥" if t["better"] == "higher" else "≤"
+        out.append(
+            f'<div class="tile {t["status"]}"><div class="label">{_esc(t["label"])}</div>'
+            f'<div class="value">{_esc(_shown(t["value"], t["kind"]))}</div>'
+            f'<div class="meta"><span class="status">{_esc(t["status"])}</span> · target '
+            f"{aim} {_esc(_shown(t['target'], t['kind']))}</div>"
+            f'<div class="meta">{_esc(_change(t))}</div></div>'
+        )
+    return '<div class="tiles">' + "".join(out) + "</div>"
+
+
+def _summary_table(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    rows = [
+        {"what": OUTCOME_NAMES[k], "calls": s[k], "share": s.get(rate)}
+        for k, rate in (
+            ("self_served", "containment_rate"),
+            ("transferred", "transfer_rate"),
+            ("callback_scheduled", "callback_rate"),
+            ("abandoned", "abandonment_rate"),
+            ("error", "error_rate"),
+        )
+    ]
+    columns: list[Column] = [("what", "outcome", "text"), ("calls", "calls", "int"),
+                             ("share", "of calls", "pct")]  # fmt: skip
+    return _table(columns, rows)
+
+
+def _queue_leg(report: dict[str, Any]) -> str:
+    leg = report.get("queue_leg") or {}
+    if not leg.get("queues"):
+        return "<p>(no record with a queue section)</p>"
+    by = report.get("over_time", {}).get("by", "day")
+    return (
+        '<p class="note">After the IVR\'s transfer: the wait, who reached an agent and who '
+        "gave up (docs/metrics.md, the queue leg).</p>"
+        + _table(queue_leg_columns(report, ("queue", "queue", "text")), leg["queues"])
+        + f"<h3>Queue leg by {_esc(by)}</h3>"
+        + _table(queue_leg_columns(report, ("period", "period", "text")), leg[f"by_{by}"])
+    )
+
+
+def render_page(
+    report: dict[str, Any],
+    title: str | None = None,
+    previous: dict[str, Any] | None = None,
+    targets: list[Target] | None = None,
+) -> str:
+    """The whole HTML document; `previous` is the report of the period of the same length
+    before this one (for the changes), `targets` the headline's (default_targets)."""
+    sl = (report.get("queue_leg", {}).get("service_level_targets_s") or [20.0])[0]
+    tiles = headline(report, previous, targets or default_targets(float(sl)))
+    parts = ["<h2>Headline</h2>", _tiles(tiles), "<h2>Summary</h2>", _summary_table(report)]
+    parts.append(
+        '<p class="note">' + "<br>".join(_esc(line) for line in summary_lines(report)[:2]) + "</p>"
+    )
     if report["notes"]:
         notes = "".join(f"<li>{_esc(n)}</li>" for n in report["notes"])
         parts.append(f'<ul class="note">{notes}</ul>')
@@ -143,11 +269,12 @@ def render_page(report: dict[str, Any], title: str = "IVR report") -> str:
         "<h2>Look-up latency</h2>",
         _lookup_latency(report),
     ]
+    parts += ["<h2>The queue leg</h2>", _queue_leg(report)]
     for key, heading, columns, _ in SECTIONS:
         rows = rows_of(report, key)
         parts.append(f"<h2>{_esc(heading)}</h2>")
         parts.append(_table(columns, rows) if rows else "<p>(none)</p>")
-    return html_page(title, "\n".join(parts))
+    return html_page(title or page_title(report), "\n".join(parts), PAGE_CSS)
 
 
-__all__ = ["FUNNEL_STEPS", "render_page"]
+__all__ = ["FUNNEL_STEPS", "PAGE_CSS", "page_title", "render_page"]
