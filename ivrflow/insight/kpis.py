@@ -22,6 +22,7 @@ from ..model import speech
 from ..runtime.record import OUTCOMES, TRANSFER_TARGETS
 from .queue_kpis import DEFAULT_SHORT_ABANDON, DEFAULT_SL_TARGETS, QueueReport
 from .stats import percentile, ratio
+from .stats import rounded as _r
 
 SCHEMA = "ivrflow.report/1"
 INPUT_KINDS = ("menu", "capture", "callback")  # the states that ask the caller something
@@ -75,10 +76,6 @@ def offer_answer(info: FlowInfo, state: str, entry: dict[str, Any]) -> bool | No
 
 
 # ---------------------------------------------------------------- statistics
-
-
-def _r(value: float | None, places: int = 1) -> float | None:
-    return None if value is None else round(value, places)
 
 
 def _nice_bin(span: float) -> float:

@@ -19,15 +19,12 @@ from typing import Any
 
 from ..runtime.queue_leg import QUEUE_OUTCOMES
 from .stats import percentile, ratio
+from .stats import rounded as _r
 
 DEFAULT_SL_TARGETS = (20.0,)
 DEFAULT_SHORT_ABANDON = 5.0
 # Legs in which the caller waited in the queue: what the queue was offered.
 WAITED = frozenset({"answered", "abandoned", "left_for_callback", "overflow", "timeout"})
-
-
-def _r(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
 
 
 def legs(record: dict[str, Any]) -> Iterator[dict[str, Any]]:

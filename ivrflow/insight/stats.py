@@ -18,4 +18,9 @@ def ratio(part: float, whole: float) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-__all__ = ["percentile", "ratio"]
+def rounded(value: float | None, places: int = 1) -> float | None:
+    """A time as the report shows it (0.1 s), None kept None."""
+    return None if value is None else round(value, places)
+
+
+__all__ = ["percentile", "ratio", "rounded"]
