@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/reliability.py
 	$(BIN)/python bench/traffic.py
+	$(BIN)/python bench/callbacks.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -57,6 +57,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--strict", action="store_true", help="fail on any malformed line")
     p.add_argument(
+        "--callbacks",
+        metavar="DB",
+        help="add the callback figures of this store (SQLite file or postgresql:// URL): "
+        "requested, completed, time to callback, attempts per completion, exhausted",
+    )
+    p.add_argument(
         "--sl-target",
         action="append",
         default=[],
@@ -127,6 +133,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     if stats.used == 0:
         err.write("ivrflow report: no record matches the filters\n")
     data = report.result(stats.as_json() | {"filters": filters.as_json()})
+    callback_figures = None
+    if args.callbacks:
+        callback_figures = _callback_figures(args.callbacks, filters, err)
+        if callback_figures is None:
+            return EXIT_FAILED
+        data["callback_store"] = callback_figures
     if args.html is not None:
         from ..insight.page import render_page
 
@@ -137,6 +149,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
             err.write(f"ivrflow report: cannot write '{args.html}': {exc.strerror or exc}\n")
             return EXIT_USAGE
     render.WRITERS[args.format](data, out)
+    if callback_figures is not None and args.format == "text":
+        from ..insight.callbacks import text
+
+        out.write("\n" + text(callback_figures))
     return EXIT_OK
 
 
@@ -170,6 +186,22 @@ def _previous(
         short_abandon=short_abandon,
     )
     return earlier.result() if earlier.total.calls else None
+
+
+def _callback_figures(spec: str, filters: Filters, err: TextIO) -> dict[str, Any] | None:
+    from ..host.callbacks import CallbackStoreError, open_store
+    from ..insight.callbacks import figures
+
+    since = filters.since
+    try:
+        store = open_store(spec)
+        try:
+            return figures(store, since)
+        finally:
+            store.close()
+    except CallbackStoreError as exc:
+        err.write(f"ivrflow report: --callbacks: {exc}\n")
+        return None
 
 
 def _seconds(text: str, option: str) -> float:

@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS callbacks (
   lease_until DOUBLE PRECISION, last_outcome TEXT, updated_at DOUBLE PRECISION
 );
 CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (state, due_at);
+-- a claim reads due requests in this order and stops at its batch
+CREATE INDEX IF NOT EXISTS callbacks_claim ON callbacks (state, priority DESC, due_at, id);
 CREATE INDEX IF NOT EXISTS callbacks_lease ON callbacks (state, lease_until);
 CREATE TABLE IF NOT EXISTS callback_attempts (
   call_id TEXT NOT NULL, attempt INTEGER NOT NULL, started_at DOUBLE PRECISION NOT NULL,

@@ -115,6 +115,8 @@ UPDATE callbacks SET state = CASE WHEN status IN ('completed', 'exhausted', 'can
   'expired') THEN status ELSE 'completed' END WHERE status IS NOT NULL;
 CREATE INDEX IF NOT EXISTS callbacks_pending ON callbacks (requested_at) WHERE status IS NULL;
 CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (state, due_at);
+-- a claim reads due requests in this order and stops at its batch
+CREATE INDEX IF NOT EXISTS callbacks_claim ON callbacks (state, priority DESC, due_at, id);
 CREATE INDEX IF NOT EXISTS callbacks_lease ON callbacks (state, lease_until);
 CREATE TABLE IF NOT EXISTS callback_attempts (
   call_id TEXT NOT NULL, attempt INTEGER NOT NULL, started_at REAL NOT NULL, ended_at REAL,
