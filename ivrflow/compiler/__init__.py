@@ -147,7 +147,7 @@ def _symbols(ctx: Context, modules: Sequence[tuple[ast.Module, Path]]) -> Symbol
                     )
                     continue
                 _declare(ctx, sym.states, item.name, item, item.name_span, p, "state")
-                if item.kind == "capture":
+                if item.kind in ("capture", "record"):
                     into = next(
                         (
                             s

@@ -198,8 +198,13 @@ def capture(env: StateEnv, parts: StateParts) -> model.Capture:
 
 def confirm(env: StateEnv, s: Settings) -> model.Say | None:
     """`confirm "text"` or `confirm prompt_name` (every language of a named prompt)."""
+    return spoken_setting(env, s, "confirm")
+
+
+def spoken_setting(env: StateEnv, s: Settings, name: str) -> model.Say | None:
+    """A setting that says something: `name "text"` or `name prompt_name`."""
     ctx = env.ctx
-    conf = s.get("confirm")
+    conf = s.get(name)
     if conf is None:
         return None
     v = conf.values[0] if len(conf.values) == 1 else None
@@ -211,7 +216,7 @@ def confirm(env: StateEnv, s: Settings) -> model.Say | None:
     else:
         ctx.error(
             "E121",
-            "'confirm' expects a \"text\" or the name of a prompt",
+            f"'{name}' expects a \"text\" or the name of a prompt",
             v.span if v is not None else conf.span,
         )
         return None

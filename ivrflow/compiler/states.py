@@ -3,7 +3,7 @@
 A state body mixes statements (say, set, if …), settings (`timeout 5s`) and branches
 (`1 -> account`, `noinput 2: …`). `StateCompiler.state` takes it apart and hands it to its
 kind: a step here, the input kinds in input_states.py, lookup in host_states.py, transfer in
-transfers.py. Each reports what does not belong, with the words the kind does accept.
+transfers.py, record in record_state.py. Each reports what does not belong, with the words the kind does accept.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from .. import model
 from ..lang import ast
 from ..model.walk import ends
-from . import host_states, input_states, prompt_checks, transfers
+from . import host_states, input_states, prompt_checks, record_state, transfers
 from .context import Context, Symbols
 from .kinds import KindCompiler, StateEnv, StateParts
 from .settings import Settings
@@ -64,6 +64,7 @@ KINDS: Mapping[ast.StateKind, KindCompiler] = {
     "lookup": host_states.lookup,
     "transfer": transfers.transfer,
     "callback": input_states.callback,
+    "record": record_state.record,
 }
 
 

@@ -50,6 +50,16 @@ ESCALATIONS = ("noinput", "nomatch")
 MENU_WORDS = {"noinput", "nomatch", "exhausted", "hash", "pound", "star"}
 CAPTURE_WORDS = {"ok", "noinput", "nomatch", "invalid", "exhausted"}
 LOOKUP_WORDS = {"ok", "error"}
+RECORD_SETTINGS = {
+    "max": "the longest message, like 2m",
+    "silence": "end the message after this long without sound, like 5s (or off)",
+    "finish": 'keys that end the message, like "#" (or none)',
+    "beep": "a beep before recording (on/off, default on)",
+    "playback": "play the message back to the caller before ok (on/off)",
+    "consent": "a notice said first, before any prompt: the caller is told it is recorded",
+    "into": "the variable that holds the message (default: the state's name)",
+}
+RECORD_WORDS = {"ok", "silent", "error"}
 TRANSFER_WORDS = {"busy", "noanswer", "full", "failed"}
 CALLBACK_WORDS = {"scheduled", "declined", "failed", "noinput", "nomatch", "exhausted"}
 KEY_WORDS = {"hash": "#", "pound": "#", "star": "*"}
@@ -71,6 +81,8 @@ __all__ = [
     "LOOKUP_WORDS",
     "MENU_WORDS",
     "READ_ONLY",
+    "RECORD_SETTINGS",
+    "RECORD_WORDS",
     "TRANSFER_SETTINGS",
     "TRANSFER_WORDS",
 ]

@@ -33,6 +33,7 @@ from ..runtime.record import Listener
 from ..runtime.sealing import Keyring
 from ..runtime.session import Session
 from .perform import perform_async
+from .recordings import DirectoryRecordingStore, RecordingStore
 from .sinks import MemorySink, RecordSink
 
 if TYPE_CHECKING:
@@ -77,6 +78,9 @@ class Channel(Protocol):
 
     async def hangup(self, reason: str) -> None: ...
 
+    # A channel that can record has `record(action, target) -> Recorded | RecordFailed |
+    # Hangup`, recording into the store's `target` path; one without it fails the state.
+
 
 @dataclass
 class _Cached:
@@ -97,8 +101,13 @@ class Engine:
         journal: CallJournal | None = None,
         metrics: Metrics | None = None,
         call_log: CallLog | None = None,
+        recordings: RecordingStore | None = None,
     ) -> None:
         self.records: RecordSink = records if records is not None else MemorySink()
+        # Messages from `record` states: files under ./recordings unless told otherwise.
+        self.recordings: RecordingStore = (
+            recordings if recordings is not None else DirectoryRecordingStore()
+        )
         self.journal = journal  # call starts and ends, for recovery after a crash
         self.callbacks = callbacks
         self.queue_status = queue_status
@@ -357,7 +366,7 @@ class Engine:
         """Drive one call to its end; the record is written exactly once, whatever happens."""
         await self.call_started_async(session)
         try:
-            host = _ChannelHost(self, session.flow, channel)
+            host = _ChannelHost(self, session.flow, channel, session.call_id)
             pending = session.start()
             while not session.ended or pending:
                 event = await perform_async(host, pending)
@@ -394,10 +403,11 @@ class _ChannelHost:
     """The `AsyncHost` of `Engine.run`: prompts, input and transfers go to the channel; the
     host-side work (look-ups, queue status, callbacks) is the Engine's."""
 
-    __slots__ = ("engine", "flow", "channel", "play", "collect", "transfer")
+    __slots__ = ("engine", "flow", "channel", "session_id", "play", "collect", "transfer")
 
-    def __init__(self, engine: Engine, flow: Flow, channel: Channel) -> None:
+    def __init__(self, engine: Engine, flow: Flow, channel: Channel, session_id: str) -> None:
         self.engine, self.flow, self.channel = engine, flow, channel
+        self.session_id = session_id
         # The channel's own methods, bound once: no extra frame on the gateway's hot path.
         self.play = channel.play
         self.collect = channel.collect
@@ -413,6 +423,22 @@ class _ChannelHost:
         return await asyncio.to_thread(
             self.engine.store_callback, action, self.flow, self.channel.now()
         )
+
+    async def record(self, action: act.Record) -> ev.Event:
+        recorder = getattr(self.channel, "record", None)
+        if recorder is None:
+            return ev.RecordFailed(self.channel.now(), action.request, "this line cannot record")
+        store = self.engine.recordings
+        target = await asyncio.to_thread(store.target, self.call_id(), action)
+        answer: ev.Event = await recorder(action, target)
+        if isinstance(answer, ev.Recorded) and answer.reference and answer.duration > 0:
+            info = {"call_id": self.call_id(), "state": action.name, "duration": answer.duration,
+                    "ended_by": answer.ended_by}  # fmt: skip
+            await asyncio.to_thread(store.keep, answer.reference, info)
+        return answer
+
+    def call_id(self) -> str:
+        return self.session_id
 
     async def hangup(self, action: act.Hangup) -> None:
         await self.channel.hangup(action.reason)

@@ -8,7 +8,7 @@ those methods, so mypy tells every driver what a new action needs.
 
 The ordering rule, also once: perform the actions in order; a prompt goes on unless the
 caller barged into it; an action that asks for something (collect, look-up, queue status,
-transfer, callback) ends the batch — its answer, when the host has one at once, goes back
+transfer, callback, recording) ends the batch — its answer, when the host has one at once, goes back
 into the session; a hang-up never answers. A host that cannot answer yet (a webhook until
 the next request, a test until the caller's next step) returns None: the call waits.
 
@@ -47,6 +47,10 @@ class Host(Protocol):
 
     def store_callback(self, action: act.StoreCallback) -> ev.Event | None: ...
 
+    def record(self, action: act.Record) -> ev.Event | None:
+        """Record the caller into the recording store; `Recorded` or `RecordFailed`."""
+        ...
+
     def hangup(self, action: act.Hangup) -> None: ...
 
 
@@ -67,6 +71,8 @@ class AsyncHost(Protocol):
 
     async def store_callback(self, action: act.StoreCallback) -> ev.Event | None: ...
 
+    async def record(self, action: act.Record) -> ev.Event | None: ...
+
     async def hangup(self, action: act.Hangup) -> None: ...
 
 
@@ -80,6 +86,7 @@ ACTIONS: dict[type[act.Action], tuple[str, bool]] = {
     act.TransferToQueue: ("transfer", True),
     act.TransferToDestination: ("transfer", True),
     act.StoreCallback: ("store_callback", True),
+    act.Record: ("record", True),
     act.Hangup: ("hangup", False),
 }
 

@@ -313,7 +313,7 @@ class HoursDecl(NamedTuple):
     lines: tuple[HoursLine, ...]
 
 
-StateKind: TypeAlias = Lit["step", "menu", "capture", "lookup", "transfer", "callback"]
+StateKind: TypeAlias = Lit["step", "menu", "capture", "lookup", "transfer", "callback", "record"]
 
 
 class LookupCall(NamedTuple):

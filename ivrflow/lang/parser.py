@@ -24,7 +24,7 @@ from .syntax_labels import EXAMPLES, describe_expected
 GRAMMAR_FILE = "ivrflow.lark"
 KEYWORDS = (
     "flow", "module", "use", "import", "include", "list", "queue", "hours", "function", "var",
-    "prompt", "start", "step", "menu", "capture", "lookup", "transfer", "callback", "say",
+    "prompt", "start", "step", "menu", "capture", "lookup", "transfer", "callback", "record", "say",
     "play", "set", "goto", "hangup", "call", "return", "if", "elif", "else", "switch", "split",
 )  # fmt: skip
 

@@ -398,7 +398,26 @@ class CallbackOffer:
     input: InputSettings
 
 
-State: TypeAlias = Step | Menu | Capture | Lookup | Transfer | CallbackOffer
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Record a message from the caller: `record voicemail:`. The host keeps the audio;
+    the call keeps its reference in `into` and in the record."""
+
+    name: str
+    where: Where
+    prompt: Body  # the consent notice first, then the state's own prompts
+    into: str  # variable: {file, duration, ended_by, text}
+    max_length: float  # seconds
+    silence: float | None  # end after this long without sound; None: only keys and max
+    finish: str  # keys that end the recording ("" none)
+    beep: bool
+    playback: bool  # play the message back before `ok`
+    ok: Body
+    silent: Body | None  # nothing was recorded; None: `ok` runs
+    error: Body | None  # the host could not record; None: the documented default
+
+
+State: TypeAlias = Step | Menu | Capture | Lookup | Transfer | CallbackOffer | Record
 
 # What each kind of state is called where people read it (diagrams, reports).
 STATE_KINDS: Mapping[type, str] = {
@@ -408,6 +427,7 @@ STATE_KINDS: Mapping[type, str] = {
     Lookup: "lookup",
     Transfer: "transfer",
     CallbackOffer: "callback",
+    Record: "record",
 }
 
 
@@ -560,6 +580,7 @@ __all__ = [
     "Prompt",
     "Queue",
     "Recognizer",
+    "Record",
     "Return",
     "Say",
     "Split",

@@ -31,6 +31,10 @@ def bodies(state: model.State) -> Iterator[model.Body]:
     elif isinstance(state, model.Transfer):
         yield state.body
         yield from state.on_result.values()
+    elif isinstance(state, model.Record):
+        yield state.prompt
+        yield state.ok
+        yield from (b for b in (state.silent, state.error) if b is not None)
     else:
         yield state.prompt
         yield state.scheduled
@@ -54,7 +58,7 @@ def successors(state: model.State) -> tuple[set[str], bool]:
     # Documented defaults end the call: no exhausted / no error branch.
     if isinstance(state, model.Menu | model.Capture | model.CallbackOffer):
         exits = exits or state.exhausted is None
-    if isinstance(state, model.Lookup):
+    if isinstance(state, model.Lookup | model.Record):
         exits = exits or state.error is None
     for body in bodies(state):
         for stmt in walk(body):

@@ -111,6 +111,21 @@ class StoreCallback(_AsDict):
 
 
 @dataclass(slots=True)
+class Record(_AsDict):
+    """Record the caller into the host's recording store; answer with `Recorded` or
+    `RecordFailed`. The driver beeps first when `beep`, stops on a `finish` key, after
+    `silence` seconds without sound, or at `max_length`, and keeps the audio (the session
+    only ever holds its reference)."""
+
+    request: str
+    name: str  # the record state, for the stored file's name
+    max_length: float
+    silence: float | None
+    finish: str
+    beep: bool
+
+
+@dataclass(slots=True)
 class Hangup(_AsDict):
     reason: str
 
@@ -124,6 +139,7 @@ Action: TypeAlias = (
     | TransferToQueue
     | TransferToDestination
     | StoreCallback
+    | Record
     | Hangup
 )
 
@@ -134,6 +150,7 @@ __all__ = [
     "Hangup",
     "Lookup",
     "Play",
+    "Record",
     "Say",
     "StoreCallback",
     "TransferToDestination",

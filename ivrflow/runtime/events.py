@@ -102,6 +102,32 @@ class CallbackFailed:
     reason: str
 
 
+# How a recording ended: a finish key, silence, the length cap, or the caller hanging up.
+RecordingEnd: TypeAlias = Literal["key", "silence", "max", "hangup"]
+RECORDING_ENDS: tuple[str, ...] = get_args(RecordingEnd)
+
+
+@dataclass(slots=True)
+class Recorded:
+    """A `Record` action's message: where the host keeps it and how long it is. `text` is
+    what a simulator or scenario typed for the audio (or a transcription, when the host has
+    one). A `duration` of 0 or no `reference` means nothing was recorded."""
+
+    at: float
+    request: str
+    reference: str | None
+    duration: float
+    ended_by: RecordingEnd = "silence"
+    text: str | None = None
+
+
+@dataclass(slots=True)
+class RecordFailed:
+    at: float
+    request: str
+    reason: str
+
+
 Event: TypeAlias = (
     Digits
     | Utterance
@@ -113,6 +139,8 @@ Event: TypeAlias = (
     | TransferResult
     | CallbackStored
     | CallbackFailed
+    | Recorded
+    | RecordFailed
 )
 
 __all__ = [
@@ -125,6 +153,10 @@ __all__ = [
     "LookupResult",
     "NoInput",
     "QueueStatus",
+    "RECORDING_ENDS",
+    "RecordFailed",
+    "Recorded",
+    "RecordingEnd",
     "TRANSFER_STATUSES",
     "TransferResult",
     "TransferStatus",

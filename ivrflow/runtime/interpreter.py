@@ -19,6 +19,7 @@ from .collect import listen, on_digits, on_noinput, on_utterance
 from .endings import describe, end, end_error, fail, on_hangup
 from .escalation import after_handler, back_from_handler, in_handler
 from .evaluate import EvaluationError, evaluate
+from .recording import on_recorded, request_recording
 from .results import BODY_ENDS, RETURN, Ask, BodyEnd, Goto, HangUp, Result, Role
 from .services import (
     enter_queue,
@@ -100,6 +101,7 @@ _AFTER_BODY: dict[str, Callable[[CallState], Result | None]] = {
     Role.PROMPT: listen,
     Role.LOOKUP: request_lookup,
     Role.TRANSFER: transfer,
+    Role.RECORD: request_recording,
     Role.HANDLER: after_handler,
     Role.QUEUE: enter_queue,
 }
@@ -116,6 +118,8 @@ HANDLERS: dict[type, Callable[[CallState, Any], Result | None]] = {
     ev.TransferResult: on_transfer,
     ev.CallbackStored: on_callback,
     ev.CallbackFailed: on_callback,
+    ev.Recorded: on_recorded,
+    ev.RecordFailed: on_recorded,
 }
 
 

@@ -63,6 +63,8 @@ def build_record(session: CallState) -> dict[str, Any]:
     queue = leg_records(session, iso)
     if queue is not None:
         record["queue"] = queue
+    if session.recordings:  # messages the caller left: where the host keeps them
+        record["recordings"] = [dict(r) for r in session.recordings]
     return record
 
 

@@ -25,6 +25,7 @@ class Role(StrEnum):
     PROMPT = "prompt"  # an input state's prompt: listen
     LOOKUP = "lookup"  # a look-up's prompt: ask the host
     TRANSFER = "transfer"  # a transfer's body: transfer
+    RECORD = "record"  # a record state's prompt: record the caller
     BRANCH = "branch"  # a branch (a choice, ok, error, exhausted, …): it must lead somewhere
     HANDLER = "handler"  # an escalation handler: the state asks again, or gives up
     QUEUE = "queue"  # a transfer to a queue was just entered (nothing ran): pick the queue
@@ -91,12 +92,14 @@ STEP_END = BodyEnd(Role.STEP)
 PROMPT_END = BodyEnd(Role.PROMPT)
 LOOKUP_END = BodyEnd(Role.LOOKUP)
 TRANSFER_END = BodyEnd(Role.TRANSFER)
+RECORD_END = BodyEnd(Role.RECORD)
 BRANCH_END = BodyEnd(Role.BRANCH)
 HANDLER_END = BodyEnd(Role.HANDLER)
 QUEUE_ENTRY = BodyEnd(Role.QUEUE)
 # By role, as call frames (and snapshots) name it.
 BODY_ENDS: dict[str, BodyEnd] = {
-    e.role: e for e in (STEP_END, PROMPT_END, LOOKUP_END, TRANSFER_END, BRANCH_END, HANDLER_END)
+    e.role: e
+    for e in (STEP_END, PROMPT_END, LOOKUP_END, TRANSFER_END, RECORD_END, BRANCH_END, HANDLER_END)
 }
 ASK: dict[Phase, Ask] = {phase: Ask(phase) for phase in INPUT_PHASES}
 
@@ -110,6 +113,7 @@ __all__ = [
     "QUEUE_ENTRY",
     "RETURN",
     "STEP_END",
+    "RECORD_END",
     "TRANSFER_END",
     "Ask",
     "BodyEnd",

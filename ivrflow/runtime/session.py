@@ -93,6 +93,7 @@ class Session(CallState):
         self.failures = []
         self.lookups = []
         self.queue_legs = []
+        self.recordings = []
         self.errors = []
         self.choice = -1
         self.mask_ani = mask_ani

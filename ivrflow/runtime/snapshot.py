@@ -148,6 +148,7 @@ def dump(call: CallState, key: Key | None = None) -> dict[str, Any]:
         "_swallow": call.swallow,
         "failures": [list(row) for row in call.failures],
         **({"queue_legs": _encode(call.queue_legs)} if call.queue_legs else {}),
+        **({"recordings": _encode(call.recordings)} if call.recordings else {}),
         "keys": keys,
         "format": FORMAT,
         "flow": flow.name,
@@ -210,6 +211,7 @@ def load(
         s.failures = [Failure(*row) for row in data.get("failures", ())]
         s.lookups = _decode(data["lookups"])
         s.queue_legs = _decode(data.get("queue_legs", []))
+        s.recordings = _decode(data.get("recordings", []))
         s.errors = _decode(data["errors"])
         s.choice = data["choice"]
         s.mask_ani = data["mask_ani"]
@@ -265,6 +267,8 @@ def _check_shapes(s: CallState) -> None:
         problems.append("lookups")
     if not (isinstance(s.queue_legs, list) and all(isinstance(x, dict) for x in s.queue_legs)):
         problems.append("queue_legs")
+    if not (isinstance(s.recordings, list) and all(isinstance(x, dict) for x in s.recordings)):
+        problems.append("recordings")
     if not (isinstance(s.errors, list) and all(isinstance(x, str) for x in s.errors)):
         problems.append("errors")
     for name in ("now", "started_at"):

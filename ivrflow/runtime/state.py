@@ -41,6 +41,7 @@ class Phase(StrEnum):
     QUEUE_STATUS = "queue_status"
     TRANSFER = "transfer"
     CALLBACK_STORE = "callback_store"
+    RECORDING = "recording"
     ENDED = "ended"
 
 
@@ -59,6 +60,7 @@ LOOKUP = Phase.LOOKUP
 QUEUE_STATUS = Phase.QUEUE_STATUS
 TRANSFER = Phase.TRANSFER
 CALLBACK_STORE = Phase.CALLBACK_STORE
+RECORDING = Phase.RECORDING
 ENDED = Phase.ENDED
 
 # A question the interpreter asks itself (yes/no, a number): the state's prompts don't fit.
@@ -148,6 +150,7 @@ class CallState:
     failures: list[Failure] = field(default_factory=list)
     lookups: list[dict[str, Any]] = field(default_factory=list)
     queue_legs: list[dict[str, Any]] = field(default_factory=list)  # queue_leg.py
+    recordings: list[dict[str, Any]] = field(default_factory=list)  # recording.py
     errors: list[str] = field(default_factory=list)
     choice: int = -1  # the menu choice a "did you say …?" asks about
     mask_ani: bool = False
@@ -204,6 +207,7 @@ __all__ = [
     "OFFER_NUMBER",
     "QUESTIONS",
     "QUEUE_STATUS",
+    "RECORDING",
     "RUNNING",
     "TRANSFER",
     "TYPE_AHEAD_PHASES",

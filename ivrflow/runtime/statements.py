@@ -18,6 +18,7 @@ from .results import (
     LOOKUP_END,
     PROMPT_END,
     QUEUE_ENTRY,
+    RECORD_END,
     RETURN,
     STEP_END,
     TRANSFER_END,
@@ -85,6 +86,7 @@ _ENTRY: dict[type, tuple[Callable[[Any], model.Body], BodyEnd]] = {
     model.Menu: (attrgetter("prompt"), PROMPT_END),
     model.Capture: (attrgetter("prompt"), PROMPT_END),
     model.CallbackOffer: (attrgetter("prompt"), PROMPT_END),
+    model.Record: (attrgetter("prompt"), RECORD_END),
 }
 
 

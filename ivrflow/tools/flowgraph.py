@@ -101,6 +101,16 @@ def _state_edges(name: str, s: model.State) -> Iterator[Edge]:
         else:
             yield Edge(name, ERROR, "error", "default")
         return
+    if isinstance(s, model.Record):
+        yield from _edges_of(name, s.prompt, "", "goto")
+        yield from _edges_of(name, s.ok, "ok", "ok")
+        if s.silent is not None:
+            yield from _edges_of(name, s.silent, "silent", "ok")
+        if s.error is not None:
+            yield from _edges_of(name, s.error, "error", "error")
+        else:
+            yield Edge(name, ERROR, "error", "default")
+        return
     yield from _edges_of(name, s.prompt, "", "goto")
     if isinstance(s, model.Menu):
         for choice in s.choices:

@@ -39,12 +39,18 @@ def parse_input(line: str) -> str | None:
         if not rest:
             raise ValueError("'say' needs the caller's words, like: say segunda via")
         return f"say {rest}"
+    if word == "record":
+        if not rest:
+            raise ValueError(
+                "'record' needs the message's words, like: record Maria, sobre a fatura"
+            )
+        return f"record {rest}"
     if word == "press" and _KEYS.fullmatch(rest):
         return rest
     if word in ("wait", "hangup") and not rest:
         return word
     raise ValueError(
-        f"unknown caller input '{text}': write keys (1, 123#, *), say WORDS, wait or hangup"
+        f"unknown caller input '{text}': write keys (1, 123#, *), say WORDS, record WORDS, wait or hangup"
     )
 
 

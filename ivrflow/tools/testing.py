@@ -27,6 +27,7 @@ from ..errors import LookupFailure
 from ..host.callbacks import CallbackRequest, MemoryCallbackStore
 from ..host.fixtures import Fixtures, for_flow
 from ..host.perform import carry_out, drive
+from ..host.recordings import MemoryRecordingStore
 from ..model import Flow
 from ..runtime import actions as act
 from ..runtime import events as ev
@@ -78,6 +79,7 @@ class Call:
         transfer_result: str = "answered",
         queue_wait: float = 0.0,
         callback_store: str = "memory",
+        recorder: str = "memory",
         seed: int = 0,
         call_id: str = "sim-1",
     ) -> None:
@@ -91,7 +93,10 @@ class Call:
         self.transfer_result = transfer_result
         self.queue_wait = queue_wait  # seconds a queued caller waits before the result
         self.callback_store = callback_store
+        self.recorder = recorder  # memory | fail: whether `record` states can record
         self.callbacks = MemoryCallbackStore()
+        self.recordings = MemoryRecordingStore()
+        self.recording: act.Record | None = None  # a message being recorded
         self.transcript: list[Line] = []
         self.listening: act.Collect | None = None
         self.session = Session(
@@ -123,17 +128,51 @@ class Call:
 
     def press(self, keys: str) -> list[Line]:
         self.now += 0.4 * max(1, len(keys))
+        if self.recording is not None:  # a finish key stops it before a word; others are sound
+            if keys[:1] in self.recording.finish:
+                return self._recorded("press", keys, 0.0, "key")
+            return [self._log("caller", "press", f"{keys} (recorded as sound)")]
         # A card number or PIN must not reach a test report or a CI log in clear.
         secure = self.listening is not None and self.listening.secure
         return self._input("press", "*" * len(keys) if secure else keys, ev.Digits(self.now, keys))
 
     def say(self, text: str, confidence: float = 1.0) -> list[Line]:
+        if self.recording is not None:  # words spoken while recording: the message
+            return self.leave_message(text)
         self.now += 1.5
         shown = text if confidence >= 1.0 else f"{text} (confidence {confidence:g})"
         return self._input("speak", shown, ev.Utterance(self.now, text, confidence))
 
+    def leave_message(self, text: str, ended_by: ev.RecordingEnd = "key") -> list[Line]:
+        """Speak a message while a `record` state records: `text` stands for the audio
+        (about 2.5 words a second, up to the state's `max`)."""
+        rec = self.recording
+        if rec is None:
+            raise ValueError("nothing is recording: leave_message needs a record state")
+        seconds = min(rec.max_length, max(1.0, len(text.split()) / 2.5))
+        self.now += seconds
+        return self._recorded("message", text, seconds, ended_by)
+
+    def _recorded(
+        self, kind: str, text: str | None, seconds: float, ended_by: ev.RecordingEnd
+    ) -> list[Line]:
+        rec = self.recording
+        assert rec is not None
+        self.recording = None
+        reference = self.recordings.target(self.session.call_id, rec)
+        if seconds > 0:
+            info = {"call_id": self.session.call_id, "state": rec.name, "duration": seconds,
+                    "ended_by": ended_by, "text": text}  # fmt: skip
+            self.recordings.keep(reference, info)
+        shown = text if text is not None else "(silence)"
+        event = ev.Recorded(self.now, rec.request, reference, seconds, ended_by, text)
+        return self._input(kind, shown, event)
+
     def wait(self) -> list[Line]:
         """Let the pending timeout pass (the first-digit one, or the inter-digit one)."""
+        if self.recording is not None:  # silence: the recorder stops with nothing
+            self.now += self.recording.silence or self.recording.max_length
+            return self._recorded("wait", None, 0.0, "silence")
         spec = self.listening
         if spec is None:
             self.now += 5.0
@@ -158,6 +197,8 @@ class Call:
             return self.hangup()
         if word == "say":
             return self.say(rest)
+        if word == "record":
+            return self.leave_message(rest)
         return self.press(step)
 
     # ------------------------------------------------------------ what the test looks at
@@ -297,6 +338,18 @@ class _CallHost:
 
     def store_callback(self, a: act.StoreCallback) -> ev.Event:
         return self.call._store(a)
+
+    def record(self, a: act.Record) -> ev.Event | None:
+        """Wait for the caller's message: `leave_message`, `wait` (silence) or a key."""
+        if self.call.recorder == "fail":
+            self.call._log("ivr", "record", "→ the recorder is down")
+            return ev.RecordFailed(self.call.now, a.request, "recording store unavailable")
+        self.call.recording = a
+        silence = f" silence {a.silence:g}s" if a.silence else ""
+        finish = f" finish {a.finish}" if a.finish else ""
+        beep = " after a beep" if a.beep else ""
+        self.call._log("ivr", "record", f"max {a.max_length:g}s{silence}{finish}{beep}")
+        return None
 
     def hangup(self, a: act.Hangup) -> None:
         self.call._log("ivr", "hangup", a.reason)

@@ -65,6 +65,9 @@ CALLBACK_FLAG = "\x00callback"  # in a walk's variables: the offer whose callbac
 _IN_ERROR = "\x00in_error"
 
 
+RECORDED_MESSAGE = 20.0  # seconds a caller speaks into a `record` state (its `max` caps it)
+
+
 class _UnknownValue:
     __slots__ = ()
 
@@ -308,6 +311,8 @@ class Walker:
                 body, role = state.body, "step"
             elif isinstance(state, fm.Lookup):
                 body, role = state.prompt, "lookup"
+            elif isinstance(state, fm.Record):
+                body, role = state.prompt, "record"
             else:
                 body, role = state.prompt, "prompt"
             leaves = self._run(body, 0, (), env, 1.0, 0.0, node.state, hours)
@@ -433,6 +438,9 @@ class Walker:
                     extra += self._default_seconds("position", env)
                 queue = state.queue or env.get("queue")
                 yield (p, seconds + extra, QUEUE, (queue, env.get(CALLBACK_FLAG)))
+        elif role == "record":
+            assert isinstance(state, fm.Record)
+            yield from self._record(node, state, p, seconds, env, hours)
         elif role == "handler":
             yield from self._after_failure(node, state, counts, p, seconds, env, hours)
         else:
@@ -489,6 +497,33 @@ class Walker:
                 reason = f"look-up {lk.function} failed: {o.error}"
                 yield (q, seconds + latency + self._default_seconds("error", env), END,
                        self._outcome(env, "error", reason))  # fmt: skip
+
+    def _record(
+        self,
+        node: Node,
+        rec: fm.Record,
+        p: float,
+        seconds: float,
+        env: Env,
+        hours: Mapping[str, tuple[bool, bool, bool]],
+    ) -> Iterator[Row]:
+        """A message: the state's hang-up share hangs up after speaking it (a message left),
+        its no-input share stays silent, the rest speak and finish with a key."""
+        _, hangup, silent, _ = self._rates(node.state)
+        speaking = min(rec.max_length, RECORDED_MESSAGE)
+        env2 = {**env, rec.into: UNKNOWN}
+        message = 1.0 - hangup - silent
+        if hangup > 0:
+            yield (p * hangup, seconds + speaking, END, self._outcome(env, "self_served", "message recorded"))  # fmt: skip
+        if silent > 0:
+            quiet = seconds + (rec.silence or rec.max_length)
+            body = rec.silent if rec.silent is not None else rec.ok
+            yield from self._branch(node, body, "branch", (0, 0), p * silent, quiet, env2, hours)
+        if message > 0:
+            spoken = seconds + speaking * (2 if rec.playback else 1)
+            yield from self._branch(
+                node, rec.ok, "branch", (0, 0), p * message, spoken, env2, hours
+            )
 
     # ------------------------------------------------------------ input states
     def _rates(self, name: str) -> tuple[StateModel | None, float, float, float]:

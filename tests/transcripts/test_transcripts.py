@@ -78,6 +78,8 @@ EVENT_KEYS = {
     "transfer_result",
     "callback_stored",
     "callback_failed",
+    "recorded",
+    "record_failed",
 }
 
 
@@ -134,6 +136,10 @@ def format_action(a: act.Action) -> list[str]:
         if a.extra:
             line += f" extra={_json(a.extra)}"
         return [line]
+    if isinstance(a, act.Record):
+        silence = "off" if a.silence is None else _secs(a.silence)
+        return [f"  record {a.name} max={_secs(a.max_length)} silence={silence} "
+                f"finish={a.finish or '-'} beep={'on' if a.beep else 'off'} [{a.request}]"]  # fmt: skip
     if isinstance(a, act.Hangup):
         return [f"  hangup: {a.reason}"]
     return [f"  {_json(a.as_dict())}"]  # pragma: no cover - a new action type
@@ -162,6 +168,10 @@ def format_event(e: ev.Event) -> str:
         return "callback-stored" + (f" {e.reference}" if e.reference else "")
     if isinstance(e, ev.CallbackFailed):
         return f"callback-failed {_json(e.reason)}"
+    if isinstance(e, ev.Recorded):
+        return f"recorded [{e.request}] {e.reference} {e.duration:g}s ended by {e.ended_by}"
+    if isinstance(e, ev.RecordFailed):
+        return f"record-failed [{e.request}] {_json(e.reason)}"
     return repr(e)  # pragma: no cover
 
 
@@ -264,6 +274,7 @@ class _Driver:
         self.out = self.run_.lines
         self.pending_lookup: act.Lookup | None = None
         self.pending_queue: str | None = None
+        self.pending_record: act.Record | None = None
 
     def emit(self, actions: list[act.Action], seen: int) -> None:
         states = [s for s, _ in self.session.path[seen:]]
@@ -275,6 +286,8 @@ class _Driver:
                 self.pending_lookup = a
             elif isinstance(a, act.GetQueueStatus):
                 self.pending_queue = a.queue
+            elif isinstance(a, act.Record):
+                self.pending_record = a
 
     def run(self, events: list[Any]) -> None:
         session, out = self.session, self.out
@@ -347,6 +360,15 @@ class _Driver:
                     queued_at = self.session.started_at + float(queued_after)
                 return ev.TransferResult(t, value["status"], value.get("detail"), wait, queued_at)
             return ev.TransferResult(t, str(value))  # type: ignore[arg-type]
+        if name in ("recorded", "record_failed"):
+            rec, self.pending_record = self.pending_record, None
+            if rec is None:
+                raise ScriptError("no Record is pending")
+            if name == "record_failed":
+                return ev.RecordFailed(t, rec.request, str(value))
+            value = value or {}
+            return ev.Recorded(t, rec.request, value.get("file"), float(value.get("duration", 0)),
+                               value.get("ended_by", "key"), value.get("text"))  # fmt: skip
         if name == "callback_stored":
             return ev.CallbackStored(t, None if value is None else str(value))
         return ev.CallbackFailed(t, str(value or "store failed"))

@@ -51,6 +51,9 @@ def state_bodies(state: model.State) -> Iterator[model.Body]:
         yield state.body
         yield from state.on_result.values()
         return
+    if isinstance(state, model.Record):
+        yield from (b for b in (state.prompt, state.ok, state.silent, state.error) if b)
+        return
     yield state.prompt
     if isinstance(state, model.Menu):
         yield from (c.body for c in state.choices)

@@ -58,7 +58,7 @@ def test_every_driver_host_has_every_method() -> None:
     call = testing.Call.open(FLOWS / "billing.ivr")
     hosts: list[object] = [
         testing._CallHost(call),
-        engine_module._ChannelHost(Engine(), call.flow, ScriptedChannel([])),
+        engine_module._ChannelHost(Engine(), call.flow, ScriptedChannel([]), "c1"),
         TwimlHost(Engine(), call.session, lambda: 0.0, lambda stamped: "/voice/x"),
     ]
     for host in hosts:

@@ -286,7 +286,7 @@ def test_an_error_shows_the_line_a_caret_and_a_hint(repo: Path) -> None:
         "tests/scenario_cases/unknown_step.yaml:4:5: error: unknown step 'pres'",
         '   4 |   - pres: "2"',
         "     |     ^^^^",
-        "  = hint: did you mean 'press'? (the steps: press, say, wait, hangup, expect_say, "
+        "  = hint: did you mean 'press'? (the steps: press, say, record, wait, hangup, expect_say, "
         "expect_say_regex, expect_play, expect_state, expect_var)",
     ]
 

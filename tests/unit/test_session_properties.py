@@ -42,7 +42,7 @@ FIXTURES: dict[str, Fixtures] = {name: for_flow(flow) for name, flow in FLOWS.it
 SILENT_LIMIT = 60  # events a silent caller may take before the call must have ended
 KEY = b"property-test-key-0123456789abcdef"
 WAITS = (act.Collect, act.Lookup, act.GetQueueStatus, act.TransferToQueue, act.TransferToDestination,
-         act.StoreCallback)  # fmt: skip
+         act.StoreCallback, act.Record)  # fmt: skip
 
 STARTS = [
     1795525200.0,  # Tue 2026-11-24 10:00 São Paulo: open
@@ -164,6 +164,11 @@ def _answer(session: Session, flow: str, waiting: act.Action | None, r: int, at:
         return ev.TransferResult(at, ("answered", "busy", "full", "noanswer", "failed")[r % 5])
     if isinstance(waiting, act.StoreCallback):
         return ev.CallbackStored(at, f"ref-{r}") if r % 4 else ev.CallbackFailed(at, "down")
+    if isinstance(waiting, act.Record):
+        ended = ("key", "silence", "max", "hangup")[r % 4]
+        if r % 5 == 4:
+            return ev.RecordFailed(at, waiting.request, "disk full")
+        return ev.Recorded(at, waiting.request, f"rec-{r}.wav", float(r % 30), ended, "oi")
     state = FLOWS[flow].states.get(session.state)
     if isinstance(state, model.Menu) and session.phase == "menu" and state.choices:
         choice = state.choices[r % len(state.choices)]
@@ -220,6 +225,8 @@ def _silent(at: float, waiting: act.Action | None) -> Any:
         return ev.TransferResult(at, "failed")
     if isinstance(waiting, act.StoreCallback):
         return ev.CallbackFailed(at, "store down")
+    if isinstance(waiting, act.Record):  # a silent caller leaves no message
+        return ev.Recorded(at, waiting.request, None, 0.0, "silence")
     return ev.NoInput(at)
 
 

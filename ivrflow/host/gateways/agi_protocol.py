@@ -218,6 +218,18 @@ def exec_app(app: str, args: str) -> bytes:
     return command("EXEC", app, quote(args))
 
 
+def record_file(
+    path: str, fmt: str, escape: str, max_ms: int, beep: bool, silence_s: int | None
+) -> bytes:
+    """``RECORD FILE path fmt escape timeout [BEEP] [s=silence]``: -1 is no length cap."""
+    words: list[str | int] = ["RECORD FILE", quote(path), fmt, quote(escape), max_ms]
+    if beep:
+        words.append("BEEP")
+    if silence_s:
+        words.append(f"s={silence_s}")
+    return command(*words)
+
+
 def verbose(message: str, level: int = 1) -> bytes:
     return command("VERBOSE", quote(message), level)
 
@@ -251,6 +263,7 @@ __all__ = [
     "hangup",
     "parse_reply",
     "quote",
+    "record_file",
     "say_digits",
     "set_variable",
     "stream_file",

@@ -45,6 +45,7 @@ import contextlib
 import hashlib
 import ipaddress
 import logging
+import math
 import re
 import shutil
 import time
@@ -107,6 +108,20 @@ class ServerConfig:
     reply_timeout: float = 3600.0  # seconds to wait for any reply (a queue can be long)
     hangup_grace: float = 2.0  # after a HANGUP notice, how long the pending reply may take
     render: bool = True  # render text with espeak-ng + sox when both are installed
+    recording_format: str = "wav"  # RECORD FILE's format (the file's extension)
+    # The recordings directory as Asterisk sees it (chroot, container), when not the same path.
+    recordings_seen_as: tuple[str, str] | None = None  # (ours, Asterisk's)
+
+    def recording_path(self, target: str) -> str:
+        if self.recordings_seen_as is None:
+            return target
+        ours, theirs = self.recordings_seen_as
+        return (
+            theirs.rstrip("/") + target[len(ours.rstrip("/")) :]
+            if target.startswith(ours)
+            else target
+        )
+
     # Peers allowed to connect (--allow CIDR); empty: anyone who can reach the port.
     allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Speech through AudioSocket (`--speech`): the states that listen for speech in a language
@@ -326,6 +341,17 @@ class AGIConnection:
                 await asyncio.wait_for(asyncio.shield(self.stream.closed), 1.0)
 
 
+def _recorded_seconds(reply: agi.Reply | None, written: str) -> float:
+    """The message's length: `endpos` at 8 kHz, else the file's size (16-bit PCM)."""
+    if reply is not None and reply.endpos is not None and reply.endpos >= 0:
+        return round(reply.endpos / 8000, 3)
+    try:
+        size = Path(written).stat().st_size
+    except OSError:
+        return 0.0
+    return round(max(0, size - 44) / 16000, 3)
+
+
 @dataclass
 class AGIChannel:
     """The engine's `Channel` over one AGI connection."""
@@ -527,6 +553,46 @@ class AGIChannel:
                 self.now(), "callback", f"key {key}", wait=waited, queued_at=queued_at
             )
         return ev.TransferResult(self.now(), "answered", "no member", queued_at=queued_at)
+
+    # ------------------------------------------------------------ recording
+    async def record(self, action: act.Record, target: str) -> ev.Event:
+        """`RECORD FILE` into the store's target (a path Asterisk can write: the gateway and
+        Asterisk share the directory). Asterisk answers with the key that ended it
+        (`(dtmf)`), `(timeout)` for the length cap or silence, `(hangup)`, and `endpos`, the
+        samples written (8 kHz)."""
+        fmt = self.config.recording_format
+        seen = self.config.recording_path(target)
+        line = agi.record_file(
+            seen,
+            fmt,
+            action.finish,
+            int(action.max_length * 1000),
+            action.beep,
+            math.ceil(action.silence) if action.silence else None,
+        )
+        self.typeahead, self.skip_prompts = "", False
+        hung_up = False
+        reply: agi.Reply | None = None
+        try:
+            reply = await self.conn.send(line, dead_ok=True)
+        except CallerHungUp:
+            hung_up = True
+        except agi.AGIProtocolError as exc:
+            return ev.RecordFailed(self.now(), action.request, str(exc))
+        written = f"{target}.{fmt}"
+        seconds = _recorded_seconds(reply, written)
+        if hung_up or self.conn.hung_up or (reply is not None and reply.data == "hangup"):
+            return ev.Recorded(self.now(), action.request, written, seconds, "hangup")
+        assert reply is not None
+        if reply.result is not None and reply.result.startswith("-"):
+            return ev.RecordFailed(self.now(), action.request, f"RECORD FILE: {reply.text}")
+        if reply.data == "dtmf":
+            ended: ev.RecordingEnd = "key"
+        elif seconds >= action.max_length - 0.5:
+            ended = "max"
+        else:
+            ended = "silence"
+        return ev.Recorded(self.now(), action.request, written, seconds, ended)
 
     # ------------------------------------------------------------ the end
     async def set_outcome(self) -> None:

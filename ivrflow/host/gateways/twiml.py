@@ -225,6 +225,28 @@ class TwimlHost:
         self.waiting = "transfer"
         return None
 
+    async def record(self, action: act.Record) -> None:
+        """`<Record>`: Twilio requests `action` when the message ends (Digits=hangup if the
+        caller hung up); an empty recording skips that request and goes on to the next verb,
+        so a `<Redirect>` to the same URL follows and reads as "nothing recorded". The
+        recording's status callback notes the finished file in the recording store."""
+        attrs = {
+            "action": self.callback(True),
+            "method": "POST",
+            "maxLength": str(max(1, math.ceil(action.max_length))),
+            "finishOnKey": action.finish,
+            "playBeep": "true" if action.beep else "false",
+            "recordingStatusCallback": "/recording-status",
+            "recordingStatusCallbackMethod": "POST",
+        }
+        if action.silence is not None:
+            attrs["timeout"] = str(max(1, math.ceil(action.silence)))
+        else:  # Twilio's timeout 0 turns silence detection off
+            attrs["timeout"] = "0"
+        self.page.add("Record", **attrs)
+        self.page.add("Redirect", self.callback(True), method="POST")
+        self.waiting = "record"
+
     async def hangup(self, action: act.Hangup) -> None:
         self.page.add("Hangup")
         self.page.hung_up = True

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from ... import model
 from ...model import Flow
 from ...runtime import actions as act
 from ...runtime import events as ev
@@ -155,6 +156,7 @@ class WebhookGateway:
         application = web.Application(client_max_size=MAX_BODY)
         application.router.add_post("/voice/{flow}", self.handle)
         application.router.add_post("/callback-status", self.callback_status)
+        application.router.add_post("/recording-status", self.recording_status)
         application.router.add_get("/healthz", self.health)
         application.router.add_get("/readyz", self.ready)
         application.cleanup_ctx.append(self._settling)
@@ -294,6 +296,32 @@ class WebhookGateway:
             status=await callback_webhook.status_callback(self.engine, request, form)
         )
 
+    async def recording_status(self, request: web.Request) -> web.Response:
+        """`<Record>`'s recordingStatusCallback: the file is ready (or absent, or failed);
+        its note goes to the recording store beside the call's other messages."""
+        from aiohttp import web
+
+        try:
+            raw = await request.post()
+        except Exception:
+            return web.Response(status=400, text="expected a form-encoded body")
+        form = {k: v for k, v in raw.items() if isinstance(v, str)}
+        if self._check(request, list(form.items())) is not None:
+            return web.Response(status=403, text="forbidden")
+        url, call_id = form.get("RecordingUrl", ""), form.get("CallSid", "")
+        if not url or not call_id:
+            return web.Response(status=400, text="RecordingUrl and CallSid are required")
+        info = {
+            "call_id": call_id,
+            "recording_sid": form.get("RecordingSid"),
+            "status": form.get("RecordingStatus"),
+            "duration": _seconds(form.get("RecordingDuration")),
+            "url": url,
+        }
+        name = form.get("RecordingSid") or url.rstrip("/").rpartition("/")[2]
+        await asyncio.to_thread(self.engine.recordings.keep, name, info)
+        return web.Response(status=204)
+
     async def _serve(
         self,
         flow: Flow,
@@ -332,7 +360,7 @@ class WebhookGateway:
                 if not terminal and (step is None or step != str(current)):
                     return str(data.get("twiml") or twiml.empty())  # a duplicate / stale
                 session = self._restore(data)
-                event = self._event(form, str(data.get("waiting", "")), terminal)
+                event = self._event(form, str(data.get("waiting", "")), terminal, session)
                 self.engine.transfer_result(session, event)
                 actions = session.send(event)
             page, waiting = await self._drive(session, actions, flow_name, current + 1)
@@ -456,8 +484,12 @@ class WebhookGateway:
             self._flow(str(data.get("flow")))  # a fresh worker: load the flow first
         return self.engine.restore(snapshot)
 
-    def _event(self, form: Mapping[str, str], waiting: str, terminal: bool) -> ev.Event:
+    def _event(
+        self, form: Mapping[str, str], waiting: str, terminal: bool, session: Session
+    ) -> ev.Event:
         now = self.config.clock()
+        if waiting == "record":  # before `terminal`: a hang-up still leaves its message
+            return _recorded(now, form, session)
         queue = form.get("QueueResult", "").lower()
         if waiting == "transfer" and queue:
             # <Enqueue>'s action: how the wait ended and how long it was (QueueTime, seconds;
@@ -528,6 +560,34 @@ class WebhookGateway:
         page.add("Pause", length="1")
         page.add("Redirect", f"/voice/{flow_name}?{urlencode(query)}", method="POST")
         return page.render()
+
+
+def _seconds(text: str | None) -> float:
+    try:
+        value = float(text or 0)
+    except ValueError:
+        return 0.0
+    return value if math.isfinite(value) and value >= 0 else 0.0
+
+
+def _recorded(now: float, form: Mapping[str, str], session: Session) -> ev.Event:
+    """The `<Record>` action request (or the `<Redirect>` after an empty one) as `Recorded`."""
+    state = session.flow.states.get(session.state)
+    finish = state.finish if isinstance(state, model.Record) else "#"
+    max_length = state.max_length if isinstance(state, model.Record) else 3600.0
+    request = session.pending or ""
+    url = form.get("RecordingUrl", "") or None
+    duration = _seconds(form.get("RecordingDuration"))
+    digits = form.get("Digits", "")
+    if digits.lower() == "hangup" or form.get("CallStatus", "").lower() in TERMINAL_CALL_STATUS:
+        ended_by: ev.RecordingEnd = "hangup"
+    elif digits and digits[0] in finish:
+        ended_by = "key"
+    elif duration >= max_length - 1:
+        ended_by = "max"
+    else:
+        ended_by = "silence"
+    return ev.Recorded(now, request, url, duration if url else 0.0, ended_by)
 
 
 def create_app(engine: Engine, config: WebhookConfig) -> web.Application:

@@ -67,6 +67,12 @@ class Liveness:
             if state.error is not None:
                 after |= seq(state.error, frozenset(), name) - {"error"}
             return seq(state.prompt, after, name), frozenset()
+        if isinstance(state, model.Record):
+            after = seq(state.ok, frozenset(), name) - {state.into}
+            for maybe in (state.silent, state.error):
+                if maybe is not None:
+                    after |= seq(maybe, frozenset(), name) - {state.into, "error"}
+            return seq(state.prompt, after, name), frozenset()
         if isinstance(state, model.Transfer):
             exprs = [e for e in state.expressions if e is not state.queue_expr]
             after = _vars_of(exprs)

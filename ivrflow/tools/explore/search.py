@@ -97,6 +97,8 @@ class ExploreCall(Call):
             return self.decisions.transfer is None
         if isinstance(a, act.StoreCallback):
             return self.decisions.store is None
+        if isinstance(a, act.Record):
+            return self.decisions.recorder is None
         if isinstance(a, act.GetQueueStatus):
             return all(q != a.queue for q, _, _ in self.decisions.queues)
         return False
@@ -137,6 +139,8 @@ class ExploreCall(Call):
             self.transfer_result = decisions.transfer
         if decisions.store is not None:
             self.callback_store = decisions.store
+        if decisions.recorder is not None:
+            self.recorder = decisions.recorder
         lookups = dict(self.base.lookups)
         ours: dict[str, list[Rule]] = {}
         for answer in decisions.lookups:  # a path's answers replace the fixtures' rules
@@ -175,6 +179,9 @@ def _queue_variants(flow: model.Flow, state_name: str, value: Any) -> list[tuple
             if value.get(field) != queue:
                 out.append((f"{field} {_quote(queue)}", {**value, field: queue}))
     return out
+
+
+SAMPLE_MESSAGE = "Maria Souza, sobre a fatura"  # what an explored caller leaves as a message
 
 
 def _rule(answer: LookupAnswer) -> Rule:
@@ -305,7 +312,7 @@ class Explorer:
                     node.children.append(child)
                     todo.append((child, child_call, depth, visits))
                 continue
-            if call.listening is None:  # neither ended, nor waiting: should not happen
+            if call.listening is None and call.recording is None:  # should not happen
                 node.end, node.detail = STUCK, "the call neither ended nor waits for input"
                 continue
             loop = self._loop_key(call)
@@ -333,6 +340,8 @@ class Explorer:
                         child_call.press(str(value))
                     elif kind == "say":
                         child_call.say(str(value))
+                    elif kind == "record":
+                        child_call.leave_message(str(value))
                     elif kind == "wait":
                         child_call.wait()
                     else:
@@ -369,6 +378,8 @@ class Explorer:
                 blocked = call.lookup_key(a)[:2]
             elif isinstance(a, act.StoreCallback):
                 blocked = "store"
+            elif isinstance(a, act.Record):
+                blocked = "recorder"
             else:
                 blocked = repr(a)
         return (
@@ -376,6 +387,7 @@ class Explorer:
             s.state, s.phase, s.noinput, s.nomatch, s.buffer, s.typeahead, repr(s.calls),
             s.rng if self.splits else 0, s.choice, kind, variables, clock, hours,
             call.decisions.transfer, call.decisions.store, call.decisions.queues,
+            call.decisions.recorder, call.recording is not None,
         )  # fmt: skip
 
     # -- what the host can answer
@@ -429,6 +441,11 @@ class Explorer:
                     if body is not None and _shape(body) != busy:
                         results.append(status)
             return [(f"⟨transfer: {r}⟩", "", replace(d, transfer=r)) for r in results]
+        if isinstance(a, act.Record):
+            return [
+                ("⟨recorder: ok⟩", "", replace(d, recorder="memory")),
+                ("⟨recorder: fails⟩", "", replace(d, recorder="fail")),
+            ]
         # StoreCallback
         return [
             ("⟨callback store: ok⟩", "", replace(d, store="memory")),
@@ -469,6 +486,9 @@ class Explorer:
         state = self.flow.states[session.state]
         phase = session.phase
         wait = Option("wait", "no input", (("wait", None),))
+        if call.recording is not None:  # a record state: a message, or silence
+            return [Option(f'"{SAMPLE_MESSAGE}"', "a message", (("record", SAMPLE_MESSAGE),)),
+                    Option("wait", "silence", (("wait", None),))]  # fmt: skip
         keys_heard = _hears_keys(state)
         if phase == "menu" and isinstance(state, model.Menu):
             out = []

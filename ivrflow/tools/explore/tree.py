@@ -59,6 +59,7 @@ class Decisions:
 
     transfer: str | None = None  # answered | busy | …
     store: str | None = None  # memory | fail
+    recorder: str | None = None  # memory | fail: the recording store
     lookups: tuple[LookupAnswer, ...] = ()
     queues: tuple[tuple[str, float | None, int | None], ...] = ()  # (queue, ewt, position)
 

@@ -47,6 +47,10 @@ LONG_UTTERANCE = 5000  # characters: far past the session's MAX_UTTERANCE
 LONG_KEYS = 200  # keys in one press: far past the session's MAX_DIGITS
 
 
+# What fuzzed callers say into a `record` state (the text stands for the audio).
+MESSAGES = ("Maria Souza, sobre a fatura de novembro", "oi", "John, call me back please")
+
+
 @dataclass(frozen=True, slots=True)
 class Persona:
     """Weights of what a caller does at a turn; `share`: how often a call gets this one."""
@@ -226,6 +230,8 @@ class RandomCaller:
 
     # ------------------------------------------------------------ the kinds of turn
     def _valid(self, session: Session, state: model.State, phase: str) -> CallerStep:
+        if phase == "recording":  # a record state: the caller speaks a message
+            return ("say", (self.rng.choice(MESSAGES), 1.0))
         if phase in ("capture", "offer_number"):
             entry = self._entry(session, state, phase)
             terminator = getattr(state, "terminator", "#") if phase == "capture" else "#"

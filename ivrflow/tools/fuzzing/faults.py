@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from ... import model
 from ...host import fixtures as fx
 from ...model import Flow
 from ...runtime.events import TRANSFER_STATUSES
@@ -84,6 +85,7 @@ class Setup:
     transfer: str = "answered"
     callback_store: str = "memory"
     seed: int = 0
+    recorder: str = "memory"  # memory | fail: the recording store of `record` states
 
     def fixtures(self, base: fx.Fixtures) -> fx.Fixtures:
         """The base fixtures with this call's overrides, as a scenario's `call:` makes them."""
@@ -108,6 +110,7 @@ class Setup:
             "emergency": list(self.emergency),
             "transfer_result": self.transfer,
             "callback_store": self.callback_store,
+            "recorder": self.recorder,
             "seed": self.seed,
         }
 
@@ -121,6 +124,8 @@ class Setup:
             out["queues"] = self.queues
         out["transfer"] = self.transfer
         out["callback_store"] = self.callback_store
+        if self.recorder != "memory":
+            out["recorder"] = self.recorder
         out["seed"] = self.seed
         return out
 
@@ -166,4 +171,6 @@ def draw_setup(rng: random.Random, flow: Flow, base: fx.Fixtures, faults: bool =
             setup.queues[name] = {"ewt": ewt, "position": position}
     setup.transfer = rng.choice(TRANSFERS)
     setup.callback_store = "fail" if rng.random() < 0.2 else "memory"
+    if any(isinstance(s, model.Record) for s in flow.states.values()):  # no draw otherwise
+        setup.recorder = "fail" if rng.random() < 0.2 else "memory"
     return setup

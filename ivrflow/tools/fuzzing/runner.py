@@ -153,7 +153,8 @@ class _Checker:
 
     def after_step(self, snapshots: bool) -> None:
         session = self.call.session
-        if not session.ended and session.listening() is None:
+        # A record state waits for the recorder, not for a collect.
+        if not session.ended and session.listening() is None and session.phase != "recording":
             self.problems.append(
                 (
                     "not-stalled",
@@ -209,7 +210,7 @@ class _Checker:
                     )
                 )
                 return
-            if call.session.listening() is None:
+            if call.session.listening() is None and call.session.phase != "recording":
                 return  # reported by after_step as not-stalled
             self.perform(("wait", None))
             trailing += 1

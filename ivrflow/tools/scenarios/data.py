@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ...model import Flow
     from ..testing import Call, Line
 
-CALLER_STEPS = ("press", "say", "wait", "hangup")
+CALLER_STEPS = ("press", "say", "record", "wait", "hangup")
 EXPECT_STEPS = ("expect_say", "expect_say_regex", "expect_play", "expect_state", "expect_var")
 STEP_NAMES = CALLER_STEPS + EXPECT_STEPS
 TRANSCRIPT_LIMIT = 60  # transcript lines shown with a failure (the last ones)

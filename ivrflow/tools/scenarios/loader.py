@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import did_you_mean
 from ...lang.sources import display_path
 from ...model.walk import bodies
-from ...runtime.events import TRANSFER_STATUSES
+from ...runtime.events import RECORDING_ENDS, TRANSFER_STATUSES
 from ...runtime.record import OUTCOMES, TRANSFER_TARGETS
 from .data import STEP_NAMES, Expectation, Position, Scenario, ScenarioError, Step
 from .nodes import NodeReader, Problem, excerpt
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 TOP_KEYS = ("flow", "name", "call", "steps", "expect")
 CALL_KEYS = (
     "ani", "caller", "dnis", "at", "emergency", "fixtures", "lookups", "queues", "transfer",
-    "callback_store", "seed",
+    "callback_store", "recorder", "seed",
 )  # fmt: skip
 EXPECT_KEYS = ("outcome", "reason", *TRANSFER_TARGETS, "callback", "ended", "record")
 TRANSFER_RESULTS = TRANSFER_STATUSES
@@ -39,6 +39,7 @@ CALLBACK_STORES = ("memory", "fail")
 RECORD_FIELDS = (
     "call_id", "flow", "flow_version", "flow_hash", "ani", "dnis", "language", "started_at",
     "ended_at", "duration", "outcome", "path", "inputs", "lookups", "noinput", "nomatch", "errors",
+    "recordings",
 )  # fmt: skip
 
 _flow_cache: dict[tuple[str, str, int], Result] = {}
@@ -257,6 +258,10 @@ class _Loader(NodeReader):
             c = self.choice(items["callback_store"][1], "callback_store", CALLBACK_STORES)
             if c is not None:
                 options["callback_store"] = c
+        if "recorder" in items:
+            r = self.choice(items["recorder"][1], "recorder", CALLBACK_STORES)
+            if r is not None:
+                options["recorder"] = r
         if "seed" in items:
             snode = items["seed"][1]
             seed = self.value(snode)
@@ -317,6 +322,8 @@ class _Loader(NodeReader):
             return Step(name, keys, where, source)
         if name == "say":
             return self.say_step(vnode, where, source)
+        if name == "record":
+            return self.record_step(vnode, where, source)
         if name in ("expect_say", "expect_say_regex"):
             text = self.string(vnode, name)
             if text is None:
@@ -363,6 +370,29 @@ class _Loader(NodeReader):
             self.error(vnode, "expect_var needs at least one `name: value`")
             return None
         return Step(name, values, where, source)
+
+    def record_step(self, vnode: yaml.Node, where: Position, source: str) -> Step | None:
+        """`record: "text"` (the message, ended with a finish key) or
+        `record: {text: "…", ended_by: hangup}`: the text stands for the audio."""
+        import yaml
+
+        ended_by = "key"
+        if isinstance(vnode, yaml.MappingNode):
+            text: str | None = None
+            for k, v in self.mapping(vnode, "record"):
+                if k.value == "text":
+                    text = self.string(v, "record text")
+                elif k.value == "ended_by":
+                    ended_by = self.choice(v, "ended_by", RECORDING_ENDS) or "key"
+                else:
+                    self.unknown(k, "record setting", ("text", "ended_by"))
+                    return None
+            if text is None:
+                self.error(vnode, 'record needs text: `record: {text: "Maria, sobre a fatura"}`')
+                return None
+            return Step("record", (text, ended_by), where, source)
+        text = self.string(vnode, "record")
+        return Step("record", (text, ended_by), where, source) if text is not None else None
 
     def say_step(self, vnode: yaml.Node, where: Position, source: str) -> Step | None:
         import yaml

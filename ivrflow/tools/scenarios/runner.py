@@ -136,6 +136,11 @@ class Runner:
             elif kind == "say":
                 text, confidence = step.value
                 call.say(text, confidence)
+            elif kind == "record":
+                if call.recording is None:
+                    self.fail(step, str(step), f"nothing is recording (state {call.state})")
+                text, ended_by = step.value
+                call.leave_message(text, ended_by)
             elif kind == "wait":
                 call.wait()
             else:
