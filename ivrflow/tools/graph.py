@@ -267,6 +267,9 @@ def _state_node(
 
 def _detail(state: model.State) -> str:
     """A short second line: what the state does, where the name does not say it."""
+    if isinstance(state, model.Capture) and state.words is not None:
+        low, high = state.words
+        return f"free speech, {low}..{high} words"
     if isinstance(state, model.Capture):
         n = (
             str(state.min_digits)
@@ -284,9 +287,9 @@ def _detail(state: model.State) -> str:
 
 
 def _transfer_detail(state: model.Transfer) -> str:
-    """`queue billing`, `queue billing | sales` (chosen at run time), `sip sip:…`."""
+    """`queue billing`, `queue billing / sales` (chosen at run time), `sip sip:…`."""
     if state.to_queue:
-        return "queue " + " | ".join(state.queues) if state.queues else "queue ?"
+        return "queue " + " / ".join(state.queues) if state.queues else "queue ?"
     dest = state.destination
     shown = dest.value if isinstance(dest, model.Const) else "(at run time)"
     return f"{state.kind} {shown}"

@@ -333,8 +333,15 @@ class Walker:
             queues = [known] if known in state.queues else []
         except (_Unknowable, EvaluationError):
             queues = list(state.queues)
-        if not queues:  # a value no queue has: the runtime's failed branch, as an error here
-            yield (1.0, 0.0, END, ("error", "no queue to transfer to", None))
+        if not queues:  # a value no queue has: the transfer's failed branch, as at run time
+            failed = state.on_result.get("failed")
+            if failed is None:
+                reason = "transfer failed: no queue to transfer to"
+                seconds = self._default_seconds("error", node.env)
+                yield (1.0, seconds, END, self._outcome(node.env, "error", reason))
+                return
+            env = {**node.env, "error": "transfer failed: no queue to transfer to"}
+            yield from self._branch(node, failed, "branch", (0, 0), 1.0, 0.0, env, hours)
             return
         for queue in queues:
             env = {**node.env, "queue": queue}
@@ -428,8 +435,8 @@ class Walker:
         elif role == "transfer":
             assert isinstance(state, fm.Transfer)
             seconds += 1.0  # the ACD takes the call
-            if state.queue is None:
-                yield (p, seconds, END, ("transferred", "number", None))
+            if not state.to_queue:
+                yield (p, seconds, END, ("transferred", state.kind or "number", None))
             else:
                 extra = 0.0
                 if "ewt" in state.announce and env.get("ewt") is not None:

@@ -307,3 +307,60 @@ def test_expressions_are_named_as_written(tmp_path: Path) -> None:
     state = flow.states["balance"]
     cond = state.body[0].branches[0][0]  # type: ignore[union-attr]
     assert expr_text(cond) == "cust.balance > 100"
+
+
+ROUTED = """
+flow routed "Queue from a look-up"
+  language en-US
+
+queue billing
+queue sales
+queue retention
+function segment(ani)
+
+start:
+  -> find
+
+lookup find segment(ani) as customer:
+  ok -> agent
+  error -> agent
+
+transfer agent:
+  queue customer.queue among [billing, sales]
+  failed: hangup "no queue"
+"""
+
+
+def _routed(tmp_path: Path, outcomes: str) -> Walker:
+    path = tmp_path / "routed.ivr"
+    path.write_text(ROUTED, encoding="utf-8")
+    model = (
+        "caller: {noinput: 0, nomatch: 0, hangup: 0}\n"
+        f"lookups: {{segment: {{outcomes: [{outcomes}]}}}}\n"
+        "queues: {billing: {agents: 1, aht: 60}, sales: {agents: 1, aht: 60}}\n"
+    )
+    return Walker(ivrflow.load(path), parse_model(model))
+
+
+def test_a_queue_from_a_lookup_follows_the_lookups_answers(tmp_path: Path) -> None:
+    w = _routed(
+        tmp_path,
+        "{share: 0.7, result: {queue: billing}}, {share: 0.2, result: {queue: sales}},"
+        " {share: 0.1, result: {queue: retention}}",
+    )
+    rng = random.Random(11)
+    walked = Counter(_walked(w, rng, epoch(TUESDAY_NOON), 30.0) for _ in range(4000))
+    assert set(walked) == {"queue billing", "queue sales", "self_served no queue"}
+    assert abs(walked["queue billing"] / 4000 - 0.7) < 0.03
+    # retention is not among the reachable: the failed branch, as at run time
+    assert abs(walked["self_served no queue"] / 4000 - 0.1) < 0.02
+
+
+def test_a_queue_the_model_cannot_know_is_spread_over_the_reachable_ones(
+    tmp_path: Path,
+) -> None:
+    w = _routed(tmp_path, "{share: 1}")  # ok, but the model gives no result value
+    rng = random.Random(12)
+    walked = Counter(_walked(w, rng, epoch(TUESDAY_NOON), 30.0) for _ in range(4000))
+    assert set(walked) == {"queue billing", "queue sales"}
+    assert abs(walked["queue billing"] / 4000 - 0.5) < 0.04

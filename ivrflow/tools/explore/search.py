@@ -506,7 +506,14 @@ class Explorer:
             return [*out, wait]
         if phase == "capture" and isinstance(state, model.Capture) and state.words is not None:
             fits, too_long = free_speech_answers(state)
+            low, high = state.words
+            known = [  # what the fixtures answer for: the look-ups this capture feeds
+                Option(_quote(v), "from fixtures", (("say", v),))
+                for v in self._fixture_values(state)
+                if low <= len(v.split()) <= high and v != fits
+            ]
             return [
+                *known,
                 Option(_quote(fits), "fits", (("say", fits),)),
                 Option(_quote(too_long), "too long", (("say", too_long),)),
                 wait,
@@ -579,7 +586,8 @@ class Explorer:
                     continue
                 for rule in self.fixtures.lookups.get(state.function, []):
                     value = rule.when.get(param)
-                    if value is not None and value not in out and accepts(cap, value):
+                    fits = cap.words is not None or accepts(cap, str(value))
+                    if value is not None and value not in out and fits:
                         out.append(value)
         return out
 
