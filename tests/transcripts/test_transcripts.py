@@ -103,12 +103,15 @@ def format_action(a: act.Action) -> list[str]:
     if isinstance(a, act.Play):
         return [f"  play: {a.path}" + ("" if a.barge_in else "  (no barge-in)")]
     if isinstance(a, act.Collect):
-        line = f"  collect {','.join(a.kinds)} {a.min_digits}..{a.max_digits}"
-        line += f" timeout={_secs(a.timeout)}"
-        if a.max_digits > 1:
-            line += f" interdigit={_secs(a.interdigit)}"
-        if a.terminator:
-            line += f" end={a.terminator}"
+        if a.free_speech:
+            line = f"  collect {','.join(a.kinds)} free-speech timeout={_secs(a.timeout)}"
+        else:
+            line = f"  collect {','.join(a.kinds)} {a.min_digits}..{a.max_digits}"
+            line += f" timeout={_secs(a.timeout)}"
+            if a.max_digits > 1:
+                line += f" interdigit={_secs(a.interdigit)}"
+            if a.terminator:
+                line += f" end={a.terminator}"
         if a.secure:
             line += " secure"
         if not a.barge_in:
@@ -116,6 +119,10 @@ def format_action(a: act.Action) -> list[str]:
         lines = [line]
         if a.phrases:
             lines.append("    phrases: " + " | ".join(a.phrases))
+        if a.free_speech or a.hints or a.speech_timeout is not None:
+            timeout = "auto" if a.speech_timeout is None else _secs(a.speech_timeout)
+            hints = " hints=" + " | ".join(a.hints) if a.hints else ""
+            lines.append(f"    recognizer: language={a.language} speech-timeout={timeout}{hints}")
         return lines
     if isinstance(a, act.Lookup):
         args = ", ".join(_json(x) for x in a.args)
