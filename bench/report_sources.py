@@ -24,6 +24,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -122,18 +123,22 @@ def load(n: int, path: Path, dsn: str) -> tuple[float, float]:
     return file_s, db_s
 
 
-def report(*source: str) -> tuple[float, dict[str, Any]]:
+def report(*source: str) -> tuple[float, float, dict[str, Any]]:
+    """(wall seconds, CPU seconds of the report process, its figures)."""
     argv = [sys.executable, "-m", "ivrflow", "report", "--format", "json",
             "--flows", str(ROOT / "flows"), *source]  # fmt: skip
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     seconds = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"report failed: {done.stderr[-2000:]}")
     data = json.loads(done.stdout)
     data.pop("source", None)  # which file or database: the part that must differ
-    return seconds, data
+    return seconds, cpu, data
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,22 +156,33 @@ def main(argv: list[str] | None = None) -> int:
             size = path.stat().st_size / 1e6
             print(
                 f"{args.records:,} records ({size:,.0f} MB of JSON lines): written to the file in "
-                f"{file_s:.1f} s, COPYed into PostgreSQL in {db_s:.1f} s"
+                f"{file_s:.1f} s, COPYed into PostgreSQL in {db_s:.1f} s",
+                flush=True,
             )
             times: dict[str, list[float]] = {"file": [], "postgres": []}
+            cpus: dict[str, list[float]] = {"file": [], "postgres": []}
             figures: dict[str, dict[str, Any]] = {}
             for n in range(args.runs):
                 order = ["file", "postgres"] if n % 2 == 0 else ["postgres", "file"]
                 for source in order:
                     argv2 = [str(path)] if source == "file" else ["--db", dsn]
-                    seconds, figures[source] = report(*argv2)
+                    seconds, cpu, figures[source] = report(*argv2)
                     times[source].append(seconds)
+                    cpus[source].append(cpu)
                     rate = args.records / seconds
-                    print(f"  run {n + 1} {source:8s} {seconds:6.1f} s  ({rate:,.0f} records/s)")
+                    print(
+                        f"  run {n + 1} {source:8s} {seconds:6.1f} s wall ({rate:,.0f} records/s),"
+                        f" {cpu:6.1f} s CPU of the report process",
+                        flush=True,
+                    )
     f, d = statistics.median(times["file"]), statistics.median(times["postgres"])
-    print(f"median report from the file:      {f:.1f} s ({args.records / f:,.0f} records/s)")
-    print(f"median report from PostgreSQL:    {d:.1f} s ({args.records / d:,.0f} records/s)")
-    print(f"PostgreSQL/file: {d / f:.2f}x")
+    fc, dc = statistics.median(cpus["file"]), statistics.median(cpus["postgres"])
+    print(f"median report from the file:   {f:.1f} s wall ({args.records / f:,.0f} records/s), "
+          f"{fc:.1f} s CPU")  # fmt: skip
+    print(f"median report from PostgreSQL: {d:.1f} s wall ({args.records / d:,.0f} records/s), "
+          f"{dc:.1f} s CPU (the database server's own CPU not included)")  # fmt: skip
+    print(f"PostgreSQL/file: {d / f:.2f}x wall, {dc / fc:.2f}x CPU of the report process")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     same = figures["file"] == figures["postgres"]
     print(f"the same figures from both: {'yes' if same else 'NO'}")
     return 0 if same else 1
