@@ -46,6 +46,18 @@ def load(name: str) -> ModuleType | None:
         return None
 
 
+def flow_files(paths: Sequence[str]) -> list[str]:
+    """Paths as given, a directory standing for its `*.ivr` files (the flows; the modules
+    they `use`, in subfolders, are checked through them)."""
+    from pathlib import Path
+
+    out: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        out.extend(str(f) for f in sorted(p.glob("*.ivr"))) if p.is_dir() else out.append(raw)
+    return out
+
+
 def count(n: int, noun: str) -> str:
     """'1 state', '3 states'."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
@@ -82,6 +94,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    if chosen is not None and chosen not in COMMANDS:
+        import difflib
+
+        near = difflib.get_close_matches(chosen, COMMANDS, n=1)
+        hint = f"; did you mean '{near[0]}'?" if near else ""
+        _build([]).print_usage(sys.stderr)
+        print(f"ivrflow: unknown command '{chosen}'{hint} (ivrflow --help lists them)",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     parser = _build(argv)
     args = parser.parse_args(argv)
     if args.version:
@@ -100,4 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-__all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "count", "load", "main"]
+__all__ = [
+    "COMMANDS",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "count",
+    "flow_files",
+    "load",
+    "main",
+]

@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
-from . import EXIT_FAILED, EXIT_OK, count
+from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE, count, flow_files
 
 if TYPE_CHECKING:
     from ..errors import Diagnostic
@@ -21,7 +21,9 @@ DESCRIPTION = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "files", nargs="+", metavar="FILE", help="flow files, or directories of them (*.ivr)"
+    )
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
@@ -32,7 +34,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from ..errors import render
 
     out = out or sys.stdout
-    files, strict, fmt, quiet = args.files, args.strict, args.format, args.quiet
+    files, strict, fmt, quiet = flow_files(args.files), args.strict, args.format, args.quiet
+    if not files:
+        sys.stderr.write(f"ivrflow check: no .ivr files in {', '.join(args.files)}\n")
+        return EXIT_USAGE
     failed = False
     errors = failed_files = 0
     report = []

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE, count
+from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE, count, flow_files
 
 NAME = "fuzz"
 HELP = "call a flow with random callers and check that every call ends cleanly"
@@ -46,14 +46,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-shown", type=int, default=20, help="violations printed per flow")
 
 
-def _flow_files(paths: list[str]) -> list[str]:
-    out: list[str] = []
-    for raw in paths:
-        p = Path(raw)
-        out.extend(str(f) for f in sorted(p.glob("*.ivr"))) if p.is_dir() else out.append(raw)
-    return out
-
-
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from ..compiler import compile_file
     from ..errors import render
@@ -75,7 +67,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             out.write(f"{path}: {'FAIL' if problems else 'ok'}\n")
             failed = failed or bool(problems)
         return EXIT_FAILED if failed else EXIT_OK
-    files = _flow_files(args.flows)
+    files = flow_files(args.flows)
     if not files:
         out.write("ivrflow fuzz: give a flow (.ivr) or a directory of flows\n")
         return EXIT_USAGE
