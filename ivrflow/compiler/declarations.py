@@ -38,7 +38,7 @@ def check_timezone(ctx: Context, zone: str, span: ast.Span) -> bool:
     try:
         ZoneInfo(zone)
         return True
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         from zoneinfo import available_timezones  # slow; only on this error path
 
         ctx.error(

@@ -29,8 +29,15 @@ def test_every_call_ends_cleanly_under_random_callers(flow: Path) -> None:
     assert report.secrets_leaked == 0
     assert sum(report.outcomes.values()) == CALLS
     # The run is not trivially short: callers get past the first menu and end many ways.
-    assert report.steps > 2 * CALLS
-    assert len(report.outcomes) >= 4, report.outcomes
+    # The outbound flow is one menu (agent now or later) behind its callback window: a
+    # random time mostly ends at that gate, and the calls past it take one input or more.
+    # It has no look-up to fail either, so no error outcome: three ways to end.
+    if flow.stem == "callback_invoice":
+        assert report.steps > CALLS - report.states["window_closed"]
+        assert set(report.outcomes) == {"self_served", "transferred", "abandoned"}
+    else:
+        assert report.steps > 2 * CALLS
+        assert len(report.outcomes) >= 4, report.outcomes
     assert report.state_coverage >= 0.75, sorted(set(report.states))
 
 

@@ -558,11 +558,14 @@ def _tmux_session(tmux: list[str], command: str) -> Iterator[Callable[..., str]]
         )
         return shown.stdout
 
-    def send(*keys: str, expect: str = "") -> str:
+    def send(*keys: str, expect: str | tuple[str, ...] = "") -> str:
+        """Send keys, then wait until the screen shows every `expect` text: under load the
+        phone draws its panes one by one, so one text alone may come before the rest."""
         if keys:
             subprocess.run([*tmux, "send-keys", "-t", "sim", *keys], check=True, timeout=30)
+        wanted = (expect,) if isinstance(expect, str) else expect
         deadline = time.monotonic() + 20
-        while expect not in (text := screen()):
+        while not all(w in (text := screen()) for w in wanted):
             if time.monotonic() > deadline:
                 raise AssertionError(f"{expect!r} never showed; the screen:\n{text}")
             time.sleep(0.1)
@@ -573,7 +576,7 @@ def _tmux_session(tmux: list[str], command: str) -> Iterator[Callable[..., str]]
 
 def test_tmux_phone_to_a_transfer() -> None:
     with tmux_phone(BILLING, "--queue", "billing:ewt=30") as send:
-        screen = send(expect="state  main_menu")
+        screen = send(expect=("state  main_menu", "*    0    #", "inter-digit 3s"))
         assert "Olá! Você ligou para o faturamento da ACME" in screen
         assert "Para segunda via da fatura, tecle 1" in screen
         assert "1    2    3" in screen and "7    8    9" in screen and "*    0    #" in screen

@@ -368,3 +368,12 @@ def test_hangup_outcome() -> None:
     result = compile_text('flow f\nstart:\n  hangup "x" as transferred\n')
     (d,) = result.errors
     assert d.code == "E121" and d.span is not None and d.span.column == 17
+
+
+def test_a_time_zone_too_long_for_a_file_name_is_an_unknown_zone() -> None:
+    """zoneinfo opens a file named after the zone: a 400-character name raised OSError
+    (found by the mutation fuzzer) instead of giving the unknown-zone diagnostic."""
+    zone = "America/" + "9" * 400 + "Sao_Paulo"
+    result = compile_text(f'flow f\n  timezone "{zone}"\nstart:\n  hangup "done"\n')
+    assert codes(result) == ["E142"]
+    assert result.errors[0].span is not None and result.errors[0].span.line == 2
