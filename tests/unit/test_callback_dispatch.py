@@ -260,3 +260,44 @@ def test_twilio_statuses_map_to_outcomes() -> None:
     }  # fmt: skip
     for (status, answered_by), outcome in table.items():
         assert outcome_of_status(status, answered_by) == outcome, status
+
+
+def test_a_locked_database_stops_claiming_and_nothing_is_lost(tmp_path: Path) -> None:
+    """The database locked by another process beyond the busy timeout: the pass claims
+    nothing and says so; once the lock goes, the same request is claimed — once."""
+    import sqlite3
+
+    db = tmp_path / "callbacks.db"
+    store = SQLiteCallbackStore(db, timeout=0.05)
+    stored(store, 1, "+5511900000003")
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+
+    class NoDialer:
+        placed = 0
+
+        async def place(self, claim: Any) -> str:
+            NoDialer.placed += 1
+            return "CA1"
+
+        async def status(self, claim: Any) -> None:
+            return None
+
+        async def close(self) -> None:
+            pass
+
+    dispatcher = Dispatcher(store, NoDialer(), owner="t", clock=lambda: MONDAY_MORNING)
+
+    async def passes() -> tuple[int, int]:
+        locked = await dispatcher.run_once()
+        holder.execute("ROLLBACK")
+        free = await dispatcher.run_once()
+        await dispatcher.drain()
+        return locked, free
+
+    assert asyncio.run(passes()) == (0, 1)
+    assert dispatcher.stats.errors == 1 and NoDialer.placed == 1
+    e = store.entry("in-1")
+    assert e is not None and e.state == "dialing" and e.history[0].reference == "CA1"
+    holder.close()
+    store.close()
