@@ -181,7 +181,18 @@ class LifecycleStore:
         raise NotImplementedError
 
     def mark_done(self, call_id: str, status: str) -> None:
-        raise NotImplementedError
+        """The protocol's way to end a request by hand: a final state, or `completed`."""
+        if not isinstance(status, str) or not status:
+            raise CallbackStoreError("a callback status must be a non-empty string")
+        state = status if status in FINAL_STATES else "completed"
+        with self._transaction(f"marking the callback of call {call_id} done") as db:
+            cur = db(
+                "UPDATE callbacks SET status = ?, state = ?, done_at = ?, lease_owner = NULL "
+                "WHERE call_id = ?",
+                (status, state, time.time(), call_id),
+            )
+        if cur.rowcount == 0:
+            raise CallbackStoreError(f"no callback request for call id {call_id!r}")
 
     def close(self) -> None:
         raise NotImplementedError

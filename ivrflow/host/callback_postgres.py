@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .callback_lifecycle import Execute, LifecycleStore, priority_of, request_from_row
-from .callback_rules import FINAL_STATES, RetryPolicy
+from .callback_rules import RetryPolicy
 from .callback_types import CallbackRequest, CallbackStoreError
 
 SCHEMA_VERSION = 2
@@ -128,19 +128,6 @@ class PostgresCallbackStore(LifecycleStore):
                 args,
             ).fetchall()
         return [request_from_row(r) for r in rows]
-
-    def mark_done(self, call_id: str, status: str) -> None:
-        if not isinstance(status, str) or not status:
-            raise CallbackStoreError("a callback status must be a non-empty string")
-        state = status if status in FINAL_STATES else "completed"
-        with self._transaction(f"marking the callback of call {call_id} done") as db:
-            cur = db(
-                "UPDATE callbacks SET status = ?, state = ?, done_at = ?, lease_owner = NULL "
-                "WHERE call_id = ?",
-                (status, state, time.time(), call_id),
-            )
-        if cur.rowcount == 0:
-            raise CallbackStoreError(f"no callback request for call id {call_id!r}")
 
     def close(self) -> None:
         with self._lock:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from .callback_lifecycle import Execute, LifecycleStore, priority_of
-from .callback_rules import FINAL_STATES, RetryPolicy
+from .callback_rules import RetryPolicy
 from .callback_types import CallbackRequest, CallbackStoreError
 
 SCHEMA_VERSION = 2
@@ -221,18 +221,6 @@ class SQLiteCallbackStore(LifecycleStore):
             return self._select("WHERE status IS NULL ORDER BY requested_at, id LIMIT ?", (limit,))
         tail = "WHERE status IS NULL AND queue = ? ORDER BY requested_at, id LIMIT ?"
         return self._select(tail, (queue, limit))
-
-    def mark_done(self, call_id: str, status: str) -> None:
-        status = _status(status)
-        state = status if status in FINAL_STATES else "completed"
-        with self._db(f"marking the callback of call {call_id} done") as db:
-            cur = db.execute(
-                "UPDATE callbacks SET status = ?, state = ?, done_at = ?, lease_owner = NULL "
-                "WHERE call_id = ?",
-                (status, state, time.time(), call_id),
-            )
-        if cur.rowcount == 0:
-            raise CallbackStoreError(f"no callback request for call id {call_id!r}")
 
     def close(self) -> None:
         with self._lock:

@@ -285,20 +285,16 @@ class WebhookGateway:
         """An outbound callback's status callback (see `callback_webhook`)."""
         from aiohttp import web
 
-        try:
-            raw = await request.post()
-        except Exception:
-            return web.Response(status=400, text="expected a form-encoded body")
-        form = {k: v for k, v in raw.items() if isinstance(v, str)}
-        if self._check(request, list(form.items())) is not None:
-            return web.Response(status=403, text="forbidden")
+        form = await self._signed_form(request)
+        if isinstance(form, web.Response):
+            return form
         return web.Response(
             status=await callback_webhook.status_callback(self.engine, request, form)
         )
 
-    async def recording_status(self, request: web.Request) -> web.Response:
-        """`<Record>`'s recordingStatusCallback: the file is ready (or absent, or failed);
-        its note goes to the recording store beside the call's other messages."""
+    async def _signed_form(self, request: web.Request) -> dict[str, str] | web.Response:
+        """The form of a status callback, or the answer that refuses it (not a form: 400;
+        not signed as it must be: 403)."""
         from aiohttp import web
 
         try:
@@ -308,6 +304,16 @@ class WebhookGateway:
         form = {k: v for k, v in raw.items() if isinstance(v, str)}
         if self._check(request, list(form.items())) is not None:
             return web.Response(status=403, text="forbidden")
+        return form
+
+    async def recording_status(self, request: web.Request) -> web.Response:
+        """`<Record>`'s recordingStatusCallback: the file is ready (or absent, or failed);
+        its note goes to the recording store beside the call's other messages."""
+        from aiohttp import web
+
+        form = await self._signed_form(request)
+        if isinstance(form, web.Response):
+            return form
         url, call_id = form.get("RecordingUrl", ""), form.get("CallSid", "")
         if not url or not call_id:
             return web.Response(status=400, text="RecordingUrl and CallSid are required")
