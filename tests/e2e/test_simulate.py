@@ -603,3 +603,13 @@ def test_tmux_phone_to_a_hang_up() -> None:
         send("PPage", "PPage", expect="caller hangup    (hangs up)")
         screen = send("Enter", expect="exit=0")
         assert "outcome: abandoned state=account" in screen
+
+
+def test_typed_text_stands_for_free_speech() -> None:
+    """Issue 12: a capture of words in the simulator — `say …` is what the caller says."""
+    script = "say Maria Souza\nsay my VPN does not connect\n"
+    r = simulate("flows/service_desk.ivr", "--at", "2026-11-24T10:00:00-05:00", script=script)
+    assert r.returncode == 0, r.stderr
+    assert "Thank you, Maria Souza. In a few words, what is the problem?" in r.stdout
+    assert "caller speak     my VPN does not connect" in r.stdout
+    assert last_line(r) == "outcome: transferred queue=it_network", r.stdout
