@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from .. import model
 from ..lang import ast
-from ..model.escalation import escalate
+from ..model.escalation import escalate, exit_of, own_limit, spent
 from ..model.walk import bodies, comes_back, ends, successors, walk
 from .context import Context
 
@@ -185,17 +185,19 @@ def _failure_exit(state: model.State, kind: str) -> Way | None:
     if not isinstance(state, _INPUT):
         return None  # a look-up or a transfer: the host decides
     table: model.Escalation = getattr(state, kind)
-    retries = state.input.retries
-    for n in range(1, retries + 1):
+    limits = state.input
+    last = own_limit(limits, kind)
+    for n in range(1, last + 1):
         counts = (n, 0) if kind == "noinput" else (0, n)
-        handler, _, _ = escalate(table, kind, *counts, retries, state.name)
+        handler, _, _ = escalate(table, kind, *counts, limits, state.name)
         if handler is None or comes_back(handler, state.name):
             continue
         if not any(isinstance(x, model.Goto | model.Hangup | model.Return) for x in walk(handler)):
             continue  # a prompt only: asked again
         way = _surely(handler, state.name)
         return way if way is not None and way[0] != state.name else None
-    return _surely(state.exhausted, state.name)
+    which = spent(*((last, 0) if kind == "noinput" else (0, last)), limits) or "retries"
+    return _surely(exit_of(state, which)[0], state.name)
 
 
 def _silent_loop(

@@ -14,10 +14,11 @@ from typing import NamedTuple
 from .. import model
 from ..errors import did_you_mean
 from ..lang import ast
+from ..model.escalation import exhausted_reachable, own_limit
 from ..model.walk import ends
 from .context import Context
 from .statements import StatementCompiler
-from .vocabulary import ESCALATIONS, KEY_WORDS
+from .vocabulary import ESCALATIONS, KEY_WORDS, LIMIT_EXITS
 
 Outcomes = dict[str, tuple[ast.Branch, model.Body]]  # word → (its branch, compiled body)
 Escalations = dict[str, dict[int, model.Body]]  # noinput/nomatch → count (0: any) → body
@@ -34,7 +35,7 @@ def sort_branches(
     branches: Sequence[ast.Branch],
     words: set[str],
     owner: str,
-    retries: int,
+    limits: model.InputSettings,
     keys_ok: bool = False,
 ) -> SortedBranches:
     """Sort branches into outcomes, escalations and (when `keys_ok`) choices."""
@@ -71,12 +72,14 @@ def sort_branches(
                 continue
             if name in ESCALATIONS:
                 count = lb.nth or 0
-                if lb.kind == "counted" and not 1 <= count <= retries:
+                cap = own_limit(limits, name)
+                if lb.kind == "counted" and not 1 <= count <= cap:
+                    what = "retries" if cap == limits.retries else f"the {name} limit"
                     ctx.error(
                         "E135",
-                        f"{lb.text} {count} can never happen: retries is {retries}",
+                        f"{lb.text} {count} can never happen: {what} is {cap}",
                         lb.span,
-                        f"counts go from 1 to {retries}; raise 'retries' for more",
+                        f"counts go from 1 to {cap}; raise 'retries' for more",
                     )
                 if count in escalations[name]:
                     ctx.error(
@@ -113,11 +116,42 @@ def escalation_lines(branches: Sequence[ast.Branch]) -> list[ast.Line]:
     ]
 
 
+def limit_exits(
+    ctx: Context, decl: ast.StateDecl, limits: model.InputSettings, outcomes: Outcomes
+) -> Mapping[str, model.Body]:
+    """The exits of each kind's own limit (`noinput exhausted -> …`), each checked to be
+    takeable, and `exhausted` too: with both kinds limited it may never come."""
+    exits: dict[str, model.Body] = {}
+    for word, kind in LIMIT_EXITS.items():
+        if word not in outcomes:
+            continue
+        branch, body = outcomes[word]
+        if getattr(limits, f"{kind}_limit") is None:
+            ctx.error(
+                "E135",
+                f"'{word}' can never happen: {decl.kind} '{decl.name}' has no {kind} limit",
+                branch.labels[0].span,
+                f"set one: retries {kind} 2 (or use exhausted)",
+            )
+        exits[kind] = body
+    if "exhausted" in outcomes and not exhausted_reachable(limits, exits):
+        ctx.error(
+            "E135",
+            "'exhausted' can never happen: each kind's own limit ends the state first",
+            outcomes["exhausted"][0].labels[0].span,
+            f"no-inputs stop at {limits.noinput_limit}, no-matches at {limits.nomatch_limit}; "
+            f"remove it, or limit both together: retries "
+            f"{(limits.noinput_limit or 1) + (limits.nomatch_limit or 1) - 2}",
+        )
+    return MappingProxyType(exits)
+
+
 def warn_unhandled(
     ctx: Context,
     decl: ast.StateDecl,
     escalations: Escalations,
     outcomes: Mapping[str, object],
+    exhausted_needed: bool = True,
 ) -> None:
     for name, code in (("noinput", "W204"), ("nomatch", "W205")):
         if not escalations[name]:
@@ -127,7 +161,7 @@ def warn_unhandled(
                 decl.name_span,
                 f'the default prompt applies; add: {name}: say "…"',
             )
-    if "exhausted" not in outcomes:
+    if "exhausted" not in outcomes and exhausted_needed:
         ctx.warning(
             "W207",
             f"{decl.kind} '{decl.name}' has no exhausted branch",
@@ -142,6 +176,7 @@ __all__ = [
     "SortedBranches",
     "escalation",
     "escalation_lines",
+    "limit_exits",
     "sort_branches",
     "warn_unhandled",
 ]

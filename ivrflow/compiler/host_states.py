@@ -55,7 +55,9 @@ def lookup(env: StateEnv, parts: StateParts) -> model.Lookup:
             t = Settings(ctx, "a function", {"timeout": ""}, fn.node.settings)
             fn_timeout = t.duration("timeout", 5.0) if t.get("timeout") else None
         args = tuple(compile_expr(ctx, a) for a in call.args)
-    outcomes, _, _ = sort_branches(env.statements, parts.branches, LOOKUP_WORDS, "a lookup", 1)
+    outcomes, _, _ = sort_branches(
+        env.statements, parts.branches, LOOKUP_WORDS, "a lookup", env.defaults.input
+    )
     if "ok" not in outcomes:
         ctx.error(
             "E122",

@@ -14,9 +14,16 @@ from types import MappingProxyType
 from .. import model
 from ..lang import ast
 from ..model import speech, validators
+from ..model.escalation import exhausted_reachable
 from ..model.walk import ends
 from . import prompt_checks, recognition
-from .branches import escalation, escalation_lines, sort_branches, warn_unhandled
+from .branches import (
+    escalation,
+    escalation_lines,
+    limit_exits,
+    sort_branches,
+    warn_unhandled,
+)
 from .expressions import compile_regex, literal_value, number_value
 from .kinds import StateEnv, StateParts
 from .settings import Settings
@@ -38,11 +45,17 @@ def input_settings(env: StateEnv, s: Settings) -> model.InputSettings:
 
 def read_input_settings(s: Settings, d: model.InputSettings) -> model.InputSettings:
     """The input settings given in a header or a state, over `d`."""
+    retries, noinput, nomatch = s.retries(d)
+    counts = s.get("counts")
+    reset = d.reset if counts is None else s.word(counts, ("kept", "reset")) == "reset"
     return model.InputSettings(
         timeout=s.duration("timeout", d.timeout),
         interdigit=s.duration("interdigit", d.interdigit),
-        retries=s.integer("retries", d.retries, 1, 20),
+        retries=retries,
         confidence=s.fraction("confidence", d.confidence),
+        noinput_limit=noinput,
+        nomatch_limit=nomatch,
+        reset=reset,
         modes=recognition.modes(s, d.modes),
         recognizer=recognition.recognizer(s, d.recognizer),
     )
@@ -54,7 +67,7 @@ def menu(env: StateEnv, parts: StateParts) -> model.Menu:
     s = Settings(ctx, "a menu", INPUT_SETTINGS, parts.settings)
     inp = input_settings(env, s)
     outcomes, esc, choice_branches = sort_branches(
-        env.statements, branches, MENU_WORDS, "a menu", inp.retries, keys_ok=True
+        env.statements, branches, MENU_WORDS, "a menu", inp, keys_ok=True
     )
     keys_seen: dict[str, ast.Span] = {}
     phrases_seen: dict[str, ast.Span] = {}
@@ -105,7 +118,8 @@ def menu(env: StateEnv, parts: StateParts) -> model.Menu:
             decl.name_span,
             'add a line like: 1, "billing" -> billing_menu',
         )
-    warn_unhandled(ctx, decl, esc, outcomes)
+    exits = limit_exits(ctx, decl, inp, outcomes)
+    warn_unhandled(ctx, decl, esc, outcomes, exhausted_reachable(inp, exits))
     prompt_checks.check_keys(
         ctx,
         f"menu '{decl.name}'",
@@ -122,6 +136,7 @@ def menu(env: StateEnv, parts: StateParts) -> model.Menu:
         escalation(esc["nomatch"]),
         exhausted[1] if exhausted else None,
         inp,
+        exits,
     )
 
 
@@ -164,7 +179,7 @@ def capture(env: StateEnv, parts: StateParts) -> model.Capture:
     confirm_ = confirm(env, s)
     into = s.name("into")
     outcomes, esc, _ = sort_branches(
-        env.statements, parts.branches, CAPTURE_WORDS, "a capture", inp.retries
+        env.statements, parts.branches, CAPTURE_WORDS, "a capture", inp
     )
     if "ok" not in outcomes:
         ctx.error(
@@ -173,7 +188,8 @@ def capture(env: StateEnv, parts: StateParts) -> model.Capture:
             decl.name_span,
             "add: ok -> next_state",
         )
-    warn_unhandled(ctx, decl, esc, outcomes)
+    exits = limit_exits(ctx, decl, inp, outcomes)
+    warn_unhandled(ctx, decl, esc, outcomes, exhausted_reachable(inp, exits))
     ok = outcomes.get("ok")
     exhausted = outcomes.get("exhausted")
     return model.Capture(
@@ -193,6 +209,7 @@ def capture(env: StateEnv, parts: StateParts) -> model.Capture:
         exhausted[1] if exhausted else None,
         inp,
         words,
+        exits,
     )
 
 
@@ -286,9 +303,7 @@ def callback(env: StateEnv, parts: StateParts) -> model.CallbackOffer:
         [*parts.statements, *escalation_lines(branches)],
         {k for k in accept + decline if k in DTMF_KEYS},
     )
-    outcomes, esc, _ = sort_branches(
-        env.statements, branches, CALLBACK_WORDS, "a callback", inp.retries
-    )
+    outcomes, esc, _ = sort_branches(env.statements, branches, CALLBACK_WORDS, "a callback", inp)
     if "scheduled" not in outcomes:
         ctx.error(
             "E122",
@@ -296,6 +311,7 @@ def callback(env: StateEnv, parts: StateParts) -> model.CallbackOffer:
             decl.name_span,
             "add: scheduled -> goodbye",
         )
+    exits = limit_exits(ctx, decl, inp, outcomes)
     scheduled = outcomes.get("scheduled")
     declined, failed = outcomes.get("declined"), outcomes.get("failed")
     exhausted = outcomes.get("exhausted")
@@ -316,6 +332,7 @@ def callback(env: StateEnv, parts: StateParts) -> model.CallbackOffer:
         escalation(esc["nomatch"]),
         exhausted[1] if exhausted else None,
         inp,
+        exits,
     )
 
 

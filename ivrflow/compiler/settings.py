@@ -109,6 +109,59 @@ class Settings:
         self._bad(s, "a whole number")
         return default
 
+    def retries(self, default: model.InputSettings) -> tuple[int, int | None, int | None]:
+        """`retries 3`, `retries 4, noinput 2, nomatch 3` or `retries noinput 2, nomatch 3`:
+        the combined limit and each kind's own. A `retries` setting replaces all three of
+        the default; with both kinds' limits and no combined one, only they apply."""
+        s = self.get("retries")
+        if s is None:
+            return default.retries, default.noinput_limit, default.nomatch_limit
+        hint = "like: retries 3, or retries 4, noinput 2, nomatch 3"
+        combined: int | None = None
+        own: dict[str, int] = {}
+        spans: dict[str, ast.Span] = {}
+        values = list(s.values)
+        i = 0
+        while i < len(values):
+            v = values[i]
+            kind = v.path[0] if isinstance(v, ast.Ref) and len(v.path) == 1 else None
+            if kind in ("noinput", "nomatch") and i + 1 < len(values):
+                i += 1
+                v = values[i]
+            elif kind is not None or i > 0:
+                self._bad(s, "a count, then noinput and nomatch counts", hint)
+                return default.retries, default.noinput_limit, default.nomatch_limit
+            if not (isinstance(v, ast.Literal) and v.kind == "number" and v.text.isdigit()):
+                self.ctx.error("E121", "'retries' expects whole numbers", v.span, hint)
+                return default.retries, default.noinput_limit, default.nomatch_limit
+            n = int(v.text)
+            if not 1 <= n <= 20:
+                self.ctx.error(
+                    "E121", "'retries' expects a whole number from 1 to 20", v.span, hint
+                )
+                n = max(1, min(n, 20))
+            if kind is None:
+                combined = n
+            elif kind in own:
+                self.ctx.error("E136", f"the {kind} limit is set twice", values[i - 1].span)
+            else:
+                own[kind] = n
+                spans[kind] = values[i - 1].span.to(v.span)
+            i += 1
+        noinput, nomatch = own.get("noinput"), own.get("nomatch")
+        if combined is None:
+            # Both kinds limited: the combined count can never bind. One: the default's.
+            combined = noinput + nomatch - 1 if noinput and nomatch else default.retries
+        for kind, n in own.items():
+            if n > combined:
+                self.ctx.error(
+                    "E135",
+                    f"{kind} {n} can never be reached: retries is {combined}",
+                    spans[kind],
+                    f"no-inputs and no-matches together stop at {combined} first",
+                )
+        return combined, noinput, nomatch
+
     def fraction(self, name: str, default: float) -> float:
         s = self.get(name)
         if s is None:
@@ -228,4 +281,4 @@ class Settings:
         return None
 
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "split"]

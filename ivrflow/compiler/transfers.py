@@ -60,7 +60,9 @@ def transfer(env: StateEnv, parts: StateParts) -> model.Transfer:
                 where,
                 did_you_mean(word, ANNOUNCEMENTS) or "announce ewt, position or both",
             )
-    outcomes, _, _ = sort_branches(env.statements, parts.branches, TRANSFER_WORDS, "a transfer", 1)
+    outcomes, _, _ = sort_branches(
+        env.statements, parts.branches, TRANSFER_WORDS, "a transfer", env.defaults.input
+    )
     return model.Transfer(
         decl.name,
         ctx.where(decl.span),

@@ -10,7 +10,8 @@ from __future__ import annotations
 INPUT_SETTINGS = {
     "timeout": "how long to wait for the first key or word",
     "interdigit": "how long to wait between keys",
-    "retries": "no-input and no-match attempts before exhausted",
+    "retries": "failed attempts before exhausted: 3, or 4, noinput 2, nomatch 3 (each kind's own)",
+    "counts": "kept (per visit, the default) or reset (back to zero after a valid input)",
     "confidence": "ASR confidence below which a spoken choice is confirmed",
     "input": "what the caller may use: dtmf, speech, or dtmf speech",
     "speech_language": "the language speech is recognized in (the call's by default)",
@@ -47,8 +48,10 @@ CALLBACK_SETTINGS = INPUT_SETTINGS | {
 }
 
 ESCALATIONS = ("noinput", "nomatch")
-MENU_WORDS = {"noinput", "nomatch", "exhausted", "hash", "pound", "star"}
-CAPTURE_WORDS = {"ok", "noinput", "nomatch", "invalid", "exhausted"}
+# The exits of each kind's own limit (`retries noinput 2`): `noinput exhausted -> agent`.
+LIMIT_EXITS = {"noinput exhausted": "noinput", "nomatch exhausted": "nomatch"}
+MENU_WORDS = {"noinput", "nomatch", "exhausted", "hash", "pound", "star", *LIMIT_EXITS}
+CAPTURE_WORDS = {"ok", "noinput", "nomatch", "invalid", "exhausted", *LIMIT_EXITS}
 LOOKUP_WORDS = {"ok", "error"}
 RECORD_SETTINGS = {
     "max": "the longest message, like 2m",
@@ -61,7 +64,15 @@ RECORD_SETTINGS = {
 }
 RECORD_WORDS = {"ok", "silent", "error"}
 TRANSFER_WORDS = {"busy", "noanswer", "full", "failed"}
-CALLBACK_WORDS = {"scheduled", "declined", "failed", "noinput", "nomatch", "exhausted"}
+CALLBACK_WORDS = {
+    "scheduled",
+    "declined",
+    "failed",
+    "noinput",
+    "nomatch",
+    "exhausted",
+    *LIMIT_EXITS,
+}
 KEY_WORDS = {"hash": "#", "pound": "#", "star": "*"}
 DTMF_KEYS = frozenset("0123456789*#")
 HANGUP_OUTCOMES = ("self_served", "error")  # abandoned, transferred … are not the flow's to say
@@ -77,6 +88,7 @@ __all__ = [
     "HANGUP_OUTCOMES",
     "INPUT_SETTINGS",
     "KEY_WORDS",
+    "LIMIT_EXITS",
     "LOOKUP_SETTINGS",
     "LOOKUP_WORDS",
     "MENU_WORDS",

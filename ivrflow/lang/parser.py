@@ -322,6 +322,11 @@ class _Builder(Transformer):  # type: ignore[type-arg]
         word, count = c
         return [ast.Label(_span(word).to(_span(count)), "counted", str(word), int(float(count)))]
 
+    def qualified_label(self, c: list[Any]) -> list[ast.Label]:
+        """`noinput exhausted`: one label of two words."""
+        first, second = c
+        return [ast.Label(_span(first).to(_span(second)), "word", f"{first} {second}")]
+
     def key_label(self, c: list[Any]) -> ast.Label:
         return ast.Label(_span(c[0]), "key", str(c[0]))
 

@@ -254,6 +254,8 @@ class Escalation:
 
 
 NO_ESCALATION = Escalation(MappingProxyType({}))
+# `noinput exhausted -> …`, `nomatch exhausted -> …`: the exit of each kind's own limit.
+NO_EXITS: Mapping[str, Body] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +299,11 @@ class InputSettings:
     # `input dtmf`, `input speech`, `input dtmf speech`; None: the state's own default
     modes: tuple[str, ...] | None = None
     recognizer: Recognizer = Recognizer()
+    # `retries noinput 2, nomatch 3`: each kind's own limit (None: only the combined one),
+    # reached, it takes `noinput exhausted` / `nomatch exhausted` (else `exhausted`).
+    noinput_limit: int | None = None
+    nomatch_limit: int | None = None
+    reset: bool = False  # `counts reset`: a valid input sets both counts back to zero
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +323,7 @@ class Menu:
     nomatch: Escalation
     exhausted: Body | None  # None: the documented default
     input: InputSettings
+    limit_exits: Mapping[str, Body] = field(default_factory=lambda: NO_EXITS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +344,7 @@ class Capture:
     exhausted: Body | None
     input: InputSettings
     words: tuple[int, int] | None = None  # free speech: fewest and most words; None: digits
+    limit_exits: Mapping[str, Body] = field(default_factory=lambda: NO_EXITS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +405,7 @@ class CallbackOffer:
     nomatch: Escalation
     exhausted: Body | None
     input: InputSettings
+    limit_exits: Mapping[str, Body] = field(default_factory=lambda: NO_EXITS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -543,6 +553,7 @@ __all__ = [
     "nested_bodies",
     "HANGUP",
     "NO_ESCALATION",
+    "NO_EXITS",
     "REPEAT",
     "RETURN",
     "SPECIAL_TARGETS",

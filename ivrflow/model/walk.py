@@ -47,6 +47,7 @@ def bodies(state: model.State) -> Iterator[model.Body]:
         yield from state.nomatch.by_count.values()
         if state.exhausted is not None:
             yield state.exhausted
+        yield from state.limit_exits.values()
     if isinstance(state, model.Lookup) and state.error is not None:
         yield state.error
 

@@ -262,6 +262,7 @@ def _capture_done(call: CallState, cap: model.Capture, value: str, how: str) -> 
     for v in cap.validators:
         if not validators.BUILTIN[v.name].func(value, *v.args):
             return on_failure(call, "nomatch")
+    _valid(call, cap)
     call.vars[cap.variable] = value
     call.vars["last_input"] = "****" if cap.secure else value
     if cap.confirm is not None:
@@ -282,12 +283,20 @@ _KEYS_IN: dict[Phase, Callable[[CallState, Any, str, bool], Result | None]] = {
 }
 
 
+def _valid(call: CallState, state: model.Menu | model.Capture | model.CallbackOffer) -> None:
+    """A valid input: with `counts reset` the failures before it are forgiven (a later
+    `-> repeat` or a read-back answered "no" starts from zero); by default they are kept."""
+    if state.input.reset:
+        call.noinput = call.nomatch = 0
+
+
 # ---------------------------------------------------------------- one key or a yes/no
 def _menu_choice(
     call: CallState, menu: model.Menu, key: str | None, answer: bool | None
 ) -> Result | None:
     for choice in menu.choices:
         if key in choice.keys:
+            _valid(call, menu)
             return run_body(call, choice.body, BRANCH_END, choice_label(choice))
     return on_failure(call, "nomatch")
 
@@ -296,8 +305,10 @@ def _offer_choice(
     call: CallState, offer: model.CallbackOffer, key: str | None, answer: bool | None
 ) -> Result | None:
     if key in offer.accept:
+        _valid(call, offer)
         return callback_accepted(call, offer)
     if key in offer.decline:
+        _valid(call, offer)
         return callback_declined(call, offer)
     return on_failure(call, "nomatch")
 
@@ -311,6 +322,7 @@ def _did_you_say(
 ) -> Result | None:
     if _yes(key, answer):
         choice = menu.choices[call.choice]
+        _valid(call, menu)
         return run_body(call, choice.body, BRANCH_END, choice_label(choice))
     return on_failure(call, "nomatch")  # "no", or neither: back to the menu
 
@@ -422,6 +434,7 @@ def _menu_heard(call: CallState, menu: model.Menu, text: str, confidence: Any) -
         say_default(call, "did_you_say", phrase=phrase)
         return ASK[DID_YOU_SAY]
     choice = menu.choices[index]
+    _valid(call, menu)
     return run_body(call, choice.body, BRANCH_END, choice_label(choice))
 
 
@@ -433,8 +446,10 @@ def _offer_heard(
     decline = [speech.normalize(d) for d in offer.decline]
     answer = speech.yes_no(text)
     if norm in accept or (answer is True and norm not in decline):
+        _valid(call, offer)
         return callback_accepted(call, offer)
     if norm in decline or answer is False:
+        _valid(call, offer)
         return callback_declined(call, offer)
     return on_failure(call, "nomatch")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .. import model
-from ..model.escalation import Escalated, escalate, exhausted
+from ..model.escalation import Escalated, escalate, exhausted, exit_of, spent
 from . import actions as act
 from .endings import end
 from .results import ASK, BRANCH_END, HANDLER_END, Result
@@ -48,8 +48,8 @@ def on_failure(call: CallState, kind: str) -> Result | None:
         say_default(call, kind)
         return after_failure(call, state)
     table: model.Escalation = getattr(state, kind, model.NO_ESCALATION)
-    retries = getattr(state, "input", call.flow.settings.input).retries
-    handler, label, last = escalate(table, kind, call.noinput, call.nomatch, retries, call.state)
+    limits = getattr(state, "input", call.flow.settings.input)
+    handler, label, last = escalate(table, kind, call.noinput, call.nomatch, limits, call.state)
     if handler is None:
         if not last:
             say_default(call, kind)
@@ -59,7 +59,7 @@ def on_failure(call: CallState, kind: str) -> Result | None:
 
 def in_handler(label: str) -> bool:
     """The body running (named by its branch label) is a no-input or no-match handler."""
-    return label.startswith(("noinput", "nomatch"))
+    return label.startswith(("noinput", "nomatch")) and not label.endswith("exhausted")
 
 
 def back_from_handler(call: CallState) -> Result | None:
@@ -76,11 +76,13 @@ def after_handler(call: CallState) -> Result | None:
 
 
 def after_failure(call: CallState, state: model.State) -> Result | None:
-    retries = getattr(state, "input", call.flow.settings.input).retries
-    if call.noinput + call.nomatch >= retries:  # exhausted(), inlined
-        body = getattr(state, "exhausted", None)
+    limits = getattr(state, "input", call.flow.settings.input)
+    which = spent(call.noinput, call.nomatch, limits)
+    if which is not None:
+        inputs = model.Menu | model.Capture | model.CallbackOffer
+        body, label = exit_of(state, which) if isinstance(state, inputs) else (None, "")
         if body is not None:
-            return run_body(call, body, BRANCH_END, "exhausted")
+            return run_body(call, body, BRANCH_END, label)
         say_default(call, "exhausted")
         edge(call, "(error)", "exhausted")
         end(call, "error", reason="retries exhausted", state=call.state)

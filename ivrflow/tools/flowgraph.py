@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .. import model
+from ..model.escalation import exhausted_reachable
 from ..model.walk import walk
 
 HANGUP, RETURN, TRANSFER, CALLBACK, ERROR = (
@@ -127,9 +128,11 @@ def _state_edges(name: str, s: model.State) -> Iterator[Edge]:
         for count, body in esc.by_count.items():
             label = f"{kind} {count}" if count else kind
             yield from _edges_of(name, body, label, kind, loop_if_falls_through=True)
+    for kind, body in s.limit_exits.items():
+        yield from _edges_of(name, body, f"{kind} exhausted", "exhausted")
     if s.exhausted is not None:
         yield from _edges_of(name, s.exhausted, "exhausted", "exhausted")
-    else:
+    elif exhausted_reachable(s.input, s.limit_exits):
         yield Edge(name, ERROR, "exhausted", "default")
 
 

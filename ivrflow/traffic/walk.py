@@ -37,8 +37,8 @@ from typing import Any, TypeAlias
 from .. import model as fm
 from ..model import hours as hours_mod
 from ..model import phone, prompts
+from ..model.escalation import escalate, exit_of, spent
 from ..model.index import body_index
-from ..runtime.escalation import escalate, exhausted
 from ..runtime.evaluate import EvaluationError, evaluate, truthy
 from .durations import PLAY_DEFAULT, audio_seconds, speech_seconds, wpm_for
 from .flowinfo import expr_text, relevant_variables
@@ -589,6 +589,8 @@ class Walker:
         if rest <= 0:
             return
         q = p * rest
+        if state.input.reset:  # `counts reset`: a valid input forgives the failures before it
+            counts = (0, 0)
         if isinstance(state, fm.Menu):
             keys = choice_keys(state)
             shares = (
@@ -682,8 +684,7 @@ class Walker:
         """A no-input or no-match, by the interpreter's own rule (runtime.escalation)."""
         counts = (counts[0] + 1, counts[1]) if kind == "noinput" else (counts[0], counts[1] + 1)
         table: fm.Escalation = state.noinput if kind == "noinput" else state.nomatch
-        retries = state.input.retries
-        handler, _, last = escalate(table, kind, counts[0], counts[1], retries, node.state)
+        handler, _, last = escalate(table, kind, counts[0], counts[1], state.input, node.state)
         if handler is None:
             if not last:
                 seconds += self._default_seconds(kind, env)
@@ -702,8 +703,10 @@ class Walker:
         hours: Mapping[str, tuple[bool, bool, bool]],
     ) -> Iterator[Row]:
         inp = getattr(state, "input", self.flow.settings.input)
-        if exhausted(counts[0], counts[1], inp.retries):
-            body = getattr(state, "exhausted", None)
+        which = spent(counts[0], counts[1], inp)
+        if which is not None:
+            inputs = fm.Menu | fm.Capture | fm.CallbackOffer
+            body = exit_of(state, which)[0] if isinstance(state, inputs) else None
             if body is not None:
                 yield from self._branch(node, body, "branch", counts, p, seconds, env, hours)
             else:

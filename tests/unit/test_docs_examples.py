@@ -171,6 +171,8 @@ def example_words(in_strings: bool = False) -> set[str]:
             continue
         words.add(token)
         words |= set(WORD.findall(token))
+    # Two-word branch labels (`noinput exhausted`), as written at the start of a line.
+    words |= {" ".join(m) for m in re.findall(r"^\s*([a-z]+) ([a-z]+)\s*(?:->|:)", text, re.M)}
     return words
 
 
