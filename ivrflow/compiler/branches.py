@@ -35,10 +35,11 @@ def sort_branches(
     branches: Sequence[ast.Branch],
     words: set[str],
     owner: str,
-    limits: model.InputSettings,
+    limits: model.InputSettings | int,
     keys_ok: bool = False,
 ) -> SortedBranches:
-    """Sort branches into outcomes, escalations and (when `keys_ok`) choices."""
+    """Sort branches into outcomes, escalations and (when `keys_ok`) choices; `limits` the
+    state's input settings (or, for a kind without escalations, just a retries count)."""
     ctx = statements.ctx
     outcomes: Outcomes = {}
     escalations: Escalations = {"noinput": {}, "nomatch": {}}
@@ -72,9 +73,10 @@ def sort_branches(
                 continue
             if name in ESCALATIONS:
                 count = lb.nth or 0
-                cap = own_limit(limits, name)
+                retries = limits if isinstance(limits, int) else limits.retries
+                cap = limits if isinstance(limits, int) else own_limit(limits, name)
                 if lb.kind == "counted" and not 1 <= count <= cap:
-                    what = "retries" if cap == limits.retries else f"the {name} limit"
+                    what = "retries" if cap == retries else f"the {name} limit"
                     ctx.error(
                         "E135",
                         f"{lb.text} {count} can never happen: {what} is {cap}",
