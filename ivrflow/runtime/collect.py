@@ -262,6 +262,12 @@ def _capture_done(call: CallState, cap: model.Capture, value: str, how: str) -> 
     for v in cap.validators:
         if not validators.BUILTIN[v.name].func(value, *v.args):
             return on_failure(call, "nomatch")
+    return _entry_taken(call, cap, value)
+
+
+def _entry_taken(call: CallState, cap: model.Capture, value: str) -> Result | None:
+    """A capture's entry passed its checks (keyed digits, or words said): keep it, then read
+    it back or go on."""
     _valid(call, cap)
     call.vars[cap.variable] = value
     call.vars["last_input"] = "****" if cap.secure else value
@@ -412,13 +418,7 @@ def _free_speech(call: CallState, cap: model.Capture, text: str, confidence: Any
         return on_failure(call, "nomatch")
     if not low <= len(words) <= high:
         return on_failure(call, "nomatch")
-    value = " ".join(words)
-    call.vars[cap.variable] = value
-    call.vars["last_input"] = "****" if cap.secure else value
-    if cap.confirm is not None:
-        say(call, cap.confirm)
-        return ASK[CAPTURE_CONFIRM]
-    return run_body(call, cap.ok, BRANCH_END, "ok")
+    return _entry_taken(call, cap, " ".join(words))
 
 
 def _menu_heard(call: CallState, menu: model.Menu, text: str, confidence: Any) -> Result | None:
