@@ -88,3 +88,16 @@ def test_without_the_voice_extra_the_message_says_what_to_install(
     monkeypatch.setitem(voice.VOICE_PACKAGES, "ivrflow_no_such_module", "webrtcvad-wheels")
     with pytest.raises(SpeechSetupError, match=r"pip install 'ivrflow\[voice\]'"):
         voice_settings(["en-US"], [])
+
+
+@pytest.mark.abuse
+def test_audio_with_no_words_in_it_is_nothing_heard(sphinx) -> None:  # type: ignore[no-untyped-def]
+    """Regression (found by bench/speech.py's noisy runs): pocketsphinx gives no segments at
+    all for silence or noise, and the recognizer raised instead of hearing nothing."""
+    import random
+
+    grammar = Grammar.of_phrases("en-US", MENU)
+    noise = bytes(random.Random(1).randrange(256) for _ in range(16000))
+    for pcm in (bytes(16000), noise):
+        heard = recognize(sphinx, grammar, pcm)
+        assert (heard.confidence, heard.complete) == (0.0, False)

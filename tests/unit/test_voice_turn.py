@@ -306,3 +306,24 @@ def test_a_stream_for_an_unknown_call_is_refused(loop: asyncio.AbstractEventLoop
         return data
 
     assert run(loop, go()) == b""  # closed at once
+
+
+def test_the_leg_reads_the_collects_recognizer_settings() -> None:
+    """Issue 12's settings: the state's language wins over the call's; a capture of words is
+    free speech; spoken digits of a capture (no phrases, no hints) stay keys behind Asterisk."""
+    from dataclasses import replace
+
+    from ivrflow.host.gateways.voice import VoiceLeg
+
+    fake = Fake()
+    rs = RecognizerSet()
+    rs.add(fake)
+    leg = VoiceLeg(None, VoiceSettings(rs, None, Loudness), MediaServer())  # type: ignore[arg-type]
+    menu = spec()
+    assert leg.recognizer_for(menu, "en-US") is fake
+    assert leg.recognizer_for(replace(menu, language="pt-BR"), "en-US") is None
+    assert leg.recognizer_for(replace(menu, language="en-US"), "pt-BR") is fake
+    digits = replace(menu, phrases=())
+    assert leg.recognizer_for(digits, "en-US") is None
+    assert leg.recognizer_for(replace(digits, free_speech=True), "en-US") is fake
+    assert leg.recognizer_for(replace(menu, kinds=("dtmf",)), "en-US") is None

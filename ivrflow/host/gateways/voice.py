@@ -448,8 +448,9 @@ class VoiceLeg:
         """The recognizer when `spec` listens for speech this leg can hear, else None."""
         if spec is None or "speech" not in spec.kinds:
             return None
-        if not spec.phrases and not _free_speech(spec):
+        if not spec.phrases and not spec.hints and not spec.free_speech:
             return None  # spoken digits of a capture: keys behind Asterisk
+        language = spec.language or language
         found = self.settings.recognizers.for_language(language)
         if found is None and language not in self._silent_languages:
             self._silent_languages.add(language)
@@ -507,8 +508,9 @@ class VoiceLeg:
                     raise ConnectionResetError("the caller hung up")
                 raise VoiceFailure(f"AudioSocket() ended at once: {reply.text!r:.80}")
             raise VoiceFailure(f"Asterisk did not connect to {self.settings.media_address}")
-        grammar = Grammar.of_phrases(language, spec.phrases, free=_free_speech(spec))
-        end_silence = getattr(spec, "end_of_speech", None) or self.settings.end_silence
+        language = spec.language or language
+        grammar = Grammar.of_phrases(language, spec.phrases + spec.hints, free=spec.free_speech)
+        end_silence = spec.speech_timeout or self.settings.end_silence  # None: "auto"
         self.turn = Turn(arriving.result(), self.settings, recognizer, grammar, end_silence)
         self.turn.start()
         return self.turn
@@ -578,11 +580,6 @@ def voice_settings(
         media_address=media_address,
         end_silence=end_silence,
     )
-
-
-def _free_speech(spec: act.Collect) -> bool:
-    """A free-speech capture (the language's input modes): no grammar, the state's hints."""
-    return bool(getattr(spec, "free", False)) or getattr(spec, "mode", None) == "free"
 
 
 def turn_uuid() -> str:

@@ -205,7 +205,7 @@ class SphinxRecognition:
             found = pair.decoder.hyp()
             text = found.hypstr.strip() if found is not None else ""
             score, frames = 0.0, 0
-            for seg in pair.decoder.seg():
+            for seg in pair.decoder.seg() or ():  # None when nothing was heard
                 if seg.word.startswith(("<", "[")):  # silence and fillers
                     continue
                 score += _raw(seg.ascore)
