@@ -291,7 +291,7 @@ def latency(calls_list: list[int], turns: int, end_silence: float) -> None:
             # loaded (a decoder costs about 0.1-0.4 s once; the figures are the steady state).
             asyncio.run(load(port, max(calls_list), 2, words))
             print(f"latency: end of the caller's words → first audio of the next prompt "
-                  f"(end-of-speech silence {end_silence:.1f} s), {turns} turns a call")  # fmt: skip
+                  f"(end-of-speech silence {end_silence:.2f} s), {turns} turns a call")  # fmt: skip
             for calls in calls_list:
                 cpu0, wall0 = cpu_seconds(proc.pid), time.perf_counter()
                 found = asyncio.run(load(port, calls, turns, words))
