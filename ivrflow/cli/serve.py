@@ -157,6 +157,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     a.add_argument("--queue-options", default="", metavar="OPTS", help="Queue() options")
     a.add_argument(
+        "--recordings",
+        metavar="DIR",
+        help="where `record` states' messages go (RECORD FILE writes there; default: recordings)",
+    )
+    a.add_argument(
+        "--asterisk-recordings",
+        metavar="DIR",
+        help="the --recordings dir as Asterisk sees it (a chroot, a container)",
+    )
+    a.add_argument(
         "--allow",
         action="append",
         default=[],
@@ -254,6 +264,15 @@ async def _serve_agi(args: argparse.Namespace) -> int:
         queue_options=args.queue_options,
         allow=allow,
     )
+    if args.recordings:
+        from ..host.recordings import DirectoryRecordingStore
+
+        engine.recordings = DirectoryRecordingStore(Path(args.recordings).absolute())
+        if args.asterisk_recordings:
+            config.recordings_seen_as = (
+                str(Path(args.recordings).absolute()),
+                args.asterisk_recordings,
+            )
     if args.speech or args.speech_model:
         from ..host.gateways.voice import voice_settings
         from ..host.voice.recognizer import SpeechSetupError

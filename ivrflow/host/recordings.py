@@ -9,6 +9,7 @@ state, the length and how it ended, so a person can find a message without the c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -40,7 +41,12 @@ class DirectoryRecordingStore:
 
     def target(self, call_id: str, action: act.Record) -> str:
         folder = self.directory / _safe(call_id)
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            # A call's folder takes the base folder's mode: a directory shared with the PBX
+            # (Asterisk writes the audio as its own user) stays writable for it.
+            with contextlib.suppress(OSError):
+                folder.chmod(self.directory.stat().st_mode & 0o7777)
         request = action.request.rpartition(":")[2]
         return str(folder / f"{_safe(action.name)}-{_safe(request)}")
 
@@ -52,7 +58,8 @@ class DirectoryRecordingStore:
         with self._lock:
             if audio is not None:
                 base.with_suffix(f".{self.audio_format}").write_bytes(audio)
-            note = base.parent / f"{base.name}.json"
+            audio_suffix = base.suffix == f".{self.audio_format}"
+            note = base.parent / f"{base.stem if audio_suffix else base.name}.json"
             note.write_text(json.dumps(info, sort_keys=True, indent=1) + "\n", encoding="utf-8")
         return reference
 
