@@ -8,12 +8,8 @@ Every assertion is on the call records (utterance text, confidence, chosen optio
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -24,7 +20,7 @@ from typing import Any
 import pytest
 from asterisk_lab import ROOT, Call, Lab, Probe, pcap, sipp_ok, sipp_report
 from speech_audio import speech_pcap
-from test_asterisk_lab import Server, office_always_open, states
+from test_asterisk_lab import Server, office_always_open, serving, states
 
 from ivrflow.host.gateways import audiosocket_protocol as asp
 
@@ -125,36 +121,8 @@ def voicebot(asterisk: Lab) -> Iterator[Server]:
     flows = work / "flows"
     shutil.copytree(ROOT / "flows", flows)
     office_always_open(flows)
-    records = work / "calls.jsonl"
-    log = work / "serve.log"
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    )
-    argv = [sys.executable, "-m", "ivrflow", "serve", "agi", "--listen",
-            f"127.0.0.1:{asterisk.agi_port}", str(flows), "--records", str(records),
-            "--speech", "en-US"]  # fmt: skip
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            argv, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    srv = Server(proc, records, log)
-    try:
-        deadline = time.monotonic() + 60
-        while "speech (en-US) through AudioSocket" not in log.read_text():
-            assert proc.poll() is None, f"serve agi --speech exited {proc.returncode}\n{srv.tail()}"
-            assert time.monotonic() < deadline, f"not serving after 60 s\n{srv.tail()}"
-            time.sleep(0.2)
+    with serving(asterisk, work, flows, "--speech", "en-US") as srv:
         yield srv
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
 
 
 def speech(record: dict[str, Any], state: str | None = None) -> list[tuple[str, float]]:
