@@ -63,6 +63,9 @@ def transfer(env: StateEnv, parts: StateParts) -> model.Transfer:
     outcomes, _, _ = sort_branches(
         env.statements, parts.branches, TRANSFER_WORDS, "a transfer", env.defaults.input
     )
+    max_wait = _max_wait(
+        env, s, queue is not None or queue_expr is not None, "noanswer" in outcomes
+    )
     return model.Transfer(
         decl.name,
         ctx.where(decl.span),
@@ -77,7 +80,34 @@ def transfer(env: StateEnv, parts: StateParts) -> model.Transfer:
         postdial,
         queue_expr,
         queues,
+        max_wait,
     )
+
+
+MAX_WAIT_LIMIT = 4 * 3600.0  # seconds; a longer "maximum" is a typo, not a queue policy
+
+
+def _max_wait(env: StateEnv, s: Settings, to_queue: bool, overflow: bool) -> float | None:
+    """`max_wait 5m`: how long the caller waits in the queue before the `noanswer` branch —
+    the overflow target (another queue, a number, a callback offer, a recording) — runs."""
+    setting = s.get("max_wait")
+    if setting is None:
+        return None
+    seconds = s.duration("max_wait", 0.0)
+    if not to_queue:
+        env.ctx.error("E121", "'max_wait' is for a queue: a number does not wait", setting.span)
+    elif not 0 < seconds <= MAX_WAIT_LIMIT:
+        env.ctx.error(
+            "E121", "'max_wait' must be more than 0s and at most 4h", setting.span, "like 5m"
+        )
+    elif not overflow:
+        env.ctx.error(
+            "E121",
+            "'max_wait' needs somewhere to send the caller: add a 'noanswer ->' branch",
+            setting.span,
+            "noanswer -> offer_callback (or another queue, a number, a voicemail)",
+        )
+    return seconds if seconds > 0 else None
 
 
 def _queue(

@@ -37,6 +37,7 @@ TRANSFER_SETTINGS = {
     "priority": "the call's priority in the queue",
     "skills": "skills an agent needs, e.g. [billing, spanish]",
     "announce": "tell the caller the wait: ewt, position or both",
+    "max_wait": "the longest a caller waits in the queue; then the noanswer branch (overflow)",
 }
 CALLBACK_SETTINGS = INPUT_SETTINGS | {
     "queue": "the queue that will call back",

@@ -375,6 +375,7 @@ class Transfer:
     postdial: Expression | None = None  # keys sent once the far end answers
     queue_expr: Expression | None = None  # a queue chosen at run time (`queue target`)
     queues: tuple[str, ...] = ()  # every queue it may reach: (queue,), or `among`, or all
+    max_wait: float | None = None  # seconds in the queue before the noanswer branch (overflow)
 
     @property
     def to_queue(self) -> bool:

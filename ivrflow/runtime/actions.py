@@ -86,6 +86,7 @@ class TransferToQueue(_AsDict):
     priority: int
     skills: tuple[str, ...]
     ewt: float | None
+    max_wait: float | None = None  # the flow's: the gateway ends the wait with `noanswer`
 
 
 @dataclass(slots=True)

@@ -43,10 +43,13 @@ HANDED_OVER = frozenset({"answered", "abandoned"})
 MAX_WAIT = 1e7  # seconds; more is garbage, not a wait
 
 
-def open_leg(call: CallState, queue: str, ewt_announced: float | None) -> None:
-    call.queue_legs.append(
-        {"queue": queue, "asked_at": call.now, "ewt_announced": ewt_announced, "outcome": None}
-    )
+def open_leg(
+    call: CallState, queue: str, ewt_announced: float | None, max_wait: float | None = None
+) -> None:
+    leg = {"queue": queue, "asked_at": call.now, "ewt_announced": ewt_announced, "outcome": None}
+    if max_wait is not None:
+        leg["max_wait"] = max_wait  # the flow's overflow: a timeout sends the caller on
+    call.queue_legs.append(leg)
 
 
 def close_leg(call: CallState, e: ev.TransferResult) -> dict[str, Any] | None:
@@ -80,6 +83,8 @@ def close_leg(call: CallState, e: ev.TransferResult) -> dict[str, Any] | None:
         problems.append("the call was handed over without a report of how the wait ended")
     elif outcome == "failed" and not problems:
         problems.append(scrub(call, str(e.detail or "the queue failed")))
+    if outcome == "timeout" and leg.get("max_wait") is not None:
+        outcome = "overflow"  # the flow's maximum wait: its noanswer branch takes the caller
     if problems:
         outcome = "failed"
         leg["reason"] = "; ".join(problems)

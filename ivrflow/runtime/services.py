@@ -172,8 +172,8 @@ def transfer(call: CallState) -> Result | None:
     declared = call.flow.queues[queue]
     priority = evaluate(tr.priority, call) if tr.priority is not None else declared.priority
     skills = tr.skills or declared.skills
-    open_leg(call, queue, float(ewt) if told and ewt is not None else None)
-    call.out.append(act.TransferToQueue(queue, int(priority or 0), skills, ewt))
+    open_leg(call, queue, float(ewt) if told and ewt is not None else None, tr.max_wait)
+    call.out.append(act.TransferToQueue(queue, int(priority or 0), skills, ewt, tr.max_wait))
     return None
 
 

@@ -1,6 +1,6 @@
 """The queue leg through a real Asterisk 22 (issue 13): SIPp callers, a SIPp UAS as the agent's
 phone, and the lab queues of scripts/asterisk/queues-lab.conf — answered after a known wait,
-abandoned in the queue, left by key for a callback, timed out at the maximum wait. Each is
+abandoned in the queue, left by key for a callback, sent on at the flow's maximum wait. Each is
 asserted on the record's queue section and on Asterisk's log of what the caller was given.
 """
 
@@ -19,7 +19,7 @@ from test_asterisk_lab import NOT_SERVING, Server, serve_available, serving
 pytestmark = pytest.mark.asterisk
 __all__ = ["asterisk"]  # the fixture, used by name
 
-MAX_WAIT = 8  # seconds: Queue()'s timeout argument, the flows' maximum wait
+MAX_WAIT = 8  # seconds: the flows' max_wait, which FastAGI passes as Queue()'s timeout
 AGENT_PORT = 5080  # the agent's phone (pjsip-lab-agent.conf)
 RINGS_MS = 3000  # the agent's phone rings this long before it answers
 
@@ -31,6 +31,7 @@ start:
   -> agent
 transfer agent:
   queue {queue}
+  max_wait {max_wait}s
   say "Please hold."
   noanswer -> sorry
   busy -> sorry
@@ -98,10 +99,10 @@ def server(asterisk: Lab) -> Iterator[Server]:
     flows = work / "flows"
     flows.mkdir(parents=True)
     for name, queue in (("queue_answered", "lab_answered"), ("queue_empty", "lab_empty")):
-        text = FLOW.format(name=name, queue=queue)
+        text = FLOW.format(name=name, queue=queue, max_wait=MAX_WAIT)
         (flows / f"{name}.ivr").write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    # Queue(name,options,URL,announceoverride,timeout): the maximum wait.
-    with serving(asterisk, work, flows, "--queue-options", f",,,{MAX_WAIT}") as srv:
+    # The flows' max_wait becomes Queue(name,options,URL,announceoverride,timeout)'s timeout.
+    with serving(asterisk, work, flows) as srv:
         yield srv
 
 
@@ -190,14 +191,15 @@ def test_a_key_leaves_the_queue_for_a_callback(asterisk: Lab, server: Server) ->
     assert "Stopped music on hold" in log, log[-3000:]
 
 
-def test_the_maximum_wait_times_out_and_the_flow_goes_on(asterisk: Lab, server: Server) -> None:
+def test_the_maximum_wait_overflows_to_the_noanswer_branch(asterisk: Lab, server: Server) -> None:
     ani = "+5511933330004"
     offset = asterisk.log_size()
     proc = Call("flow-queue_empty", ani, hold_ms=(MAX_WAIT + 12) * 1000).place(asterisk.tmp)
     assert sipp_ok(proc), sipp_report(proc)
     record, queue = leg(server, ani)
     log = asterisk.log_since(offset)
-    assert (queue["outcome"], queue["detail"]) == ("timeout", "TIMEOUT"), record
+    assert (queue["outcome"], queue["detail"]) == ("overflow", "TIMEOUT"), record
+    assert f"Options: (lab_empty,,,,{MAX_WAIT})" in log, log[-3000:]  # the flow's max_wait
     assert MAX_WAIT - 1 <= queue["wait"] <= MAX_WAIT + 3, queue
     assert "sorry" in [step["state"] for step in record["path"]], record
     assert record["outcome"] == {"kind": "self_served", "reason": "no agent"}, record

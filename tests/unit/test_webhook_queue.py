@@ -7,6 +7,7 @@ terminal CallStatus — and then the status callback."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,3 +142,50 @@ def test_an_unsigned_queue_callback_is_refused() -> None:
     engine, _ = serve(test, auth_token=TOKEN)
     _, leg = leg_of(engine)
     assert (leg["outcome"], leg["wait"]) == ("answered", 7.0)
+
+
+OVERFLOW = """flow overflow "Overflow"
+  language en-US
+queue billing "Billing"
+start:
+  -> agent
+transfer agent:
+  queue billing
+  max_wait 30s
+  noanswer:
+    say "Nobody is free; we will call you back."
+    hangup "overflow"
+"""
+
+
+def test_the_wait_url_holds_then_leaves_at_the_maximum_and_the_leg_overflows(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "overflow.ivr").write_text(OVERFLOW, encoding="utf-8")
+
+    async def test(client: TestClient, engine: Engine, config: WebhookConfig) -> None:
+        call = SignedCall(client, flow="overflow")
+        root = await call.start()
+        enqueue = root.find("Enqueue")
+        assert enqueue is not None, ET.tostring(root)
+        wait_url = enqueue.get("waitUrl") or ""
+        assert (
+            wait_url.startswith("/voice/overflow/wait?") and enqueue.get("waitUrlMethod") == "POST"
+        )
+        action = call.action or ""
+        # Twilio asks the wait URL again each time its TwiML ends, with the time waited.
+        held = await call.post(wait_url, QueueSid="QU1", QueueTime="12", QueuePosition="1")
+        assert held.find("Play") is not None and held.find("Leave") is None
+        left = await call.post(wait_url, QueueSid="QU1", QueueTime="31", QueuePosition="1")
+        assert left.find("Leave") is not None
+        resp = await client.post(wait_url, data={"CallSid": call.sid, "QueueTime": "99"})
+        assert resp.status == 403  # the wait page is signed like every request
+        root = await call.post(
+            action, QueueResult="leave", QueueTime="31", CallStatus="in-progress"
+        )
+        assert "call you back" in " ".join(el.text or "" for el in root.iter("Say"))
+
+    engine, _ = serve(test, flows_dir=tmp_path, auth_token=TOKEN)
+    record, leg = leg_of(engine)
+    assert record["outcome"] == {"kind": "self_served", "reason": "overflow"}
+    assert (leg["outcome"], leg["wait"], leg["detail"]) == ("overflow", 31.0, "leave")

@@ -89,6 +89,16 @@ DIAL_STATUS: dict[str, ev.TransferStatus] = {
 }
 
 
+def queue_args(queue: str, options: str, max_wait: float | None) -> str:
+    """Queue(name,options,URL,announceoverride,timeout,…): the server's options after the
+    name, the flow's maximum wait (whole seconds, at least 1) as the timeout."""
+    parts = options.split(",") if options else []
+    if max_wait is not None:
+        parts += [""] * (4 - len(parts))
+        parts[3] = str(max(1, round(max_wait)))
+    return ",".join([queue, *parts]) if parts else queue
+
+
 class CallerHungUp(Exception):
     """The channel is gone: Asterisk said so (HANGUP, result=-1, 511) or closed the socket."""
 
@@ -518,7 +528,7 @@ class AGIChannel:
         gateway's own clock unless Asterisk said the hold time."""
         await self.conn.send(agi.set_variable("QUEUE_PRIO", str(action.priority)))
         await self.conn.send(agi.set_variable("IVRFLOW_SKILLS", ",".join(action.skills)))
-        args = action.queue + (f",{self.config.queue_options}" if self.config.queue_options else "")
+        args = queue_args(action.queue, self.config.queue_options, action.max_wait)
         queued_at = self.now()
         hung_up = False
         try:

@@ -112,6 +112,25 @@ def play_url(path: str, base: str | None) -> str:
     return path
 
 
+# Twilio's own default hold music, played by a wait page as Twilio plays it without one.
+HOLD_MUSIC = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
+
+
+def wait_page(queue_time: str | None, max_wait: str | None) -> str:
+    """<Enqueue waitUrl>'s answer, asked again each time it ends: <Leave/> once the caller has
+    waited the flow's maximum (QueueTime, seconds), else hold music until then."""
+    try:
+        waited, limit = float(queue_time or 0), float(max_wait or 0)
+    except ValueError:
+        waited, limit = 0.0, 0.0
+    page = Page()
+    if limit > 0 and waited >= limit:
+        page.add("Leave")
+    else:
+        page.add("Play", HOLD_MUSIC)
+    return page.render()
+
+
 def dial_noun(destination: Destination, extension_uri: str | None) -> ET.Element | str:
     """``<Number sendDigits>`` or ``<Sip>`` for a destination; an extension becomes a SIP URI
     through `extension_uri` (``sip:{extension}@pbx.example.com``). A string says why the
@@ -216,7 +235,12 @@ class TwimlHost:
         # Not stamped: Twilio calls it when the transfer ends, which can outlast the replay window.
         callback = self.callback(False)
         if isinstance(action, act.TransferToQueue):
-            self.page.add("Enqueue", action.queue, action=callback, method="POST")
+            attrs = {"action": callback, "method": "POST"}
+            if action.max_wait is not None:  # the wait page sends the caller on (<Leave/>)
+                base = callback.split("?", 1)[0]
+                attrs["waitUrl"] = f"{base}/wait?max={max(1, round(action.max_wait))}"
+                attrs["waitUrlMethod"] = "POST"
+            self.page.add("Enqueue", action.queue, **attrs)
         else:
             noun = dial_noun(action.destination, self.extension_uri)
             if isinstance(noun, str):  # nothing this webhook can dial: the flow's failed branch
@@ -253,9 +277,11 @@ class TwimlHost:
 
 
 __all__ = [
+    "HOLD_MUSIC",
     "POLITE",
     "SORRY",
     "Page",
+    "wait_page",
     "TwimlHost",
     "apology",
     "dial_noun",

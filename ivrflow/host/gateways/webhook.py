@@ -155,6 +155,7 @@ class WebhookGateway:
 
         application = web.Application(client_max_size=MAX_BODY)
         application.router.add_post("/voice/{flow}", self.handle)
+        application.router.add_post("/voice/{flow}/wait", self.wait)
         application.router.add_post("/callback-status", self.callback_status)
         application.router.add_post("/recording-status", self.recording_status)
         application.router.add_get("/healthz", self.health)
@@ -229,6 +230,23 @@ class WebhookGateway:
         )
 
     # ------------------------------------------------------------ requests
+    async def wait(self, request: web.Request) -> web.Response:
+        """<Enqueue waitUrl>: hold music, or <Leave/> at the flow's maximum wait (then
+        Twilio's action callback says `leave`: the transfer's noanswer branch, the overflow).
+        Signed like every request; it reads no session."""
+        from aiohttp import web
+
+        if (request.content_length or 0) > MAX_BODY:
+            return web.Response(status=413, text="request body too large")
+        raw = await request.post()
+        form = [(k, v) for k, v in raw.items() if isinstance(v, str)]
+        refusal = self._check(request, form)
+        if refusal is not None:
+            log.warning("webhook: refused request for %s: %s", request.path, refusal)
+            return web.Response(status=403, text="forbidden")
+        fields = dict(form)
+        return _twiml_response(twiml.wait_page(fields.get("QueueTime"), request.query.get("max")))
+
     async def handle(self, request: web.Request) -> web.Response:
         from aiohttp import web
 
