@@ -25,6 +25,7 @@ from .branches import (
     warn_unhandled,
 )
 from .expressions import compile_regex, literal_value, number_value
+from .context import Context
 from .kinds import StateEnv, StateParts
 from .settings import Settings
 from .vocabulary import (
@@ -37,6 +38,19 @@ from .vocabulary import (
     KEY_WORDS,
     MENU_WORDS,
 )
+
+
+def unheard_phrases(
+    ctx: Context, owner: str, inp: model.InputSettings, spans: list[ast.Span]
+) -> None:
+    """W230: phrases in a state that hears keys only (`input dtmf`, the header's or its own)."""
+    if spans and inp.modes == ("dtmf",):
+        ctx.warning(
+            "W230",
+            f"{owner} hears keys only: its phrases can never be said",
+            spans[0],
+            "let it hear speech (input dtmf speech), or drop the phrases",
+        )
 
 
 def input_settings(env: StateEnv, s: Settings) -> model.InputSettings:
@@ -120,6 +134,8 @@ def menu(env: StateEnv, parts: StateParts) -> model.Menu:
         )
     exits = limit_exits(ctx, decl, inp, outcomes)
     warn_unhandled(ctx, decl, esc, outcomes, exhausted_reachable(inp, exits))
+    phrase_spans = [lb.span for b in choice_branches for lb in b.labels if lb.kind == "phrase"]
+    unheard_phrases(ctx, f"menu '{decl.name}'", inp, phrase_spans)
     prompt_checks.check_keys(
         ctx,
         f"menu '{decl.name}'",

@@ -915,3 +915,11 @@ def test_a_peer_that_never_sends_the_environment_is_dropped() -> None:
         return lab
 
     assert run(scenario()).records == []  # no call started: no record
+
+
+def test_serve_agi_refuses_a_bad_dial_template(capsys: pytest.CaptureFixture[str]) -> None:
+    from ivrflow.cli import main
+
+    code = main(["serve", "agi", "--dial", "sip=PJSIP/{number}", str(FLOWS)])
+    assert code == 2
+    assert "a sip template may use {host}, {uri}, {user}" in capsys.readouterr().err

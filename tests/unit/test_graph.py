@@ -406,3 +406,12 @@ def test_unwritable_output(
 ) -> None:
     assert main(["graph", DESK_REL, "-o", str(tmp_path / "no" / "such" / "dir.mmd")]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_issue12_labels_say_where_a_transfer_goes_and_what_a_capture_hears() -> None:
+    flow = ivrflow.load(REPO / "flows" / "service_desk.ivr")
+    details = {n.key: n.detail for n in graph.build(flow).nodes}
+    assert details["team"] == "queue it_support / it_network / it_accounts"
+    assert details["outage_bridge"] == "sip sip:incident@bridge.example.com"
+    assert details["front_desk"] == "extension 2000@desk"
+    assert details["reason"] == "free speech, 2..30 words"
