@@ -24,8 +24,8 @@ from .branches import (
     sort_branches,
     warn_unhandled,
 )
-from .expressions import compile_regex, literal_value, number_value
 from .context import Context
+from .expressions import compile_regex, literal_value, number_value
 from .kinds import StateEnv, StateParts
 from .settings import Settings
 from .vocabulary import (
