@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # as a shell reports a command ended by SIGINT
 
 
 # name → one-line help, so `ivrflow --help` lists every command without importing any.
@@ -117,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
         return code
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback
+        sys.stderr.write(f"\nivrflow {args.command}: interrupted\n")
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `ivrflow check … | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
@@ -125,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 __all__ = [
     "COMMANDS",
     "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
     "count",

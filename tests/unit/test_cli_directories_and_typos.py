@@ -49,3 +49,25 @@ def test_an_unknown_command_without_a_near_one(capsys: pytest.CaptureFixture[str
     assert main(["zzzz"]) == 2
     err = capsys.readouterr().err
     assert "unknown command 'zzzz'" in err and "did you mean" not in err
+
+
+def test_ctrl_c_ends_a_long_command_with_one_line(tmp_path: Path) -> None:
+    """Issue 16: Ctrl-C printed a 34-line traceback; now one line and exit 130."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(FLOWS.parent))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ivrflow", "fuzz", str(FLOWS / "billing.ivr"), "--calls",
+         "10000000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    time.sleep(3)  # well into the calls
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "ivrflow fuzz: interrupted"
