@@ -15,6 +15,7 @@ from . import actions as act
 from . import events as ev
 from .endings import end, end_error
 from .results import BRANCH_END, Result
+from .services import open_request
 from .state import RECORDING, CallState
 from .statements import run_body
 from .trace import edge, scrub
@@ -27,12 +28,9 @@ def request_recording(call: CallState) -> None:
     """The record state's prompt played: ask the host to record, under a request id."""
     rec = call.flow.states[call.state]
     assert isinstance(rec, model.Record)
-    call.seq += 1
-    call.pending = f"{call.call_id}:{call.seq}"
-    call.pending_since = call.now
-    call.phase = RECORDING
+    request = open_request(call, RECORDING)
     call.out.append(
-        act.Record(call.pending, rec.name, rec.max_length, rec.silence, rec.finish, rec.beep)
+        act.Record(request, rec.name, rec.max_length, rec.silence, rec.finish, rec.beep)
     )
 
 

@@ -34,6 +34,7 @@ from .state import (
     RUNNING,
     TRANSFER,
     CallState,
+    Phase,
 )
 from .statements import run_body
 from .trace import edge, scrub
@@ -45,16 +46,22 @@ MAX_RESULT_ITEMS = 100_000
 
 
 # ---------------------------------------------------------------- look-ups
+def open_request(call: CallState, phase: Phase) -> str:
+    """A new request id of this call for the host to answer, waited for in `phase`."""
+    call.seq += 1
+    call.pending = f"{call.call_id}:{call.seq}"
+    call.pending_since = call.now
+    call.phase = phase
+    return call.pending
+
+
 def request_lookup(call: CallState) -> None:
     """A look-up's prompt played: ask the host, under a request id of this call."""
     lk = call.flow.states[call.state]
     assert isinstance(lk, model.Lookup)
-    call.seq += 1
-    call.pending = f"{call.call_id}:{call.seq}"
-    call.pending_since = call.now
-    call.phase = LOOKUP
+    request = open_request(call, LOOKUP)
     args = tuple(evaluate(a, call) for a in lk.args)
-    call.out.append(act.Lookup(call.pending, lk.function, args, lk.timeout))
+    call.out.append(act.Lookup(request, lk.function, args, lk.timeout))
 
 
 def on_lookup(call: CallState, e: ev.LookupResult | ev.LookupFailed) -> Result | None:
@@ -355,6 +362,7 @@ __all__ = [
     "on_lookup",
     "on_queue_status",
     "on_transfer",
+    "open_request",
     "request_lookup",
     "store_callback",
     "transfer",

@@ -94,18 +94,10 @@ def _state_edges(name: str, s: model.State) -> Iterator[Edge]:
         for status, body in s.on_result.items():
             yield from _edges_of(name, body, status, "result")
         return
-    if isinstance(s, model.Lookup):
+    if isinstance(s, model.Lookup | model.Record):  # the host answers: ok, (silent,) error
         yield from _edges_of(name, s.prompt, "", "goto")
         yield from _edges_of(name, s.ok, "ok", "ok")
-        if s.error is not None:
-            yield from _edges_of(name, s.error, "error", "error")
-        else:
-            yield Edge(name, ERROR, "error", "default")
-        return
-    if isinstance(s, model.Record):
-        yield from _edges_of(name, s.prompt, "", "goto")
-        yield from _edges_of(name, s.ok, "ok", "ok")
-        if s.silent is not None:
+        if isinstance(s, model.Record) and s.silent is not None:
             yield from _edges_of(name, s.silent, "silent", "ok")
         if s.error is not None:
             yield from _edges_of(name, s.error, "error", "error")
