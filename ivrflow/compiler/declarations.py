@@ -13,6 +13,7 @@ from ..errors import did_you_mean
 from ..lang import ast
 from ..lang.sources import LIST_SUFFIXES, SourceError, check_reference, display_path, read_list
 from ..model import calendars, phone, sayas
+from ..model import prompts as builtin_prompts
 from .context import Context, Declared
 from .expressions import literal_value, parse_date, parse_time
 from .input_states import read_input_settings
@@ -344,6 +345,11 @@ def function(ctx: Context, decl: Declared[ast.FunctionDecl]) -> model.Function:
 def prompt(ctx: Context, decl: Declared[ast.PromptDecl], check_template: object) -> model.Prompt:
     p = decl.node
     texts: dict[str, str] = {}
+    known = ctx.known_variables
+    if (
+        p.name in builtin_prompts.DEFAULTS
+    ):  # overrides a built-in prompt: it sees the built-in's values
+        ctx.known_variables = known | frozenset(builtin_prompts.VALUES.get(p.name, ()))
     for t in p.texts:
         check_language(
             ctx,
@@ -355,6 +361,7 @@ def prompt(ctx: Context, decl: Declared[ast.PromptDecl], check_template: object)
         texts[t.language] = t.text
         if callable(check_template):
             check_template(t.text, t.text_span)
+    ctx.known_variables = known
     return model.Prompt(p.name, MappingProxyType(texts), ctx.where(p.span))
 
 

@@ -52,6 +52,16 @@ DEFAULTS: Mapping[str, Mapping[str, str]] = {
 }
 
 
+# A flow overrides a built-in prompt with a named prompt of its name (`prompt did_you_say:`,
+# one text per language); its template also sees these values, as the built-in text does.
+VALUES: Mapping[str, tuple[str, ...]] = {
+    "did_you_say": ("phrase",),
+    "capture_confirm": ("digits",),
+    "ewt": ("ewt",),
+    "position": ("position",),
+}
+
+
 def default(key: str, language: str, **values: str) -> str:
     texts = DEFAULTS[key]
     text = texts.get(language.split("-")[0], texts["en"])
@@ -70,4 +80,4 @@ def in_language(texts: Mapping[str, str], language: str) -> str | None:
     return next(iter(texts.values()), None)
 
 
-__all__ = ["DEFAULTS", "default", "in_language"]
+__all__ = ["DEFAULTS", "VALUES", "default", "in_language"]

@@ -326,11 +326,14 @@ def _yes(key: str | None, answer: bool | None) -> bool | None:
 def _did_you_say(
     call: CallState, menu: model.Menu, key: str | None, answer: bool | None
 ) -> Result | None:
-    if _yes(key, answer):
+    yes = _yes(key, answer)
+    if yes:
         choice = menu.choices[call.choice]
         _valid(call, menu)
         return run_body(call, choice.body, BRANCH_END, choice_label(choice))
-    return on_failure(call, "nomatch")  # "no", or neither: back to the menu
+    if yes is False:  # "no": the menu did not get its choice, its own no-match handling runs
+        call.phase = MENU
+    return on_failure(call, "nomatch")  # neither: the question's default, then the menu
 
 
 def _capture_confirmed(

@@ -7,6 +7,7 @@ with the call's variables.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -81,7 +82,16 @@ def emit_prompt(call: CallState, action: act.Say | act.Play) -> None:
 def say_default(call: CallState, key: str, **values: str) -> None:
     """One of the built-in prompts (docs/runtime.md), in the call's language."""
     lang = language(call)
-    text = prompts.default(key, lang, **values)
+    override = call.flow.prompts.get(key)
+    if override is None:
+        text = prompts.default(key, lang, **values)
+    else:  # the flow's own text for it (`prompt nomatch:`), a template like any prompt
+        template = prompts.in_language(override.text, lang) or ""
+        try:
+            scope: Mapping[str, Any] = ChainMap(values, TemplateScope(call))  # type: ignore[arg-type]
+            text = templates.render(template, scope, lang)
+        except Exception as exc:
+            raise EvaluationError(f"{override.where}: prompt template failed: {exc}") from exc
     emit_prompt(call, act.Say(text, lang, call.vars.get("voice"), True))
 
 
