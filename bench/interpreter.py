@@ -89,7 +89,9 @@ def _say(text: str) -> act.Say:
 
 
 MENU_COLLECT = act.Collect(("dtmf",), 1, 1, None, 5.0, 3.0, True, (), False)
-CAPTURE_COLLECT = act.Collect(("dtmf", "speech"), 8, 8, None, 5.0, 3.0, True, (), False)
+CAPTURE_COLLECT = act.Collect(
+    ("dtmf", "speech"), 8, 8, None, 5.0, 3.0, True, (), False, language="en-US"
+)
 NOT_HEARD = _say("Sorry, I did not hear you.")
 NOT_OPTION = _say("Sorry, that is not an option.")
 PROMPTS = {
