@@ -838,7 +838,12 @@ class Walker:
     def _default_seconds(self, key: str, env: Env) -> float:
         language = env.get("language")
         language = language if isinstance(language, str) else self.flow.settings.language
-        text = prompts.default(key, language, ewt="três minutos", position="4", phrase="x")
+        override = self.flow.prompts.get(key)  # the flow's own text for it, as the call says
+        text = (
+            prompts.in_language(override.text, language) or ""
+            if override is not None
+            else prompts.default(key, language, ewt="três minutos", position="4", phrase="x")
+        )
         return speech_seconds(text, wpm_for(language, self.model.wpm, self.model.default_wpm))
 
 

@@ -73,3 +73,16 @@ def test_an_override_that_names_an_unknown_variable_is_an_error() -> None:
         text='flow bad\nprompt did_you_say:\n  en-US "You said {{ frase }}?"\nstart:\n  hangup\n',
     )
     assert "E151" in [d.code for d in result.diagnostics]
+
+
+def test_the_traffic_walk_times_the_flows_own_text() -> None:
+    from ivrflow.traffic.durations import speech_seconds, wpm_for
+    from ivrflow.traffic.model import parse_model
+    from ivrflow.traffic.walk import Walker
+
+    model = parse_model("caller: {noinput: 0, nomatch: 0, hangup: 0}\n")
+    walker = Walker(_docs_flow(), model)
+    own = walker._default_seconds("exhausted", {"language": "en-US"})
+    wpm = wpm_for("en-US", model.wpm, model.default_wpm)
+    assert own == speech_seconds("Let's try again another time. Goodbye.", wpm)
+    assert own != speech_seconds("Sorry, we could not complete your request. Goodbye.", wpm)
