@@ -7,7 +7,8 @@
 #
 # Environment: IVRFLOW_ASTERISK_ROOT (the chroot, default /var/cache/ivrflow/asterisk-sid),
 # IVRFLOW_DEBIAN_MIRROR (default: the first http(s) Debian URI of the host's apt sources),
-# IVRFLOW_ASTERISK_SIP_PORT (5060), IVRFLOW_ASTERISK_BOOT_TIMEOUT (60 s).
+# IVRFLOW_ASTERISK_SIP_PORT (5060), IVRFLOW_ASTERISK_AMI_PORT (5038) and
+# IVRFLOW_ASTERISK_AMI_SECRET (the AMI user `ivrflow`), IVRFLOW_ASTERISK_BOOT_TIMEOUT (60 s).
 #
 # Exit codes: 0 ok, 2 usage, 3 the lab cannot be built here (tests skip), 4 Asterisk failed to
 # start or stop (tests fail). Every failure prints one line starting with "asterisk-lab: ".
@@ -21,6 +22,9 @@ PIDFILE="$ROOT/.ivrflow-lab.pid"
 PACKAGES="asterisk,asterisk-core-sounds-en-gsm"
 BOOT_TIMEOUT="${IVRFLOW_ASTERISK_BOOT_TIMEOUT:-60}"
 SIP_PORT="${IVRFLOW_ASTERISK_SIP_PORT:-5060}"
+# The Manager Interface (manager.conf) for the callback dialer: loopback only, the lab's secret.
+AMI_PORT="${IVRFLOW_ASTERISK_AMI_PORT:-5038}"
+AMI_SECRET="${IVRFLOW_ASTERISK_AMI_SECRET:-ivrflow-lab}"
 
 say() { echo "asterisk-lab: $*" >&2; }
 die() { say "$2"; exit "$1"; }
@@ -109,12 +113,15 @@ cmd_build() {
 cmd_configure() {
   local port="${1:-}"
   [[ "$port" =~ ^[0-9]+$ ]] || die 2 "usage: $0 configure AGI_PORT"
+  [[ "$AMI_PORT" =~ ^[0-9]+$ ]] || die 2 "IVRFLOW_ASTERISK_AMI_PORT must be a port number"
+  [[ "$AMI_SECRET" =~ ^[A-Za-z0-9._-]+$ ]] || die 2 "IVRFLOW_ASTERISK_AMI_SECRET: letters, digits, . _ - only"
   chroot_works || die 4 "no working chroot at $ROOT; run '$0 build' first"
   local etc="$ROOT/etc/asterisk" f
   mkdir -p "$etc"
   find "$etc" -maxdepth 1 -type f -name '*.conf' -delete
   for f in "$TEMPLATES"/*.conf; do
-    sed -e "s/@AGI_PORT@/$port/g" -e "s/@SIP_PORT@/$SIP_PORT/g" "$f" >"$etc/$(basename "$f")"
+    sed -e "s/@AGI_PORT@/$port/g" -e "s/@SIP_PORT@/$SIP_PORT/g" -e "s/@AMI_PORT@/$AMI_PORT/g" \
+      -e "s/@AMI_SECRET@/$AMI_SECRET/g" "$f" >"$etc/$(basename "$f")"
   done
   # Asterisk runs as the asterisk user: as root it fails on its own database.
   chroot "$ROOT" id asterisk >/dev/null 2>&1 ||
@@ -124,7 +131,7 @@ cmd_configure() {
     chroot "$ROOT" mkdir -p "$d"
     chroot "$ROOT" chown -R asterisk:asterisk "$d"
   done
-  say "configured $etc (SIP 127.0.0.1:$SIP_PORT, AGI agi://127.0.0.1:$port)"
+  say "configured $etc (SIP 127.0.0.1:$SIP_PORT, AGI agi://127.0.0.1:$port, AMI 127.0.0.1:$AMI_PORT)"
 }
 
 running() {

@@ -22,7 +22,8 @@ HELP = "list, show, cancel and retry stored callbacks; run the dispatcher that c
 DESCRIPTION = (
     "The callback requests of a store (a SQLite file or a postgresql:// URL) and the "
     "dispatcher that keeps them: `run` claims due requests, places each call through a "
-    "Twilio-style REST API, and the outbound flow runs on `ivrflow serve webhook`. Numbers are "
+    "Twilio-style REST API (the flow runs on `ivrflow serve webhook`) or Asterisk's AMI "
+    "(`--dialer asterisk`, the flow runs on `ivrflow serve agi`). Numbers are "
     "masked unless --show-numbers."
 )
 
@@ -106,6 +107,28 @@ def add_dialer_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--outbound-flow", metavar="NAME", help="the flow the answered call runs")
     p.add_argument("--no-machine-detection", action="store_true")
     p.add_argument("--ring-timeout", type=int, default=30, metavar="SECONDS")
+    p.add_argument(
+        "--dialer",
+        choices=("rest", "asterisk"),
+        default="rest",
+        help="rest: a Twilio-style API (default); asterisk: AMI Originate (--ami-*)",
+    )
+    p.add_argument("--ami", default="127.0.0.1:5038", metavar="HOST:PORT", help="Asterisk's AMI")
+    p.add_argument("--ami-user", default="ivrflow", metavar="NAME")
+    p.add_argument(
+        "--ami-secret-env",
+        default="IVRFLOW_AMI_SECRET",
+        metavar="NAME",
+        help="environment variable with the AMI user's secret (default IVRFLOW_AMI_SECRET)",
+    )
+    p.add_argument(
+        "--ami-channel",
+        metavar="DIAL",
+        help="the customer's dial string, {number} filled in: PJSIP/{number}@trunk",
+    )
+    p.add_argument(
+        "--ami-context", default="ivrflow-callback", metavar="NAME", help="where answered calls go"
+    )
 
 
 def policy_from(args: argparse.Namespace) -> RetryPolicy:
@@ -132,8 +155,12 @@ def policy_from(args: argparse.Namespace) -> RetryPolicy:
     )
 
 
-def dialer_from(args: argparse.Namespace, flow: str | None = None) -> Any:
-    """The REST dialer the options describe; ValueError says what is missing."""
+def dialer_from(
+    args: argparse.Namespace, flow: str | None = None, store: LifecycleStore | None = None
+) -> Any:
+    """The dialer the options describe; ValueError says what is missing."""
+    if getattr(args, "dialer", "rest") == "asterisk":
+        return ami_dialer_from(args, flow, store)
     from ..host.gateways.rest_dialer import TWILIO_API, RestDialer
 
     sid = os.environ.get(args.account_sid_env, "")
@@ -159,6 +186,40 @@ def dialer_from(args: argparse.Namespace, flow: str | None = None) -> Any:
         flow=flow or args.outbound_flow,
         base_url=args.api_url or TWILIO_API,
         machine_detection=not args.no_machine_detection,
+        ring_timeout=args.ring_timeout,
+    )
+
+
+def ami_dialer_from(
+    args: argparse.Namespace, flow: str | None, store: LifecycleStore | None
+) -> Any:
+    """The Asterisk (AMI Originate) dialer; it records the rings that were not answered."""
+    from ..host.gateways.ami_dialer import AmiDialer
+
+    secret = os.environ.get(args.ami_secret_env, "")
+    host, sep, port = args.ami.rpartition(":")
+    missing = [
+        what
+        for what, value in (
+            (f"${args.ami_secret_env}", secret),
+            ("--ami-channel with {number}", "{number}" in (args.ami_channel or "")),
+            ("--outbound-flow", flow or args.outbound_flow),
+            ("--ami HOST:PORT", sep and port.isdigit()),
+        )
+        if not value
+    ]
+    if missing:
+        raise ValueError(f"the Asterisk dialer needs {', '.join(missing)}")
+    return AmiDialer(
+        host=host or "127.0.0.1",
+        port=int(port),
+        username=args.ami_user,
+        secret=secret,
+        channel=args.ami_channel,
+        flow=flow or args.outbound_flow,
+        store=store,
+        context=args.ami_context,
+        caller_id=args.from_number,
         ring_timeout=args.ring_timeout,
     )
 
@@ -278,7 +339,7 @@ def _run_dispatcher(args: argparse.Namespace, store: LifecycleStore, err: TextIO
     from ..host.dispatcher import Dispatcher
 
     try:
-        dialer = dialer_from(args)
+        dialer = dialer_from(args, store=store)
     except ValueError as exc:
         err.write(f"ivrflow callbacks run: {exc}\n")
         return EXIT_USAGE

@@ -450,7 +450,7 @@ def _dispatcher(args: argparse.Namespace, found: hosting.Host) -> Any:
     if not args.webhook_url and args.public_url:
         args.webhook_url = args.public_url
     try:
-        return Dispatcher(store, dialer_from(args))
+        return Dispatcher(store, dialer_from(args, store=store))
     except ValueError as exc:
         print(f"ivrflow serve webhook: --dispatch: {exc}", file=sys.stderr)
         return None

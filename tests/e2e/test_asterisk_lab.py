@@ -97,11 +97,11 @@ def serve_available() -> bool:
     return proc.returncode == 0
 
 
-def office_always_open(flows: Path) -> None:
+def office_always_open(flows: Path, names: tuple[str, ...] = ("office", "office_us")) -> None:
     """The copy's desks are open around the clock, so a transfer reaches the queue at any hour."""
     hours = flows / "common" / "hours.ivr"
     text = hours.read_text(encoding="utf-8")
-    for name in ("office", "office_us"):
+    for name in names:
         m = re.search(rf"^hours {name}:\n((?:  .*\n)+)", text, re.M)
         assert m, f"hours {name} not found in {hours}"
         tz = re.search(r"^  timezone .*\n", m.group(1), re.M)

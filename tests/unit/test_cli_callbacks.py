@@ -77,3 +77,33 @@ def test_run_without_the_dialers_settings_is_a_usage_error(
     assert main(["callbacks", "run", "--store", db, "--from", "+551140040000"]) == 2
     err = capsys.readouterr().err
     assert "$TWILIO_ACCOUNT_SID" in err and "--webhook-url" in err and "--outbound-flow" in err
+
+
+def test_the_asterisk_dialer_says_what_it_is_missing(
+    db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IVRFLOW_AMI_SECRET", raising=False)
+    argv = ["callbacks", "run", "--store", db, "--dialer", "asterisk", "--ami-channel", "PJSIP/x"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "the Asterisk dialer needs $IVRFLOW_AMI_SECRET" in err, err
+    assert "--ami-channel with {number}" in err and "--outbound-flow" in err, err
+
+
+def test_the_asterisk_dialer_from_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from ivrflow.cli.callbacks import add_dialer_arguments, dialer_from
+
+    parser = argparse.ArgumentParser()
+    add_dialer_arguments(parser)
+    monkeypatch.setenv("AMI_PW", "s3")
+    args = parser.parse_args(
+        ["--dialer", "asterisk", "--ami", "10.0.0.5:5039", "--ami-secret-env", "AMI_PW",
+         "--ami-channel", "PJSIP/{number}@trunk", "--outbound-flow", "callback_invoice"]
+    )  # fmt: skip
+    dialer = dialer_from(args)
+    assert (dialer.host, dialer.port, dialer.secret, dialer.flow) == (
+        "10.0.0.5", 5039, "s3", "callback_invoice",
+    )  # fmt: skip
+    assert "s3" not in repr(dialer)  # the secret stays out of logs

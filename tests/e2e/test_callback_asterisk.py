@@ -1,0 +1,315 @@
+"""Callbacks that call back, through the lab Asterisk (issue 14): a stored request → one
+dispatcher pass → the AMI dialer's Originate → the customer's phone (a SIPp UAS) → the outbound
+flow (flows/callback_invoice.ivr) over `ivrflow serve agi` → the queue → the agent's phone.
+The attempt's outcome comes from the outbound call's end (answered) or from Asterisk's
+OriginateResponse (busy, no answer), each asserted in the store and on Asterisk's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asterisk_lab import Lab, asterisk, free_port, pcap
+from test_asterisk_lab import (
+    NOT_SERVING,
+    ROOT,
+    Server,
+    office_always_open,
+    serve_available,
+    serving,
+)
+from test_asterisk_queue import agent_phone
+
+from ivrflow.host.callback_lifecycle import Entry, LifecycleStore
+from ivrflow.host.callback_rules import RetryPolicy
+from ivrflow.host.callbacks import CallbackRequest, SQLiteCallbackStore
+from ivrflow.host.dispatcher import Dispatcher
+from ivrflow.host.gateways.ami_dialer import AmiDialer
+
+pytestmark = pytest.mark.asterisk
+__all__ = ["asterisk"]  # the fixture, used by name
+
+AMI_PORT = int(os.environ.get("IVRFLOW_ASTERISK_AMI_PORT", "5038"))
+AMI_SECRET = os.environ.get("IVRFLOW_ASTERISK_AMI_SECRET", "ivrflow-lab")
+RING_TIMEOUT = 5  # seconds the dialer lets the customer's phone ring
+
+# The customer's phone. Asterisk offers SDP in its INVITE; the phone answers with its own.
+# The From/To/Contact of the INVITE are kept so the phone can hang up itself (a UAS's BYE).
+HEAD = """\
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:customer@[local_ip]:[local_port]>"""
+RINGING = '  <recv request="INVITE" crlf="true"/>\n'  # a phone that never answers keeps nothing
+INVITE = """\
+  <recv request="INVITE" crlf="true">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="them"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" assign_to="us"/>
+      <ereg regexp="sip:[^>;]*" search_in="hdr" header="Contact:" assign_to="contact"/>
+    </action>
+  </recv>
+"""
+RESPONSE = (
+    "  <send{retrans}><![CDATA[\n      SIP/2.0 {status}\n" + HEAD + "\n{body}\n  ]]></send>\n"
+)
+SDP = """\
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=customer 1 1 IN IP4 127.0.0.1
+      s=-
+      c=IN IP4 127.0.0.1
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+      a=sendrecv"""
+NO_BODY = "      Content-Length: 0\n"
+OK_TO_REQUEST = """\
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+  ]]></send>
+"""
+BYE = """\
+  <send retrans="500"><![CDATA[
+      BYE [$contact] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: [$us];tag=[pid]SIPpTag01[call_number]
+      To: [$them]
+      [last_Call-ID:]
+      CSeq: 1 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+  ]]></send>
+  <recv response="200"/>
+"""
+
+
+def response(status: str, body: str = NO_BODY, retrans: bool = False) -> str:
+    return RESPONSE.format(status=status, body=body, retrans=' retrans="500"' if retrans else "")
+
+
+def answering(key: str, talk_ms: int) -> str:
+    """Rings 1 s, answers, presses `key` (RFC 2833) 3 s into the greeting, talks, hangs up."""
+    return (
+        INVITE
+        + response("180 Ringing")
+        + '  <pause milliseconds="1000"/>\n'
+        + response("200 OK", SDP, retrans=True)
+        + '  <recv request="ACK"/>\n'
+        + '  <pause milliseconds="3000"/>\n'
+        + f'  <nop><action><exec play_pcap_audio="{pcap(key)}"/></action></nop>\n'
+        + f'  <recv request="BYE" timeout="{talk_ms}" ontimeout="hang_up" next="bye_ok"/>\n'
+        + '  <label id="hang_up"/>\n'
+        + BYE
+        + '  <nop next="done"/>\n'
+        + '  <label id="bye_ok"/>\n'
+        + OK_TO_REQUEST
+        + '  <label id="done"/>\n'
+    )
+
+
+BUSY = RINGING + response("486 Busy Here") + '  <recv request="ACK"/>\n'
+# Rings until Asterisk gives up: CANCEL, then the INVITE ends 487 (the CANCEL's Via, From and
+# To are the INVITE's; its CSeq method is not).
+NO_ANSWER = (
+    '  <recv request="INVITE" crlf="true">\n'
+    '    <action><ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="cseq"/></action>\n'
+    "  </recv>\n"
+    + response("180 Ringing")
+    + '  <recv request="CANCEL"/>\n'
+    + OK_TO_REQUEST
+    + response("487 Request Terminated").replace("[last_CSeq:]", "CSeq: [$cseq] INVITE")
+    + '  <recv request="ACK"/>\n'
+)
+
+
+def phone(workdir: Path, name: str, body: str, port: int) -> subprocess.Popen[str]:
+    scenario = workdir / f"customer-{name}.xml"
+    scenario.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<scenario name="the customer\'s phone">\n'
+        + body
+        + "</scenario>\n",
+        encoding="utf-8",
+    )
+    return subprocess.Popen(
+        [
+            "sipp",
+            "-sf",
+            str(scenario),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(free_port()),
+            "-m",
+            "1",
+            "-timeout",
+            "60s",
+            "-timeout_error",
+            "-nostdin",
+        ],  # fmt: skip
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@dataclass
+class Callbacks:
+    store: LifecycleStore
+    server: Server
+    lab: Lab
+
+    def request(self, number: str) -> str:
+        call_id = f"inbound-{uuid.uuid4().hex[:12]}"
+        self.store.store(
+            CallbackRequest(call_id, number, "billing", number, None, time.time(), "billing")
+        )
+        return call_id
+
+    def record(self, call_id: str | None, timeout: float = 10) -> dict[str, Any]:
+        """The one record of the outbound call (its call id is the originated channel's)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [r for r in self.server.all_records() if r.get("call_id") == call_id]
+            if found:
+                assert len(found) == 1, found
+                return found[0]
+            if time.monotonic() > deadline:
+                pytest.fail(f"no record of call {call_id}\n{self.server.tail()}")
+            time.sleep(0.2)
+
+    def dial_once(self, call_id: str, customer_port: int, timeout: float = 60) -> Entry:
+        """One dispatcher pass through the AMI dialer; the request once its attempt ended."""
+        dialer = AmiDialer(
+            host="127.0.0.1",
+            port=AMI_PORT,
+            username="ivrflow",
+            secret=AMI_SECRET,
+            channel=f"PJSIP/customer/sip:{{number}}@127.0.0.1:{customer_port}",
+            flow="callback_invoice",
+            store=self.store,
+            caller_id="+551140040000",
+            ring_timeout=RING_TIMEOUT,
+        )
+
+        async def run() -> Entry:
+            dispatcher = Dispatcher(self.store, dialer, owner="lab")
+            try:
+                assert await dispatcher.run_once() == 1
+                await dispatcher.drain()
+                assert dispatcher.stats.placed == 1, dispatcher.stats
+                deadline = time.monotonic() + timeout
+                while True:
+                    entry = self.store.entry(call_id)
+                    assert entry is not None
+                    if entry.history and entry.history[-1].outcome:
+                        return entry
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"attempt never ended: {entry}\n{self.server.tail()}")
+                    await asyncio.sleep(0.3)
+            finally:
+                await dialer.close()
+
+        return asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def callbacks(asterisk: Lab) -> Iterator[Callbacks]:
+    if not serve_available():
+        pytest.skip(NOT_SERVING)
+    work = asterisk.tmp / "callback-serve"
+    flows = work / "flows"
+    shutil.copytree(ROOT / "flows", flows)
+    office_always_open(flows, ("callback_window",))  # the dispatcher may ring at any hour
+    outbound = flows / "callback_invoice.ivr"  # its queue: the lab's, whose agent answers
+    outbound.write_text(
+        outbound.read_text(encoding="utf-8").replace("queue billing", "queue lab_answered"),
+        encoding="utf-8",
+    )
+    db = work / "callbacks.db"
+    store = SQLiteCallbackStore(str(db), policy=RetryPolicy(retry_delay=60, max_attempts=3))
+    with serving(asterisk, work, flows, "--callbacks", str(db), "--retry-delay", "60",
+                 "--queue-options", ",,,20") as srv:  # fmt: skip
+        yield Callbacks(store, srv, asterisk)
+
+
+def test_answered_the_outbound_flow_reaches_the_agent(callbacks: Callbacks) -> None:
+    call_id = callbacks.request("+5511944440001")
+    offset = callbacks.lab.log_size()
+    port = free_port()
+    agent = agent_phone(callbacks.lab.tmp)
+    customer = phone(callbacks.lab.tmp, "answers", answering("1", talk_ms=8000), port)
+    try:
+        entry = callbacks.dial_once(call_id, port)
+    finally:
+        out, _ = customer.communicate(timeout=60)
+        agent.wait(60)
+    assert customer.returncode == 0, out[-3000:]
+    attempt = entry.history[-1]
+    assert (entry.state, attempt.outcome) == ("completed", "answered"), entry
+    assert attempt.reference == f"ivrflow-cb-{call_id}_1", attempt
+    # The outbound call's record: the flow ran on the channel Asterisk originated.
+    record = callbacks.record(attempt.reference)
+    assert record["flow"] == "callback_invoice", record
+    assert record["outcome"] == {"kind": "transferred", "queue": "lab_answered"}, record
+    assert record["queue"]["outcome"] == "answered", record
+    log = callbacks.lab.log_since(offset)
+    assert f"ivrflow callback: {call_id}~1 answered" in log, log[-3000:]
+    assert "PJSIP/agent" in log, log[-3000:]
+
+
+def test_busy_leaves_the_request_for_a_retry(callbacks: Callbacks) -> None:
+    call_id = callbacks.request("+5511944440002")
+    port = free_port()
+    customer = phone(callbacks.lab.tmp, "busy", BUSY, port)
+    try:
+        entry = callbacks.dial_once(call_id, port)
+    finally:
+        out, _ = customer.communicate(timeout=60)
+    assert customer.returncode == 0, out[-3000:]
+    assert (entry.state, entry.history[-1].outcome) == ("pending", "busy"), entry
+    assert "cause 17" in (entry.history[-1].detail or ""), entry  # Q.850 user busy
+    assert entry.due_at is not None and entry.due_at > time.time() + 30, entry
+
+
+def test_no_answer_rings_out(callbacks: Callbacks) -> None:
+    call_id = callbacks.request("+5511944440003")
+    port = free_port()
+    customer = phone(callbacks.lab.tmp, "rings", NO_ANSWER, port)
+    started = time.monotonic()
+    try:
+        entry = callbacks.dial_once(call_id, port)
+    finally:
+        out, _ = customer.communicate(timeout=60)
+    assert customer.returncode == 0, out[-3000:]
+    assert (entry.state, entry.history[-1].outcome) == ("pending", "no_answer"), entry
+    assert "reason 3" in (entry.history[-1].detail or ""), entry  # it was ringing
+    assert time.monotonic() - started >= RING_TIMEOUT - 1  # it rang out, not refused
