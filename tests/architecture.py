@@ -33,7 +33,7 @@ CONFINED: Mapping[str, tuple[str, ...]] = {
     "aiohttp": ("ivrflow.host.gateways",),
     "redis": ("ivrflow.host.gateways",),
     "prompt_toolkit": ("ivrflow.tools.simulator",),
-    "psycopg": ("ivrflow.host.callback_postgres", "ivrflow.host.records_postgres"),
+    "psycopg": ("ivrflow.host.postgres",),
     "pocketsphinx": ("ivrflow.host.voice",),  # the voice extra
     "webrtcvad": ("ivrflow.host.voice",),
     "prometheus_client": ("ivrflow.host.metrics",),  # the `metrics` extra

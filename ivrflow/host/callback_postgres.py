@@ -22,9 +22,9 @@ from typing import Any
 from .callback_lifecycle import Execute, LifecycleStore, priority_of, request_from_row
 from .callback_rules import RetryPolicy
 from .callback_types import CallbackRequest, CallbackStoreError
+from .postgres import SCHEMA_NAME, import_psycopg
 
 SCHEMA_VERSION = 2
-_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _COLUMNS = "call_id, number, queue, ani, window_start, window_end, requested_at, flow, extra"
 _DDL = """
 CREATE TABLE IF NOT EXISTS callback_schema (version INTEGER NOT NULL);
@@ -50,13 +50,7 @@ CREATE TABLE IF NOT EXISTS callback_attempts (
 
 
 def _psycopg() -> Any:
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - depends on the extra
-        raise CallbackStoreError(
-            "the PostgreSQL callback store needs psycopg: pip install 'ivrflow[postgres]'"
-        ) from None
-    return psycopg
+    return import_psycopg(CallbackStoreError, "the PostgreSQL callback store")
 
 
 class PostgresCallbackStore(LifecycleStore):
@@ -73,7 +67,7 @@ class PostgresCallbackStore(LifecycleStore):
         policy: RetryPolicy | None = None,
         connect_timeout: float = 5.0,
     ) -> None:
-        if schema is not None and not _SCHEMA_NAME.match(schema):
+        if schema is not None and not SCHEMA_NAME.match(schema):
             raise CallbackStoreError(f"not a schema name: {schema!r}")
         self.dsn = dsn
         self.schema = schema

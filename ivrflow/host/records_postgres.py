@@ -31,10 +31,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import IvrflowRuntimeError
+from .postgres import SCHEMA_NAME, import_psycopg
 
 BATCH = 500  # records per transaction at most
 FETCH = 20_000  # rows per round trip when reading
-_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _COLUMNS = "call_id, flow, flow_version, dnis, started_at, outcome, record"
 
 
@@ -43,19 +43,13 @@ class RecordStoreError(IvrflowRuntimeError):
 
 
 def _psycopg() -> Any:
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - depends on the extra
-        raise RecordStoreError(
-            "records in PostgreSQL need psycopg: pip install 'ivrflow[postgres]'"
-        ) from None
-    return psycopg
+    return import_psycopg(RecordStoreError, "records in PostgreSQL")
 
 
 def _table(schema: str | None) -> str:
     if schema is None:
         return "call_records"
-    if not _SCHEMA_NAME.match(schema):
+    if not SCHEMA_NAME.match(schema):
         raise RecordStoreError(f"not a schema name: {schema!r}")
     return f"{schema}.call_records"
 
