@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import ivrflow
-from ivrflow.host.gateways.fastagi import queue_args
+from ivrflow.host.gateways.agi_queue import queue_args
 from ivrflow.host.gateways.twiml import wait_page
 from ivrflow.runtime import actions as act
 from ivrflow.runtime import events as ev

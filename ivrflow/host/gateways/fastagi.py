@@ -62,6 +62,7 @@ from ...runtime.record import TRANSFER_TARGETS
 from ...runtime.session import Session
 from ..engine import Engine
 from . import agi_protocol as agi
+from .agi_queue import CallerHungUp, run_queue
 from .dialstrings import DEFAULTS, DialTemplateError, DialTemplates
 from .voice import MediaServer, VoiceFailure, VoiceLeg, VoiceSettings
 
@@ -73,34 +74,11 @@ SINGLE_KEY_PHASES = frozenset({"menu", "offer", "capture_confirm", "did_you_say"
 _AUDIO_EXT = re.compile(r"\.(wav|gsm|ulaw|alaw|sln\d*|g722|g729|mp3|ogg)$", re.IGNORECASE)
 WITHHELD = {"", "unknown", "anonymous", "restricted", "private", "unavailable", "withheld"}
 
-QUEUE_STATUS: dict[str, ev.TransferStatus] = {
-    "TIMEOUT": "noanswer",
-    "FULL": "full",
-    "JOINEMPTY": "busy",
-    "LEAVEEMPTY": "busy",
-    "JOINUNAVAIL": "busy",
-    "LEAVEUNAVAIL": "busy",
-    "CONTINUE": "answered",
-}
 DIAL_STATUS: dict[str, ev.TransferStatus] = {
     "ANSWER": "answered",
     "BUSY": "busy",
     "NOANSWER": "noanswer",
 }
-
-
-def queue_args(queue: str, options: str, max_wait: float | None) -> str:
-    """Queue(name,options,URL,announceoverride,timeout,…): the server's options after the
-    name, the flow's maximum wait (whole seconds, at least 1) as the timeout."""
-    parts = options.split(",") if options else []
-    if max_wait is not None:
-        parts += [""] * (4 - len(parts))
-        parts[3] = str(max(1, round(max_wait)))
-    return ",".join([queue, *parts]) if parts else queue
-
-
-class CallerHungUp(Exception):
-    """The channel is gone: Asterisk said so (HANGUP, result=-1, 511) or closed the socket."""
 
 
 @dataclass
@@ -493,7 +471,7 @@ class AGIChannel:
         result: ev.Event = await self._guard(self._transfer(action))
         return result
 
-    async def _variable(self, name: str) -> str:
+    async def variable(self, name: str) -> str:
         try:
             reply = await self.conn.send(agi.get_variable(name), dead_ok=True)
         except CallerHungUp:
@@ -504,7 +482,7 @@ class AGIChannel:
         await self._end_voice_turn()
         hung_up = False
         if isinstance(action, act.TransferToQueue):
-            return await self._queue(action)
+            return await run_queue(self, action)
         try:
             dial = self.config.dial.arguments(action.destination, self.context)
         except DialTemplateError as exc:
@@ -514,55 +492,12 @@ class AGIChannel:
         except CallerHungUp:
             hung_up = True
         hung_up = hung_up or self.conn.hung_up
-        status = (await self._variable("DIALSTATUS")).upper()
+        status = (await self.variable("DIALSTATUS")).upper()
         if status in DIAL_STATUS:
             return ev.TransferResult(self.now(), DIAL_STATUS[status], status)
         if hung_up:
             return ev.Hangup(self.now())
         return ev.TransferResult(self.now(), "failed", status or None)
-
-    async def _queue(self, action: act.TransferToQueue) -> ev.Event:
-        """Queue(), then how the wait ended: QUEUESTATUS (timeout, full, empty), a member
-        (MEMBERINTERFACE, with QEHOLDTIME: the wait), the caller's hang-up (abandoned in the
-        queue), or a key that left for the exit context (a callback). The wait is the
-        gateway's own clock unless Asterisk said the hold time."""
-        await self.conn.send(agi.set_variable("QUEUE_PRIO", str(action.priority)))
-        await self.conn.send(agi.set_variable("IVRFLOW_SKILLS", ",".join(action.skills)))
-        args = queue_args(action.queue, self.config.queue_options, action.max_wait)
-        queued_at = self.now()
-        hung_up = False
-        try:
-            await self.conn.send(agi.exec_app("Queue", args), dead_ok=True)
-        except CallerHungUp:
-            hung_up = True
-        hung_up = hung_up or self.conn.hung_up
-        waited = round(self.now() - queued_at, 3)
-        status = (await self._variable("QUEUESTATUS")).upper()
-        if status in QUEUE_STATUS:
-            never_in = status in ("FULL", "JOINEMPTY", "JOINUNAVAIL")
-            wait = 0.0 if never_in else waited
-            return ev.TransferResult(
-                self.now(), QUEUE_STATUS[status], status, wait=wait, queued_at=queued_at
-            )
-        if status:
-            return ev.TransferResult(self.now(), "failed", status, queued_at=queued_at)
-        # No QUEUESTATUS: an agent answered (MEMBERINTERFACE, queues.conf setinterfacevar=yes;
-        # QEHOLDTIME with setqueueentryvar=yes), the caller hung up while queued, or a key
-        # took them to the queue's exit context.
-        if await self._variable("MEMBERINTERFACE"):
-            hold = await self._variable("QEHOLDTIME")
-            return ev.TransferResult(self.now(), "answered", wait=hold or None, queued_at=queued_at)
-        if hung_up:
-            return ev.TransferResult(
-                self.now(), "abandoned", "hangup", wait=waited, queued_at=queued_at
-            )
-        exit_context = self.config.queue_exit_context
-        if exit_context and await self._variable("CONTEXT") == exit_context:
-            key = await self._variable("EXTEN")
-            return ev.TransferResult(
-                self.now(), "callback", f"key {key}", wait=waited, queued_at=queued_at
-            )
-        return ev.TransferResult(self.now(), "answered", "no member", queued_at=queued_at)
 
     # ------------------------------------------------------------ recording
     async def record(self, action: act.Record, target: str) -> ev.Event:
