@@ -339,3 +339,108 @@ class Probe(threading.Thread):
             self.error = exc
         finally:
             self.sock.close()
+
+
+# ---------------------------------------------------------------- SIPp phones (UAS)
+# A phone Asterisk calls: the agent's in the lab queue, a customer's for callbacks. Asterisk
+# offers SDP in its INVITE; the phone answers with its own. The From/To/Contact of the INVITE
+# are kept so the phone can hang up itself (a UAS's BYE).
+
+AGENT_PORT = 5080  # the agent's phone (pjsip-lab-agent.conf)
+RINGS_MS = 3000  # the agent's phone rings this long before it answers
+
+UAS_HEAD = """\
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:phone@[local_ip]:[local_port]>"""
+RECV_INVITE = """\
+  <recv request="INVITE" crlf="true">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="them"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" assign_to="us"/>
+      <ereg regexp="sip:[^>;]*" search_in="hdr" header="Contact:" assign_to="contact"/>
+    </action>
+  </recv>
+"""
+UAS_SDP = "      Content-Type: application/sdp\n      Content-Length: [len]\n\n" + SDP
+NO_BODY = "      Content-Length: 0\n"
+OK_TO_REQUEST = """\
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+  ]]></send>
+"""
+UAS_BYE = """\
+  <send retrans="500"><![CDATA[
+      BYE [$contact] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: [$us];tag=[pid]SIPpTag01[call_number]
+      To: [$them]
+      [last_Call-ID:]
+      CSeq: 1 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+  ]]></send>
+  <recv response="200"/>
+"""
+
+
+def uas_response(status: str, body: str = NO_BODY, retrans: bool = False) -> str:
+    """One response to the INVITE (`body`: NO_BODY or UAS_SDP)."""
+    again = ' retrans="500"' if retrans else ""
+    return f"  <send{again}><![CDATA[\n      SIP/2.0 {status}\n{UAS_HEAD}\n{body}\n  ]]></send>\n"
+
+
+def answer(rings_ms: int, *, hangs_up: bool = False) -> str:
+    """Receive the INVITE, ring `rings_ms`, answer with SDP, take the ACK. A phone that
+    `hangs_up` itself (talk_then_hang_up) keeps the dialog's addresses (SIPp refuses a
+    scenario that keeps a variable it never uses)."""
+    return (
+        (RECV_INVITE if hangs_up else '  <recv request="INVITE" crlf="true"/>\n')
+        + uas_response("180 Ringing")
+        + f'  <pause milliseconds="{rings_ms}"/>\n'
+        + uas_response("200 OK", UAS_SDP, retrans=True)
+        + '  <recv request="ACK"/>\n'
+    )
+
+
+def talk_then_hang_up(talk_ms: int) -> str:
+    """After the answer: Asterisk's BYE within `talk_ms` is answered, else the phone sends one."""
+    return (
+        f'  <recv request="BYE" timeout="{talk_ms}" ontimeout="hang_up" next="bye_ok"/>\n'
+        '  <label id="hang_up"/>\n' + UAS_BYE + '  <nop next="done"/>\n'
+        '  <label id="bye_ok"/>\n' + OK_TO_REQUEST + '  <label id="done"/>\n'
+    )
+
+
+def phone(workdir: Path, name: str, body: str, port: int) -> subprocess.Popen[str]:
+    """A SIPp UAS on 127.0.0.1:`port` that takes one call as `body` says (its scenario steps)."""
+    scenario = workdir / f"phone-{name}.xml"
+    scenario.write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<scenario name="{name}">\n{body}</scenario>\n',
+        encoding="utf-8",
+    )
+    return subprocess.Popen(
+        ["sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
+         "-mi", "127.0.0.1", "-mp", str(free_port()), "-m", "1",
+         "-timeout", "60s", "-timeout_error", "-nostdin"],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def agent_phone(workdir: Path, rings_ms: int = RINGS_MS) -> subprocess.Popen[str]:
+    """The agent's phone: answers one call after `rings_ms`, then waits for the BYE."""
+    body = answer(rings_ms) + '  <recv request="BYE"/>\n' + OK_TO_REQUEST
+    return phone(workdir, "agent", body, AGENT_PORT)

@@ -6,22 +6,18 @@ asserted on the record's queue section and on Asterisk's log of what the caller 
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from asterisk_lab import Call, Lab, asterisk, sipp_ok, sipp_report
+from asterisk_lab import RINGS_MS, Call, Lab, agent_phone, asterisk, sipp_ok, sipp_report
 from test_asterisk_lab import NOT_SERVING, Server, serve_available, serving
 
 pytestmark = pytest.mark.asterisk
 __all__ = ["asterisk"]  # the fixture, used by name
 
 MAX_WAIT = 8  # seconds: the flows' max_wait, which FastAGI passes as Queue()'s timeout
-AGENT_PORT = 5080  # the agent's phone (pjsip-lab-agent.conf)
-RINGS_MS = 3000  # the agent's phone rings this long before it answers
 
 FLOW = """
 flow {name} "Queue lab: {queue}"
@@ -42,54 +38,6 @@ step sorry:
   hangup "no agent"
 """
 
-AGENT = """\
-<?xml version="1.0" encoding="UTF-8"?>
-<scenario name="the agent's phone">
-  <recv request="INVITE" crlf="true"/>
-  <send><![CDATA[
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:agent@127.0.0.1:{port}>
-      Content-Length: 0
-  ]]></send>
-  <pause milliseconds="{rings}"/>
-  <send retrans="500"><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:agent@127.0.0.1:{port}>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=agent 1 1 IN IP4 127.0.0.1
-      s=-
-      c=IN IP4 127.0.0.1
-      t=0 0
-      m=audio 6020 RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-  ]]></send>
-  <recv request="ACK"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-  ]]></send>
-</scenario>
-"""
-
 
 @pytest.fixture(scope="module")
 def server(asterisk: Lab) -> Iterator[Server]:
@@ -104,34 +52,6 @@ def server(asterisk: Lab) -> Iterator[Server]:
     # The flows' max_wait becomes Queue(name,options,URL,announceoverride,timeout)'s timeout.
     with serving(asterisk, work, flows) as srv:
         yield srv
-
-
-def agent_phone(workdir: Path) -> subprocess.Popen[str]:
-    """The agent's phone: answers one call after RINGS_MS, then waits for the BYE."""
-    scenario = workdir / "agent.xml"
-    scenario.write_text(AGENT.format(port=AGENT_PORT, rings=RINGS_MS), encoding="utf-8")
-    return subprocess.Popen(
-        [
-            "sipp",
-            "-sf",
-            str(scenario),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(AGENT_PORT),
-            "-m",
-            "1",
-            "-timeout",
-            "60s",
-            "-timeout_error",
-            "-nostdin",
-        ],  # fmt: skip
-        cwd=workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def leg(server: Server, ani: str) -> tuple[dict[str, Any], dict[str, Any]]:

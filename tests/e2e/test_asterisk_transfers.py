@@ -11,9 +11,8 @@ import textwrap
 from collections.abc import Iterator
 
 import pytest
-from asterisk_lab import Call, Lab, asterisk, sipp_ok, sipp_report
+from asterisk_lab import AGENT_PORT, Call, Lab, agent_phone, asterisk, sipp_ok, sipp_report
 from test_asterisk_lab import NOT_SERVING, Server, serve_available, serving
-from test_asterisk_queue import AGENT_PORT, agent_phone
 
 pytestmark = pytest.mark.asterisk
 __all__ = ["asterisk"]  # the fixture, used by name

@@ -10,16 +10,25 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from asterisk_lab import Lab, asterisk, free_port, pcap
+from asterisk_lab import (
+    OK_TO_REQUEST,
+    Lab,
+    agent_phone,
+    answer,
+    asterisk,
+    free_port,
+    pcap,
+    phone,
+    talk_then_hang_up,
+    uas_response,
+)
 from test_asterisk_lab import (
     NOT_SERVING,
     ROOT,
@@ -28,7 +37,6 @@ from test_asterisk_lab import (
     serve_available,
     serving,
 )
-from test_asterisk_queue import agent_phone
 
 from ivrflow.host.callback_lifecycle import Entry, LifecycleStore
 from ivrflow.host.callback_rules import RetryPolicy
@@ -43,142 +51,31 @@ AMI_PORT = int(os.environ.get("IVRFLOW_ASTERISK_AMI_PORT", "5038"))
 AMI_SECRET = os.environ.get("IVRFLOW_ASTERISK_AMI_SECRET", "ivrflow-lab")
 RING_TIMEOUT = 5  # seconds the dialer lets the customer's phone ring
 
-# The customer's phone. Asterisk offers SDP in its INVITE; the phone answers with its own.
-# The From/To/Contact of the INVITE are kept so the phone can hang up itself (a UAS's BYE).
-HEAD = """\
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:customer@[local_ip]:[local_port]>"""
-RINGING = '  <recv request="INVITE" crlf="true"/>\n'  # a phone that never answers keeps nothing
-INVITE = """\
-  <recv request="INVITE" crlf="true">
-    <action>
-      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="them"/>
-      <ereg regexp=".*" search_in="hdr" header="To:" assign_to="us"/>
-      <ereg regexp="sip:[^>;]*" search_in="hdr" header="Contact:" assign_to="contact"/>
-    </action>
-  </recv>
-"""
-RESPONSE = (
-    "  <send{retrans}><![CDATA[\n      SIP/2.0 {status}\n" + HEAD + "\n{body}\n  ]]></send>\n"
-)
-SDP = """\
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=customer 1 1 IN IP4 127.0.0.1
-      s=-
-      c=IN IP4 127.0.0.1
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=sendrecv"""
-NO_BODY = "      Content-Length: 0\n"
-OK_TO_REQUEST = """\
-  <send><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-  ]]></send>
-"""
-BYE = """\
-  <send retrans="500"><![CDATA[
-      BYE [$contact] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: [$us];tag=[pid]SIPpTag01[call_number]
-      To: [$them]
-      [last_Call-ID:]
-      CSeq: 1 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-  ]]></send>
-  <recv response="200"/>
-"""
-
-
-def response(status: str, body: str = NO_BODY, retrans: bool = False) -> str:
-    return RESPONSE.format(status=status, body=body, retrans=' retrans="500"' if retrans else "")
-
 
 def answering(key: str, talk_ms: int) -> str:
     """Rings 1 s, answers, presses `key` (RFC 2833) 3 s into the greeting, talks, hangs up."""
     return (
-        INVITE
-        + response("180 Ringing")
-        + '  <pause milliseconds="1000"/>\n'
-        + response("200 OK", SDP, retrans=True)
-        + '  <recv request="ACK"/>\n'
+        answer(1000, hangs_up=True)
         + '  <pause milliseconds="3000"/>\n'
         + f'  <nop><action><exec play_pcap_audio="{pcap(key)}"/></action></nop>\n'
-        + f'  <recv request="BYE" timeout="{talk_ms}" ontimeout="hang_up" next="bye_ok"/>\n'
-        + '  <label id="hang_up"/>\n'
-        + BYE
-        + '  <nop next="done"/>\n'
-        + '  <label id="bye_ok"/>\n'
-        + OK_TO_REQUEST
-        + '  <label id="done"/>\n'
+        + talk_then_hang_up(talk_ms)
     )
 
 
-BUSY = RINGING + response("486 Busy Here") + '  <recv request="ACK"/>\n'
+RINGING = '  <recv request="INVITE" crlf="true"/>\n'  # a phone that never answers keeps nothing
+BUSY = RINGING + uas_response("486 Busy Here") + '  <recv request="ACK"/>\n'
 # Rings until Asterisk gives up: CANCEL, then the INVITE ends 487 (the CANCEL's Via, From and
 # To are the INVITE's; its CSeq method is not).
 NO_ANSWER = (
     '  <recv request="INVITE" crlf="true">\n'
     '    <action><ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="cseq"/></action>\n'
     "  </recv>\n"
-    + response("180 Ringing")
+    + uas_response("180 Ringing")
     + '  <recv request="CANCEL"/>\n'
     + OK_TO_REQUEST
-    + response("487 Request Terminated").replace("[last_CSeq:]", "CSeq: [$cseq] INVITE")
+    + uas_response("487 Request Terminated").replace("[last_CSeq:]", "CSeq: [$cseq] INVITE")
     + '  <recv request="ACK"/>\n'
 )
-
-
-def phone(workdir: Path, name: str, body: str, port: int) -> subprocess.Popen[str]:
-    scenario = workdir / f"customer-{name}.xml"
-    scenario.write_text(
-        '<?xml version="1.0" encoding="UTF-8"?>\n<scenario name="the customer\'s phone">\n'
-        + body
-        + "</scenario>\n",
-        encoding="utf-8",
-    )
-    return subprocess.Popen(
-        [
-            "sipp",
-            "-sf",
-            str(scenario),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            str(free_port()),
-            "-m",
-            "1",
-            "-timeout",
-            "60s",
-            "-timeout_error",
-            "-nostdin",
-        ],  # fmt: skip
-        cwd=workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 @dataclass
