@@ -499,13 +499,12 @@ def test_close_cuts_calls_in_flight_after_the_deadline() -> None:
     assert record["outcome"]["kind"] == "abandoned"
 
 
-def test_prerendered_prompt_is_streamed_from_the_sounds_dir(tmp_path: Path) -> None:
-    from ivrflow.host.gateways.fastagi import SpeechRenderer
-    from ivrflow.runtime import actions as act
+def test_recorded_prompt_is_streamed_from_the_sounds_dir(tmp_path: Path) -> None:
+    from ivrflow.model.inventory import recorded_name
 
-    welcome = act.Say("Olá! Você ligou para o faturamento da ACME Energia.", "pt-BR")
-    key = SpeechRenderer.key(welcome)
-    (tmp_path / f"{key}.wav").write_bytes(b"RIFF")
+    name = recorded_name("Olá! Você ligou para o faturamento da ACME Energia.")
+    (tmp_path / "recorded" / "pt-BR").mkdir(parents=True)
+    (tmp_path / "recorded" / "pt-BR" / f"{name}.wav").write_bytes(b"RIFF")
     fake = FakeAsterisk([])
 
     async def scenario() -> Lab:
@@ -515,7 +514,7 @@ def test_prerendered_prompt_is_streamed_from_the_sounds_dir(tmp_path: Path) -> N
 
     run(scenario())
     streams = sent(fake, "STREAM FILE")
-    assert streams[0] == f'STREAM FILE "/ast/sounds/{key}" "0123456789*#"'
+    assert streams[0] == f'STREAM FILE "/ast/sounds/recorded/pt-BR/{name}" "0123456789*#"'
     assert streams[1] == 'STREAM FILE "beep" "0123456789*#"'  # not rendered: the fallback
 
 
@@ -829,9 +828,9 @@ def test_text_prompts_rendered_once_with_espeak_and_sox(
 
     run(scenario())
     first = sent(fakes[0], "STREAM FILE")[0]
-    assert first.startswith(f'STREAM FILE "{sounds.resolve()}/ivrflow-')
+    assert first.startswith(f'STREAM FILE "{sounds.resolve()}/cache/ivrflow-')
     assert sent(fakes[1], "STREAM FILE")[0] == first  # the same file, from the cache
-    wavs = sorted(p.name for p in sounds.iterdir())
+    wavs = sorted(p.name for p in (sounds / "cache").iterdir())
     assert all(w.endswith(".wav") and w.startswith("ivrflow-") for w in wavs)
     assert log.read_text().count("espeak pt-br") == len(wavs)  # rendered once each
 

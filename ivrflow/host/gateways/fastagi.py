@@ -5,8 +5,9 @@ server reads the environment, loads ``FLOWS_DIR/billing.ivr`` (the query
 arguments become session variables, ``lang``/``language`` the language) and
 drives the call with `Engine.run`, mapping actions to AGI commands:
 
-- Say → ``STREAM FILE`` of audio rendered once per text (espeak-ng + sox, cached
-  by content hash in ``--sounds-dir``). Without audio (no sounds dir, no
+- Say → ``STREAM FILE`` of a recorded file, or of audio rendered with espeak-ng + sox:
+  constant prompts once into a bounded cache, templated ones (caller data) per call into a
+  file removed at hang-up (`prompt_audio`, under ``--sounds-dir``). Without audio (no sounds dir, no
   espeak-ng/sox) the text goes to the Asterisk console with ``VERBOSE`` and a
   fallback sound is streamed instead (``--fallback-sound``, default ``beep``):
   the caller does not hear the words. Play → ``STREAM FILE``. Barge-in → escape
@@ -42,12 +43,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import ipaddress
 import logging
 import math
 import re
-import shutil
 import time
 from collections import deque
 from collections.abc import Callable
@@ -64,6 +63,8 @@ from ..engine import Engine
 from . import agi_protocol as agi
 from .agi_queue import CallerHungUp, run_queue
 from .dialstrings import DEFAULTS, DialTemplateError, DialTemplates
+from .prompt_audio import CallPrompts, SpeechRenderer
+from .prompt_cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
 from .voice import MediaServer, VoiceFailure, VoiceLeg, VoiceSettings
 
 log = logging.getLogger("ivrflow.fastagi")
@@ -96,6 +97,8 @@ class ServerConfig:
     reply_timeout: float = 3600.0  # seconds to wait for any reply (a queue can be long)
     hangup_grace: float = 2.0  # after a HANGUP notice, how long the pending reply may take
     render: bool = True  # render text with espeak-ng + sox when both are installed
+    cache_max_bytes: int = DEFAULT_MAX_BYTES  # the constant prompts' cache under sounds_dir
+    cache_max_age: float = DEFAULT_MAX_AGE  # seconds unused before a cached prompt goes
     recording_format: str = "wav"  # RECORD FILE's format (the file's extension)
     # The recordings directory as Asterisk sees it (chroot, container), when not the same path.
     recordings_seen_as: tuple[str, str] | None = None  # (ours, Asterisk's)
@@ -355,6 +358,7 @@ class AGIChannel:
     typeahead: str = ""  # keys barged in that start the next collect
     skip_prompts: bool = False  # a capture's prompt was barged: the rest of it is moot
     voice: VoiceLeg | None = None  # speech in and out through AudioSocket
+    prompts: CallPrompts = field(default_factory=lambda: CallPrompts(frozenset()))
 
     def _language(self, fallback: str) -> str:
         s = self.session
@@ -424,14 +428,18 @@ class AGIChannel:
         if isinstance(action, act.Play):
             name = _AUDIO_EXT.sub("", action.path)  # Asterisk picks the format itself
         else:
-            found = await self.renderer.sound_for(action)
-            if found is None:
+            sound = await self.renderer.sound_for(action, self.prompts)
+            if sound is None:
                 await self.conn.send(agi.verbose(f"ivrflow say: {action.text}"), dead_ok=True)
                 if not self.config.fallback_sound:
                     return None
                 name = self.config.fallback_sound
             else:
-                name = found
+                try:  # pinned until Asterisk answers: the file is not evicted while it plays
+                    reply = await self.conn.send(agi.stream_file(sound.name, escape))
+                finally:
+                    sound.release()
+                return agi.digit_from_result(reply.result_int)
         reply = await self.conn.send(agi.stream_file(name, escape))
         return agi.digit_from_result(reply.result_int)
 
@@ -563,69 +571,6 @@ class AGIChannel:
             await self.conn.send(agi.hangup())
 
 
-class SpeechRenderer:
-    """Text → a sound file name Asterisk can stream, cached by content hash."""
-
-    def __init__(self, config: ServerConfig) -> None:
-        self.config = config
-        self.espeak = shutil.which("espeak-ng") if config.render else None
-        self.sox = shutil.which("sox") if config.render else None
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    @staticmethod
-    def key(action: act.Say) -> str:
-        text = f"{action.language}\0{action.voice or ''}\0{action.text}"
-        return "ivrflow-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
-
-    def _asterisk_name(self, key: str) -> str:
-        assert self.config.sounds_dir is not None
-        base = self.config.asterisk_sounds_dir or str(self.config.sounds_dir.resolve())
-        return f"{base.rstrip('/')}/{key}"
-
-    async def sound_for(self, action: act.Say) -> str | None:
-        sounds = self.config.sounds_dir
-        if sounds is None:
-            return None
-        key = self.key(action)
-        for ext in ("wav", "sln", "gsm", "ulaw", "alaw"):
-            if (sounds / f"{key}.{ext}").is_file():
-                return self._asterisk_name(key)
-        if not (self.espeak and self.sox):
-            return None
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            target = sounds / f"{key}.wav"
-            if not target.is_file() and not await self._render(action, target):
-                return None
-        return self._asterisk_name(key)
-
-    async def _render(self, action: act.Say, target: Path) -> bool:
-        assert self.espeak and self.sox
-        target.parent.mkdir(parents=True, exist_ok=True)
-        raw = target.with_suffix(".espeak.wav")
-        tmp = target.with_suffix(".tmp.wav")
-        voice = action.language.lower()  # flow voices name cloud TTS voices, not espeak's
-        steps = (
-            [self.espeak, "-v", voice, "-w", str(raw), action.text],
-            [self.sox, str(raw), "-r", "8000", "-c", "1", "-b", "16", str(tmp)],
-        )
-        try:
-            for argv in steps:
-                proc = await asyncio.create_subprocess_exec(
-                    *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-                )
-                if await asyncio.wait_for(proc.wait(), 30) != 0:
-                    return False
-            tmp.replace(target)
-            return True
-        except (OSError, TimeoutError):
-            return False
-        finally:
-            for p in (raw, tmp):
-                with contextlib.suppress(OSError):
-                    p.unlink()
-
-
 class FastAGIServer:
     """``await server.start(host, port)``; ``await server.close(deadline)``."""
 
@@ -633,7 +578,13 @@ class FastAGIServer:
         self, engine: Engine, config: ServerConfig, clock: Callable[[], float] = time.time
     ) -> None:
         self.engine, self.config, self.clock = engine, config, clock
-        self.renderer = SpeechRenderer(config)
+        self.renderer = SpeechRenderer(
+            config.sounds_dir,
+            config.asterisk_sounds_dir,
+            render=config.render,
+            max_bytes=config.cache_max_bytes,
+            max_age=config.cache_max_age,
+        )
         self.server: asyncio.Server | None = None
         self.calls: set[asyncio.Task[None]] = set()
         self.served = 0
@@ -648,6 +599,7 @@ class FastAGIServer:
 
     async def start(self, host: str = "127.0.0.1", port: int = 4573) -> None:
         loop = asyncio.get_running_loop()
+        self.renderer.prepare()
         self.server = await loop.create_server(self._accept, host, port, backlog=1024)
         voice = self.config.voice
         if voice is not None and self.media is None:
@@ -710,6 +662,7 @@ class FastAGIServer:
                 variables=params["variables"],
             )
             channel.session = session
+            channel.prompts = self.renderer.for_call(flow)
             self.served += 1
             try:
                 await self.engine.run(session, channel)
@@ -732,6 +685,8 @@ class FastAGIServer:
                 with contextlib.suppress(Exception):  # the stream must not outlive the call
                     await leg.voice.turn.close()
             await conn.close()
+            if isinstance(leg, AGIChannel):
+                leg.prompts.close()  # the caller's data, rendered for this call only
 
     async def close(self, deadline: float = 10.0) -> None:
         """Stop accepting; let calls in flight finish within `deadline` seconds, then cut them."""
