@@ -32,6 +32,7 @@ COMMANDS = {
     "traffic": "predict what a flow does to the contact center: IVR time, queues, ASA, SL",
     "recover": "write the records of calls a crashed server left unfinished",
     "callbacks": "list, show, cancel and retry stored callbacks; run the dispatcher that calls back",
+    "prompts": "list every prompt of a flow (for recording), pre-render the constant ones",
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..host.gateways import hosting
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from .prompts import add_cache_options
 
 NAME = "serve"
 HELP = "run flows behind telephony: a FastAGI server for Asterisk, or a webhook"
@@ -139,6 +140,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="the sounds dir as Asterisk sees it (default: the absolute --sounds-dir)",
     )
+    add_cache_options(a)
     a.add_argument(
         "--fallback-sound",
         default="beep",
@@ -260,6 +262,8 @@ async def _serve_agi(args: argparse.Namespace) -> int:
         sounds_dir=Path(args.sounds_dir) if args.sounds_dir else None,
         asterisk_sounds_dir=args.asterisk_sounds_dir,
         fallback_sound=args.fallback_sound or None,
+        cache_max_bytes=args.prompt_cache_size,
+        cache_max_age=args.prompt_cache_age,
         dial=dial,
         queue_options=args.queue_options,
         allow=allow,
@@ -290,6 +294,14 @@ async def _serve_agi(args: argparse.Namespace) -> int:
             found.close()
             return EXIT_USAGE
     server = FastAGIServer(engine, config)
+    served: list[Any] = []
+    if config.sounds_dir is not None:
+        from . import prompts
+
+        served = prompts.served_flows(engine, flows_dir)
+        if not prompts.check_agi(server.renderer, served, args.prompt_language):
+            found.close()
+            return EXIT_FAILED
     try:
         _configure_functions(server, engine, args)
     except Exception as exc:
@@ -323,6 +335,13 @@ async def _serve_agi(args: argparse.Namespace) -> int:
         found.close()
         return EXIT_FAILED
     replaying = asyncio.create_task(found.keep_replaying())
+    prerendering: asyncio.Task[None] | None = None
+    if config.sounds_dir is not None:
+        from .prompts import prerender_agi
+
+        prerendering = asyncio.create_task(
+            prerender_agi(server.renderer, served, args.prompt_language)
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -333,6 +352,8 @@ async def _serve_agi(args: argparse.Namespace) -> int:
     await server.close(args.shutdown_deadline)
     await found.stop_ops()
     replaying.cancel()
+    if prerendering is not None:
+        prerendering.cancel()
     found.replay()
     found.close()
     return EXIT_OK

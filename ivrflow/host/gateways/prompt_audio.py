@@ -227,8 +227,9 @@ class SpeechRenderer:
         sox to 8 kHz mono 16-bit, written beside `target` and renamed onto it."""
         assert self.espeak and self.sox
         target.parent.mkdir(parents=True, exist_ok=True)
-        raw = target.with_suffix(".espeak.wav")
-        tmp = target.with_suffix(".tmp.wav")
+        token = secrets.token_hex(4)  # two renders of one text never share a scratch file
+        raw = target.with_suffix(f".{token}.espeak.wav")
+        tmp = target.with_suffix(f".{token}.tmp.wav")
         voice = language.lower()  # flow voices name cloud TTS voices, not espeak's
         steps = (
             ([self.espeak, "-v", voice, "-w", str(raw), "--stdin"], text.encode("utf-8")),
@@ -293,13 +294,14 @@ class SpeechRenderer:
         gate = asyncio.Semaphore(max(1, parallel))
 
         async def one(key: str, p: PromptText) -> None:
-            async with gate:
-                ok = await self.render(p.text, p.language, self.cache.path(key))
-            if ok:
-                self.cache.add(key)
-                done.rendered += 1
-            else:
-                done.failed += 1
+            async with gate, self._locks.setdefault(key, asyncio.Lock()):
+                if key in self.cache:  # a call rendered it meanwhile
+                    done.cached += 1
+                elif await self.render(p.text, p.language, self.cache.path(key)):
+                    self.cache.add(key)
+                    done.rendered += 1
+                else:
+                    done.failed += 1
 
         await asyncio.gather(*(one(k, p) for k, p in todo.items()))
         return done
