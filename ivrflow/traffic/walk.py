@@ -30,19 +30,18 @@ import datetime as dt
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
 from .. import model as fm
 from ..model import hours as hours_mod
-from ..model import phone, prompts
+from ..model import phone
 from ..model.escalation import escalate, exit_of, spent
 from ..model.index import body_index
-from ..runtime.evaluate import EvaluationError, evaluate, truthy
-from .durations import PLAY_DEFAULT, audio_seconds, speech_seconds, wpm_for
+from ..runtime.evaluate import EvaluationError, evaluate
 from .flowinfo import expr_text, relevant_variables
 from .model import StateModel, TrafficModel, choice_keys
+from .walk_body import UNKNOWN, BodyRunner, Env, Leaf, Scope, Unknowable
 
 __all__ = [
     "END",
@@ -68,21 +67,6 @@ _IN_ERROR = "\x00in_error"
 RECORDED_MESSAGE = 20.0  # seconds a caller speaks into a `record` state (its `max` caps it)
 
 
-class _UnknownValue:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "unknown"
-
-
-UNKNOWN: Any = _UnknownValue()  # a value the model does not give (a captured number, …)
-
-
-class _Unknowable(Exception):
-    """Evaluation reached a value the model does not give."""
-
-
-Env: TypeAlias = dict[str, Any]
 Frames: TypeAlias = tuple[tuple[int, int], ...]  # (body number, statement index)
 StackEntry: TypeAlias = tuple[str, str, Frames, tuple[int, int]]
 # One way a visit ends: (probability, seconds, what, target)
@@ -118,47 +102,7 @@ def _freeze(v: Any) -> Any:
     return v
 
 
-class _Scope:
-    """What a condition sees during the walk; unknown values raise `_Unknowable`."""
-
-    __slots__ = ("flow", "env", "hours")
-
-    def __init__(self, flow: fm.Flow, env: Env, hours: Mapping[str, tuple[bool, bool, bool]]):
-        self.flow, self.env, self.hours = flow, env, hours
-
-    def variable(self, name: str) -> Any:
-        if name == "now":
-            raise _Unknowable
-        try:
-            value = self.env[name]
-        except KeyError:
-            raise EvaluationError(f"'{name}' has no value yet") from None
-        if value is UNKNOWN:
-            raise _Unknowable
-        return value
-
-    def number_list(self, name: str) -> Any:
-        return self.flow.lists[name].numbers
-
-    def hours_status(self, name: str, function: str) -> bool:
-        is_open, holiday, emergency = self.hours[name]
-        if function == "emergency":
-            return emergency
-        if function == "holiday":
-            return holiday
-        return is_open if function == "open" else not is_open
-
-
-@dataclass(frozen=True, slots=True)
-class _Leaf:
-    p: float
-    seconds: float
-    env: Env
-    result: tuple[Any, ...]  # ("goto", t) ("hangup", reason, outcome) ("call", t, frames)
-    # ("return",) ("end",) ("error", reason)
-
-
-class Walker:
+class Walker(BodyRunner):
     """The compiled walk of one flow under one traffic model."""
 
     def __init__(self, flow: fm.Flow, model: TrafficModel) -> None:
@@ -251,8 +195,8 @@ class Walker:
         env: Env = fm.builtin_values(self.flow, ani=ani, dnis=dnis, call_id=UNKNOWN)
         for name, expr in self.flow.variables.items():
             try:
-                env[name] = evaluate(expr, _Scope(self.flow, env, {}))
-            except (_Unknowable, EvaluationError):
+                env[name] = evaluate(expr, Scope(self.flow, env, {}))
+            except (Unknowable, EvaluationError):
                 env[name] = UNKNOWN
         return self._node(self.flow.start, (0, 0), (), "enter", env)
 
@@ -329,9 +273,9 @@ class Walker:
             return
         assert state.queue_expr is not None
         try:
-            known = evaluate(state.queue_expr, _Scope(self.flow, node.env, hours))
+            known = evaluate(state.queue_expr, Scope(self.flow, node.env, hours))
             queues = [known] if known in state.queues else []
-        except (_Unknowable, EvaluationError):
+        except (Unknowable, EvaluationError):
             queues = list(state.queues)
         if not queues:  # a value no queue has: the transfer's failed branch, as at run time
             failed = state.on_result.get("failed")
@@ -353,7 +297,7 @@ class Walker:
         node: Node,
         role: str,
         counts: tuple[int, int],
-        leaf: _Leaf,
+        leaf: Leaf,
         hours: Mapping[str, tuple[bool, bool, bool]],
     ) -> Iterator[Row]:
         """Where a body's end leads: another node, the call's end, or more of this state."""
@@ -371,7 +315,7 @@ class Walker:
                 yield (p, seconds, END, self._outcome(env, "self_served", "flow ended the call"))
             elif target == fm.RETURN:
                 yield from self._settle(
-                    node, role, counts, _Leaf(p, seconds, env, ("return",)), hours
+                    node, role, counts, Leaf(p, seconds, env, ("return",)), hours
                 )
             else:
                 yield (p, seconds, NEXT, self._node(target, (0, 0), stack, "enter", env))
@@ -659,8 +603,8 @@ class Walker:
         hours: Mapping[str, tuple[bool, bool, bool]],
     ) -> Iterator[Row]:
         try:
-            number = evaluate(offer.number, _Scope(self.flow, env, hours))
-        except (_Unknowable, EvaluationError):
+            number = evaluate(offer.number, Scope(self.flow, env, hours))
+        except (Unknowable, EvaluationError):
             number = "+10000000000"  # a number the caller keyed earlier: taken as dialable
         if not number or phone.normalize(str(number), self.flow.settings.country) is None:
             # Withheld: the caller keys a number (the default prompt, then ~11 keys and #).
@@ -714,137 +658,6 @@ class Walker:
                 yield (p, seconds, END, self._outcome(env, "error", "retries exhausted"))
             return
         yield (p, seconds, NEXT, self._node(node.state, counts, node.stack, "repeat", env))
-
-    # ------------------------------------------------------------ statements
-    def _run(
-        self,
-        body: fm.Body,
-        start: int,
-        rest: tuple[tuple[fm.Body, int], ...],
-        env: Env,
-        p: float,
-        seconds: float,
-        state: str,
-        hours: Mapping[str, tuple[bool, bool, bool]],
-    ) -> Iterator[_Leaf]:
-        """Run statements from `start`, forking where the model decides; one leaf per way out."""
-        i = start
-        while i < len(body):
-            stmt = body[i]
-            i += 1
-            if isinstance(stmt, fm.Say):
-                seconds += self._say_seconds(stmt, env)
-            elif isinstance(stmt, fm.Play):
-                seconds += self._play_seconds(stmt.path)
-            elif isinstance(stmt, fm.Assign):
-                try:
-                    value = evaluate(stmt.value, _Scope(self.flow, env, hours))
-                except _Unknowable:
-                    value = UNKNOWN
-                except EvaluationError as exc:
-                    yield _Leaf(p, seconds, env, ("error", str(exc)))
-                    return
-                env = {**env, stmt.name: value}
-            elif isinstance(stmt, fm.Goto):
-                yield _Leaf(p, seconds, env, ("goto", stmt.target))
-                return
-            elif isinstance(stmt, fm.Hangup):
-                yield _Leaf(p, seconds, env, ("hangup", stmt.reason, stmt.outcome))
-                return
-            elif isinstance(stmt, fm.CallSub):
-                yield _Leaf(p, seconds, env, ("call", stmt.target, ((body, i), *rest)))
-                return
-            elif isinstance(stmt, fm.Return):
-                yield _Leaf(p, seconds, env, ("return",))
-                return
-            else:
-                try:
-                    blocks = self._choose(stmt, env, state, hours)
-                except EvaluationError as exc:
-                    yield _Leaf(p, seconds, env, ("error", str(exc)))
-                    return
-                outer = ((body, i), *rest)
-                for share, block in blocks:
-                    yield from self._run(block, 0, outer, env, p * share, seconds, state, hours)
-                return
-        if rest:
-            (b, j), *more = rest
-            yield from self._run(b, j, tuple(more), env, p, seconds, state, hours)
-        else:
-            yield _Leaf(p, seconds, env, ("end",))
-
-    def _choose(
-        self,
-        stmt: fm.If | fm.Switch | fm.Split,
-        env: Env,
-        state: str,
-        hours: Mapping[str, tuple[bool, bool, bool]],
-    ) -> list[tuple[float, fm.Body]]:
-        scope = _Scope(self.flow, env, hours)
-        if isinstance(stmt, fm.Split):
-            return [(w / 100.0, b) for w, b in stmt.branches]
-        if isinstance(stmt, fm.If):
-            out: list[tuple[float, fm.Body]] = []
-            left = 1.0
-            for cond, block in stmt.branches:
-                if cond is None:
-                    out.append((left, block))
-                    return out
-                try:
-                    if truthy(evaluate(cond, scope)):
-                        out.append((left, block))
-                        return out
-                except _Unknowable:
-                    share = self._assume(f"{state}: {expr_text(cond)}")
-                    out.append((left * share, block))
-                    left *= 1 - share
-            out.append((left, ()))
-            return out
-        try:
-            subject = evaluate(stmt.subject, scope)
-        except _Unknowable:
-            self._assume(f"{state}: switch {expr_text(stmt.subject)}", equal=True)
-            blocks = [b for _, b in stmt.cases]
-            if not any(v == () for v, _ in stmt.cases):
-                blocks.append(())
-            return [(1.0 / len(blocks), b) for b in blocks]
-        for values, block in stmt.cases:
-            if not values or subject in values:
-                return [(1.0, block)]
-        return [(1.0, ())]
-
-    def _assume(self, key: str, equal: bool = False) -> float:
-        share = self.model.conditions.get(key)
-        if share is None:
-            share = self.model.unknown_condition
-            self.assumed[key] = -1.0 if equal else share
-        return share
-
-    # ------------------------------------------------------------ durations
-    def _say_seconds(self, say: fm.Say, env: Env) -> float:
-        language = say.language or env.get("language") or self.flow.settings.language
-        if not isinstance(language, str):
-            language = self.flow.settings.language
-        text = prompts.in_language(say.text, language) or ""
-        rate = wpm_for(language, self.model.wpm, self.model.default_wpm)
-        return speech_seconds(text, rate)
-
-    def _play_seconds(self, path: str) -> float:
-        if path in self.model.audio:
-            return self.model.audio[path]
-        measured = audio_seconds(str(self.base / path))
-        return measured if measured is not None else PLAY_DEFAULT
-
-    def _default_seconds(self, key: str, env: Env) -> float:
-        language = env.get("language")
-        language = language if isinstance(language, str) else self.flow.settings.language
-        override = self.flow.prompts.get(key)  # the flow's own text for it, as the call says
-        text = (
-            prompts.in_language(override.text, language) or ""
-            if override is not None
-            else prompts.default(key, language, ewt="três minutos", position="4", phrase="x")
-        )
-        return speech_seconds(text, wpm_for(language, self.model.wpm, self.model.default_wpm))
 
 
 def _thaw(value: Any) -> Any:
