@@ -41,6 +41,7 @@ NEEDS_WAIT = frozenset({"answered", "abandoned", "left_for_callback", "timeout",
 # Outcomes after which the call is the ACD's (or gone): the IVR's part ended at queued_at.
 HANDED_OVER = frozenset({"answered", "abandoned"})
 MAX_WAIT = 1e7  # seconds; more is garbage, not a wait
+MAX_TEXT = 200  # characters of a gateway's text (detail, reason) the record keeps
 
 
 def open_leg(
@@ -78,7 +79,7 @@ def close_leg(call: CallState, e: ev.TransferResult) -> dict[str, Any] | None:
         wait = 0.0  # never got in
     leg.update(queued_at=round(queued_at, 3), wait=None if wait is None else round(wait, 3))
     if e.detail:
-        leg["detail"] = scrub(call, str(e.detail))[:200]
+        leg["detail"] = scrub(call, str(e.detail))[:MAX_TEXT]
     if e.status == "queued":
         problems.append("the call was handed over without a report of how the wait ended")
     elif outcome == "failed" and not problems:
@@ -87,7 +88,7 @@ def close_leg(call: CallState, e: ev.TransferResult) -> dict[str, Any] | None:
         outcome = "overflow"  # the flow's maximum wait: its noanswer branch takes the caller
     if problems:
         outcome = "failed"
-        leg["reason"] = "; ".join(problems)
+        leg["reason"] = "; ".join(problems)[:MAX_TEXT]  # a gateway's garbage, bounded
     leg["outcome"] = outcome
     leg["ended_call"] = outcome in HANDED_OVER or e.status in ("answered", "queued")
     return leg
@@ -146,6 +147,8 @@ def _leg_record(leg: dict[str, Any], iso: Any) -> dict[str, Any]:
 
 __all__ = [
     "HANDED_OVER",
+    "MAX_TEXT",
+    "MAX_WAIT",
     "NEEDS_WAIT",
     "QUEUE_OUTCOMES",
     "WAIT_OUTCOME",

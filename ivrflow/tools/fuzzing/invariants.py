@@ -24,7 +24,7 @@ from typing import Any
 
 from ... import model
 from ...model.walk import bodies, walk
-from ...runtime.queue_leg import MAX_WAIT, NEEDS_WAIT, QUEUE_OUTCOMES
+from ...runtime.queue_leg import MAX_TEXT, MAX_WAIT, NEEDS_WAIT, QUEUE_OUTCOMES
 from ...runtime.record import OUTCOMES, TRANSFER_TARGETS
 from ..testing import SPEECH_RATE
 
@@ -144,4 +144,9 @@ def check_queue_leg(leg: Any) -> str | None:
         return f"queue outcome {outcome} without a wait"
     if wait is not None and not (isinstance(wait, int | float) and 0 <= wait < MAX_WAIT):
         return f"queue wait {wait!r:.40} is not a number of seconds"
+    for field in ("reason", "detail"):
+        if len(str(leg.get(field) or "")) > MAX_TEXT:
+            return (
+                f"queue {field} is longer than {MAX_TEXT} characters (a gateway's text, unbounded)"
+            )
     return None
