@@ -208,3 +208,22 @@ def test_start_removes_what_dead_calls_and_the_old_cache_left(tmp_path: Path) ->
     SpeechRenderer(sounds, render=False).prepare()
     assert not (sounds / "calls").exists()
     assert not list(sounds.glob("ivrflow-*.wav"))
+
+
+def test_voicebot_keeps_no_templated_prompt_in_memory() -> None:
+    from ivrflow.host.voice.synthesis import CachedSynthesizer
+
+    said: list[str] = []
+
+    class Engine:
+        def synthesize(self, text: str, language: str, voice: str | None = None) -> bytes:
+            said.append(text)
+            return text.encode()
+
+    synth = CachedSynthesizer(Engine())
+    for _ in range(2):
+        synth.synthesize("Your balance is 1234.", "en-US", None, keep=False)
+        synth.synthesize("Main menu.", "en-US")
+    assert said == ["Your balance is 1234.", "Main menu.", "Your balance is 1234."]
+    assert synth.cached("Your balance is 1234.", "en-US") is None
+    assert synth.cached("Main menu.", "en-US") == b"Main menu."

@@ -406,7 +406,8 @@ class AGIChannel:
             language = self._language(action.language)
             recognizer = self.voice.recognizer_for(spec, language)
             if spec is not None and recognizer is not None:
-                return await self.voice.play(action, spec, recognizer, language)
+                keep = action.text in self.prompts.constant  # templated: not kept
+                return await self.voice.play(action, spec, recognizer, language, keep)
         await self._end_voice_turn()
         if self.typeahead and action.barge_in and phase in SINGLE_KEY_PHASES:
             keys, self.typeahead = self.typeahead, ""  # typed ahead: the prompt is moot
@@ -684,9 +685,9 @@ class FastAGIServer:
             if isinstance(leg, AGIChannel) and leg.voice is not None and leg.voice.turn:
                 with contextlib.suppress(Exception):  # the stream must not outlive the call
                     await leg.voice.turn.close()
-            await conn.close()
-            if isinstance(leg, AGIChannel):
+            if isinstance(leg, AGIChannel):  # before any await: a cancelled call too
                 leg.prompts.close()  # the caller's data, rendered for this call only
+            await conn.close()
 
     async def close(self, deadline: float = 10.0) -> None:
         """Stop accepting; let calls in flight finish within `deadline` seconds, then cut them."""

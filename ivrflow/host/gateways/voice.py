@@ -458,14 +458,20 @@ class VoiceLeg:
         return found
 
     async def play(
-        self, action: act.Say, spec: act.Collect, recognizer: Recognizer, language: str
+        self,
+        action: act.Say,
+        spec: act.Collect,
+        recognizer: Recognizer,
+        language: str,
+        keep: bool = True,
     ) -> ev.Event | None:
+        """`keep`: the prompt is constant (the same words every call) and may be cached."""
         synth = self.settings.synthesizer
         pcm = synth.cached(action.text, action.language, action.voice)
         if pcm is None:
             try:
                 pcm = await asyncio.to_thread(
-                    synth.synthesize, action.text, action.language, action.voice
+                    synth.synthesize, action.text, action.language, action.voice, keep
                 )
             except Exception as exc:  # an engine that fails: the words go unsaid, the turn goes on
                 log.warning("voice: cannot synthesize a prompt: %s", exc)

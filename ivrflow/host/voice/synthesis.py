@@ -2,7 +2,8 @@
 
 A `Synthesizer` turns a prompt's text into 8 kHz signed linear 16-bit mono PCM, the format
 AudioSocket plays; it runs in a worker thread. `CachedSynthesizer` keeps what was rendered,
-by language, voice and text, so a menu read a second time costs nothing. Another engine
+by language, voice and text, so a menu read a second time costs nothing; a templated
+prompt (caller data) is synthesized for its call and not kept. Another engine
 (a cloud TTS, Piper) implements `synthesize` and is handed to the gateway instead.
 """
 
@@ -74,11 +75,16 @@ class CachedSynthesizer:
                 self._cache.move_to_end(key)
             return pcm
 
-    def synthesize(self, text: str, language: str, voice: str | None = None) -> bytes:
+    def synthesize(
+        self, text: str, language: str, voice: str | None = None, keep: bool = True
+    ) -> bytes:
+        """`keep=False` for a templated prompt (the caller's data): rendered, never kept."""
         found = self.cached(text, language, voice)
         if found is not None:
             return found
         pcm = self.engine.synthesize(text, language, voice)
+        if not keep:
+            return pcm
         with self._lock:
             self._cache[(text, language, voice)] = pcm
             self._size += len(pcm)
