@@ -39,6 +39,27 @@ def check(
         _missing_languages(ctx, states, language)
     for state in states.values():
         _silent_loop(ctx, state, states, decls)
+        _place_lost(ctx, state, states)
+
+
+def _place_lost(ctx: Context, state: model.State, states: Mapping[str, model.State]) -> None:
+    """W242: a key that leaves the queue for anything but a callback offer: the caller gives
+    up their place (a callback keeps it: the request carries the time already waited)."""
+    if not isinstance(state, model.Transfer) or state.hold is None:
+        return
+    for key, body in state.hold.keys.items():
+        gotos = [s for s in walk(body) if isinstance(s, model.Goto)]
+        if any(isinstance(states.get(g.target), model.CallbackOffer) for g in gotos):
+            continue
+        where = body[-1].where if body else state.hold.where
+        ctx.warning(
+            "W242",
+            f"key {key} leaves the queue without a callback: the caller loses their place",
+            where.span,
+            "send it to a callback state (-> offer_callback): the callback keeps the time "
+            "already waited",
+            where.path,
+        )
 
 
 def _reach(graph: Mapping[str, tuple[set[str], bool]], start: str) -> set[str]:

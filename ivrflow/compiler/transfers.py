@@ -13,6 +13,7 @@ from ..lang import ast
 from ..model import destinations
 from .branches import sort_branches
 from .expressions import compile_expr
+from .hold import hold, is_hold
 from .kinds import StateEnv, StateParts
 from .settings import Settings
 from .vocabulary import TRANSFER_SETTINGS, TRANSFER_WORDS
@@ -60,12 +61,14 @@ def transfer(env: StateEnv, parts: StateParts) -> model.Transfer:
                 where,
                 did_you_mean(word, ANNOUNCEMENTS) or "announce ewt, position or both",
             )
+    holds = [b for b in parts.branches if is_hold(b)]
+    branches = [b for b in parts.branches if not is_hold(b)]
     outcomes, _, _ = sort_branches(
-        env.statements, parts.branches, TRANSFER_WORDS, "a transfer", env.defaults.input
+        env.statements, branches, TRANSFER_WORDS, "a transfer", env.defaults.input
     )
-    max_wait = _max_wait(
-        env, s, queue is not None or queue_expr is not None, "noanswer" in outcomes
-    )
+    to_queue = queue is not None or queue_expr is not None
+    max_wait = _max_wait(env, s, to_queue, "noanswer" in outcomes)
+    in_queue = hold(env, holds, to_queue, max_wait)
     return model.Transfer(
         decl.name,
         ctx.where(decl.span),
@@ -81,6 +84,7 @@ def transfer(env: StateEnv, parts: StateParts) -> model.Transfer:
         queue_expr,
         queues,
         max_wait,
+        in_queue,
     )
 
 

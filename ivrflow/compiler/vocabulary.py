@@ -39,6 +39,11 @@ TRANSFER_SETTINGS = {
     "announce": "tell the caller the wait: ewt, position or both",
     "max_wait": "the longest a caller waits in the queue; then the noanswer branch (overflow)",
 }
+HOLD_SETTINGS = {  # a transfer's `while waiting:` block
+    "music": "the music on hold: a class (Asterisk's musiconhold.conf) or a URL",
+    "every": "how often the periodic message and announcements play, like 45s",
+    "announce": "what each announcement tells: position, ewt or both",
+}
 CALLBACK_SETTINGS = INPUT_SETTINGS | {
     "queue": "the queue that will call back",
     "number": "the number to call back (the caller's by default)",
@@ -96,6 +101,7 @@ __all__ = [
     "READ_ONLY",
     "RECORD_SETTINGS",
     "RECORD_WORDS",
+    "HOLD_SETTINGS",
     "TRANSFER_SETTINGS",
     "TRANSFER_WORDS",
 ]

@@ -361,6 +361,19 @@ class Lookup:
 
 
 @dataclass(frozen=True, slots=True)
+class Hold:
+    """A queue transfer's `while waiting:` block: what the queued caller hears and may do
+    until an agent answers (docs/language.md, "While the caller waits")."""
+
+    where: Where
+    music: str | None  # the music-on-hold class (Asterisk), or a URL the webhook plays
+    every: float  # seconds between the periodic announcements
+    announce: tuple[str, ...]  # "position", "ewt": said with each announcement
+    message: Body  # say/play statements: the periodic message
+    keys: Mapping[str, Body]  # a key that leaves the queue → where the caller goes
+
+
+@dataclass(frozen=True, slots=True)
 class Transfer:
     name: str
     where: Where
@@ -376,6 +389,7 @@ class Transfer:
     queue_expr: Expression | None = None  # a queue chosen at run time (`queue target`)
     queues: tuple[str, ...] = ()  # every queue it may reach: (queue,), or `among`, or all
     max_wait: float | None = None  # seconds in the queue before the noanswer branch (overflow)
+    hold: Hold | None = None  # `while waiting:`: the in-queue flow
 
     @property
     def to_queue(self) -> bool:
@@ -601,6 +615,7 @@ __all__ = [
     "Step",
     "Switch",
     "Test",
+    "Hold",
     "Transfer",
     "Validator",
     "Var",

@@ -31,6 +31,9 @@ def bodies(state: model.State) -> Iterator[model.Body]:
     elif isinstance(state, model.Transfer):
         yield state.body
         yield from state.on_result.values()
+        if state.hold is not None:
+            yield state.hold.message
+            yield from state.hold.keys.values()
     elif isinstance(state, model.Record):
         yield state.prompt
         yield state.ok

@@ -81,12 +81,27 @@ class GetQueueStatus(_AsDict):
 
 
 @dataclass(slots=True)
+class HoldPlan(_AsDict):
+    """A queue transfer's `while waiting:` as the gateway plays it: the music, every `every`
+    seconds the message (rendered when the call was queued) and the caller's position and
+    EWT (`announce`, as the queue says them then), and the keys that leave the queue (the
+    gateway answers `TransferResult(status="callback", key=…)`)."""
+
+    music: str | None
+    every: float
+    announce: tuple[str, ...]
+    message: tuple[Say | Play, ...]
+    keys: tuple[str, ...]
+
+
+@dataclass(slots=True)
 class TransferToQueue(_AsDict):
     queue: str
     priority: int
     skills: tuple[str, ...]
     ewt: float | None
     max_wait: float | None = None  # the flow's: the gateway ends the wait with `noanswer`
+    hold: HoldPlan | None = None  # the flow's in-queue experience (`while waiting:`)
 
 
 @dataclass(slots=True)
@@ -149,6 +164,7 @@ __all__ = [
     "Collect",
     "GetQueueStatus",
     "Hangup",
+    "HoldPlan",
     "Lookup",
     "Play",
     "Record",

@@ -88,6 +88,7 @@ class TransferResult:
     detail: str | None = None
     wait: Any = None
     queued_at: Any = None
+    key: Any = None  # status "callback": the key that left the queue (`while waiting`)
 
 
 @dataclass(slots=True)

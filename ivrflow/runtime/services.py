@@ -180,8 +180,24 @@ def transfer(call: CallState) -> Result | None:
     priority = evaluate(tr.priority, call) if tr.priority is not None else declared.priority
     skills = tr.skills or declared.skills
     open_leg(call, queue, float(ewt) if told and ewt is not None else None, tr.max_wait)
-    call.out.append(act.TransferToQueue(queue, int(priority or 0), skills, ewt, tr.max_wait))
+    plan = _hold_plan(call, tr.hold) if tr.hold is not None else None
+    call.out.append(act.TransferToQueue(queue, int(priority or 0), skills, ewt, tr.max_wait, plan))
     return None
+
+
+def _hold_plan(call: CallState, hold: model.Hold) -> act.HoldPlan:
+    """`while waiting:` for the gateway: its message rendered now, for this call."""
+    out, call.out = call.out, []
+    try:
+        for stmt in hold.message:
+            if isinstance(stmt, model.Say):
+                say(call, stmt)
+            elif isinstance(stmt, model.Play):
+                call.out.append(act.Play(stmt.path, True))
+        message = tuple(a for a in call.out if isinstance(a, act.Say | act.Play))
+    finally:
+        call.out = out
+    return act.HoldPlan(hold.music, hold.every, hold.announce, message, tuple(hold.keys))
 
 
 def _destination(
@@ -205,6 +221,15 @@ def on_transfer(call: CallState, e: ev.TransferResult) -> Result | None:
     tr = call.flow.states[call.state]
     assert isinstance(tr, model.Transfer)
     leg = close_leg(call, e) if tr.to_queue else None
+    key = str(e.key) if e.key is not None else None
+    if e.status == "callback" and tr.hold is not None and key is not None and key in tr.hold.keys:
+        # A key of `while waiting` left the queue: its branch; a callback it leads to keeps
+        # the caller's place (the request carries the time already waited).
+        if leg is not None:
+            leg["key"] = key
+            if leg["outcome"] == "left_for_callback":
+                call.vars["queue_wait"] = leg["wait"]
+        return run_body(call, tr.hold.keys[key], BRANCH_END, f"key {key}")
     if e.status in ("answered", "queued") or (leg is not None and leg["ended_call"]):
         edge(call, "(transfer)", "")
         if tr.kind is None:
@@ -295,8 +320,25 @@ def store_callback(call: CallState, offer: model.CallbackOffer) -> None:
             call.ani,
             _window(call, offer),
             call.now,
+            _place_kept(call),
         )
     )
+
+
+def _place_kept(call: CallState) -> dict[str, Any]:
+    """A callback asked for from the queue (a key of `while waiting`) keeps the caller's
+    place: the time already waited and when the wait began go with the request."""
+    legs = call.queue_legs
+    if not legs or legs[-1].get("outcome") != "left_for_callback" or not legs[-1].get("key"):
+        return {}
+    leg = legs[-1]
+    if leg.get("wait") is None:
+        return {}
+    return {
+        "waited": float(leg["wait"]),
+        "queued_at": float(leg["queued_at"]),
+        "from_queue": leg["queue"],
+    }
 
 
 def on_callback(call: CallState, e: ev.CallbackStored | ev.CallbackFailed) -> Result | None:
