@@ -33,6 +33,7 @@ COMMANDS = {
     "recover": "write the records of calls a crashed server left unfinished",
     "callbacks": "list, show, cancel and retry stored callbacks; run the dispatcher that calls back",
     "prompts": "list every prompt of a flow (for recording), pre-render the constant ones",
+    "asterisk": "write Asterisk configuration from flows: queues.conf for their in-queue flows",
 }
 
 

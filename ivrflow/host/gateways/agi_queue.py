@@ -99,7 +99,7 @@ async def run_queue(ch: QueueChannel, action: act.TransferToQueue) -> ev.Event:
     if exit_context and await ch.variable("CONTEXT") == exit_context:
         key = await ch.variable("EXTEN")
         return ev.TransferResult(
-            ch.now(), "callback", f"key {key}", wait=waited, queued_at=queued_at
+            ch.now(), "callback", f"key {key}", wait=waited, queued_at=queued_at, key=key
         )
     return ev.TransferResult(ch.now(), "answered", "no member", queued_at=queued_at)
 

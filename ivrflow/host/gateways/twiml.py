@@ -18,8 +18,10 @@ import asyncio
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
+from ...model import prompts, sayas
 from ...model.destinations import Destination
 from ...runtime import actions as act
 from ...runtime import events as ev
@@ -50,6 +52,7 @@ class Page:
         self.root = ET.Element("Response")
         self.pending: list[tuple[ET.Element, bool]] = []  # (element, barge-in)
         self.hung_up = False
+        self.hold: dict[str, Any] | None = None  # an <Enqueue>'s in-queue flow, for its wait page
 
     def prompt(self, element: ET.Element, barge_in: bool) -> None:
         self.pending.append((element, barge_in))
@@ -129,6 +132,63 @@ def wait_page(queue_time: str | None, max_wait: str | None) -> str:
     else:
         page.add("Play", HOLD_MUSIC)
     return page.render()
+
+
+def hold_page(
+    plan: Mapping[str, Any] | None,
+    fields: Mapping[str, str],
+    max_wait: str | None,
+    key_url: str,
+    base: str | None = None,
+) -> str:
+    """<Enqueue waitUrl>'s answer for a transfer with `while waiting:`, asked again each time
+    it ends. <Leave/> once the caller has waited the flow's maximum (QueueTime); else, inside
+    a one-key <Gather> that posts to `key_url`, the flow's message, the caller's position and
+    EWT as Twilio says them now (QueuePosition, AvgQueueTime) and the hold music — a URL
+    plays it, a class plays Twilio's default music — or, with no music, a <Pause> of `every`
+    seconds. Without a plan (no session), plain hold music: the caller still waits."""
+    waited, limit = _number(fields.get("QueueTime")), _number(max_wait)
+    page = Page()
+    if limit and waited is not None and waited >= limit:
+        page.add("Leave")
+        return page.render()
+    if not plan:
+        page.add("Play", HOLD_MUSIC)
+        return page.render()
+    language = str(plan.get("language") or "en-US")
+    gather = page.add("Gather", numDigits="1", action=key_url, method="POST", timeout="1")
+    for item in plan.get("message") or ():
+        if item.get("text") is not None:
+            say = ET.SubElement(gather, "Say", {"language": str(item.get("language") or language)})
+            say.text = str(item["text"])
+        elif item.get("path"):
+            ET.SubElement(gather, "Play").text = play_url(str(item["path"]), base)
+    announce = tuple(plan.get("announce") or ())
+    position = _number(fields.get("QueuePosition"))
+    if "position" in announce and position is not None and position >= 1:
+        text = prompts.default("position", language, position=str(int(position)))
+        ET.SubElement(gather, "Say", {"language": language}).text = text
+    ewt = _number(fields.get("AvgQueueTime"))
+    if "ewt" in announce and ewt is not None:
+        text = prompts.default("ewt", language, ewt=sayas.duration(ewt, language))
+        ET.SubElement(gather, "Say", {"language": language}).text = text
+    music = plan.get("music")
+    if music is None:
+        every = _number(str(plan.get("every"))) or 30.0
+        ET.SubElement(gather, "Pause", {"length": str(max(1, round(every)))})
+    else:
+        url = str(music) if urlsplit(str(music)).scheme in ("http", "https") else HOLD_MUSIC
+        ET.SubElement(gather, "Play").text = url
+    return page.render()
+
+
+def _number(text: str | None) -> float | None:
+    """A Twilio figure as a finite, non-negative number; None when missing or garbage."""
+    try:
+        value = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) and value >= 0 else None
 
 
 def dial_noun(destination: Destination, extension_uri: str | None) -> ET.Element | str:
@@ -236,9 +296,19 @@ class TwimlHost:
         callback = self.callback(False)
         if isinstance(action, act.TransferToQueue):
             attrs = {"action": callback, "method": "POST"}
-            if action.max_wait is not None:  # the wait page sends the caller on (<Leave/>)
+            if action.max_wait is not None or action.hold is not None:
+                # The wait page: the in-queue flow, and <Leave/> at the maximum wait.
                 base = callback.split("?", 1)[0]
-                attrs["waitUrl"] = f"{base}/wait?max={max(1, round(action.max_wait))}"
+                query = []
+                if action.max_wait is not None:
+                    query.append(f"max={max(1, round(action.max_wait))}")
+                if action.hold is not None:
+                    query.append("hold=1")
+                    self.page.hold = {
+                        **action.hold.as_dict(),
+                        "language": str(self.session.vars.get("language") or "en-US"),
+                    }
+                attrs["waitUrl"] = f"{base}/wait?{'&'.join(query)}"
                 attrs["waitUrlMethod"] = "POST"
             self.page.add("Enqueue", action.queue, **attrs)
         else:

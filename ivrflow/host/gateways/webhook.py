@@ -231,9 +231,12 @@ class WebhookGateway:
 
     # ------------------------------------------------------------ requests
     async def wait(self, request: web.Request) -> web.Response:
-        """<Enqueue waitUrl>: hold music, or <Leave/> at the flow's maximum wait (then
-        Twilio's action callback says `leave`: the transfer's noanswer branch, the overflow).
-        Signed like every request; it reads no session."""
+        """<Enqueue waitUrl>: the transfer's in-queue flow (`while waiting:`, kept with the
+        call's session when it was queued), or hold music; <Leave/> at the flow's maximum
+        wait (then Twilio's action callback says `leave`: the noanswer branch, the overflow).
+        A key of the in-queue flow (its <Gather> posts Digits here) is noted with the session
+        and answered with <Leave/>: the action callback's `leave` is then the caller leaving
+        for a callback. Signed like every request."""
         from aiohttp import web
 
         if (request.content_length or 0) > MAX_BODY:
@@ -245,7 +248,33 @@ class WebhookGateway:
             log.warning("webhook: refused request for %s: %s", request.path, refusal)
             return web.Response(status=403, text="forbidden")
         fields = dict(form)
-        return _twiml_response(twiml.wait_page(fields.get("QueueTime"), request.query.get("max")))
+        max_wait = request.query.get("max")
+        if request.query.get("hold") != "1":
+            return _twiml_response(twiml.wait_page(fields.get("QueueTime"), max_wait))
+        call_id = fields.get("CallSid", "")
+        try:  # the store down: the caller still waits, with plain hold music
+            got = await self._get(call_id) if call_id else None
+            plan = got[0].get("hold") if got is not None else None
+            key = fields.get("Digits", "")[:1]
+            if isinstance(plan, dict) and got is not None and key in (plan.get("keys") or ()):
+                data, version = got
+                left = {**data, "left": {"key": key, "at": self.config.clock()}}
+                if key and await self._put(call_id, left, version, None):
+                    page = twiml.Page()
+                    page.add("Leave")
+                    return _twiml_response(page.render())
+        except StoreUnavailable:
+            plan = None
+        key_url = request.rel_url.path_qs  # the same page: the Gather's key comes back here
+        return _twiml_response(
+            twiml.hold_page(
+                plan if isinstance(plan, dict) else None,
+                fields,
+                max_wait,
+                key_url,
+                self.config.play_base_url,
+            )
+        )
 
     async def handle(self, request: web.Request) -> web.Response:
         from aiohttp import web
@@ -384,7 +413,9 @@ class WebhookGateway:
                 if not terminal and (step is None or step != str(current)):
                     return str(data.get("twiml") or twiml.empty())  # a duplicate / stale
                 session = self._restore(data)
-                event = self._event(form, str(data.get("waiting", "")), terminal, session)
+                event = self._event(
+                    form, str(data.get("waiting", "")), terminal, session, data.get("left")
+                )
                 self.engine.transfer_result(session, event)
                 actions = session.send(event)
             page, waiting = await self._drive(session, actions, flow_name, current + 1)
@@ -404,6 +435,8 @@ class WebhookGateway:
                 "twiml": xml,
                 "session": session.to_dict(self.engine.snapshot_key),
             }
+            if page.hold is not None:
+                new["hold"] = page.hold
             if await self._put(call_id, new, version, session):
                 if version is None:
                     await self.engine.call_started_async(session)
@@ -423,7 +456,7 @@ class WebhookGateway:
         return got
 
     async def _put(
-        self, call_id: str, data: dict[str, Any], version: int | None, session: Session
+        self, call_id: str, data: dict[str, Any], version: int | None, session: Session | None
     ) -> bool:
         try:
             done = await self.config.store.put(call_id, data, version)
@@ -509,7 +542,12 @@ class WebhookGateway:
         return self.engine.restore(snapshot)
 
     def _event(
-        self, form: Mapping[str, str], waiting: str, terminal: bool, session: Session
+        self,
+        form: Mapping[str, str],
+        waiting: str,
+        terminal: bool,
+        session: Session,
+        left: Any = None,
     ) -> ev.Event:
         now = self.config.clock()
         if waiting == "record":  # before `terminal`: a hang-up still leaves its message
@@ -520,6 +558,12 @@ class WebhookGateway:
             # the session checks it). Twilio sends it when the caller hangs up in the queue
             # too, with a terminal CallStatus: that is abandonment in the queue, not the IVR.
             status = QUEUE_RESULT.get(queue, "failed")
+            if queue == "leave" and isinstance(left, dict) and left.get("key"):
+                # The in-queue flow's key sent the caller out (the wait page noted it).
+                key = str(left["key"])
+                return ev.TransferResult(
+                    now, "callback", f"key {key}", wait=form.get("QueueTime"), key=key
+                )
             return ev.TransferResult(now, status, queue, wait=form.get("QueueTime"))
         if terminal:
             return ev.Hangup(now)
