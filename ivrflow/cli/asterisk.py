@@ -11,12 +11,13 @@ from typing import TextIO
 from . import EXIT_FAILED, EXIT_OK, flow_files
 
 NAME = "asterisk"
+QUEUES = "queues"  # the sounds dir's folder of the periodic announcements
 HELP = "write Asterisk configuration from flows: queues.conf for their in-queue flows"
 DESCRIPTION = (
     "queues: one queues.conf section `[queue](+)` per queue a flow's transfer waits in with "
     "`while waiting:` — musicclass, announce-position / announce-holdtime every `every` "
     "seconds, the message as periodic-announce (rendered once with espeak-ng and sox into "
-    "--sounds-dir, the directory `serve agi --sounds-dir` uses) and the exit context for its "
+    "--sounds-dir/queues/, beside what `serve agi --sounds-dir` uses) and the exit context for its "
     "keys. #include the output after the queues it extends. Exit 1 when a flow has errors or "
     "a queue's in-queue flow cannot be written (two flows wait differently in one queue, a "
     "templated message, no audio)."
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     from ..compiler import compile_file
     from ..errors import render
     from ..host.gateways.agi_hold import queues_conf
-    from ..host.gateways.fastagi import ServerConfig, SpeechRenderer
+    from ..host.gateways.prompt_audio import SpeechRenderer, sound_key
+    from ..runtime import actions as act
 
     out, err = out or sys.stdout, err or sys.stderr
     flows = []
@@ -50,14 +52,20 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
                 err.write(render(d, result.sources.get(d.path)) + "\n")
             return EXIT_FAILED
         flows.append(result.flow)
-    renderer = SpeechRenderer(
-        ServerConfig(
-            flows_dir=Path("."),
-            sounds_dir=args.sounds_dir,
-            asterisk_sounds_dir=args.asterisk_sounds_dir,
-        )
-    )
-    text, problems = asyncio.run(queues_conf(flows, renderer.sound_for, args.exit_context))
+    renderer = SpeechRenderer(args.sounds_dir, args.asterisk_sounds_dir)
+
+    async def sound(say: act.Say) -> str | None:
+        # Its own folder, not the bounded prompt cache: queues.conf names the file for good.
+        target = args.sounds_dir / QUEUES / f"{sound_key(say.text, say.language, None)}.wav"
+        if not target.is_file():
+            if not renderer.can_render:
+                return None
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not await renderer.render(say.text, say.language, target):
+                return None
+        return renderer.asterisk_name(target)
+
+    text, problems = asyncio.run(queues_conf(flows, sound, args.exit_context))
     for problem in problems:
         err.write(f"ivrflow asterisk queues: {problem}\n")
     if args.output:
