@@ -227,8 +227,6 @@ def on_transfer(call: CallState, e: ev.TransferResult) -> Result | None:
         # the caller's place (the request carries the time already waited).
         if leg is not None:
             leg["key"] = key
-            if leg["outcome"] == "left_for_callback":
-                call.vars["queue_wait"] = leg["wait"]
         return run_body(call, tr.hold.keys[key], BRANCH_END, f"key {key}")
     if e.status in ("answered", "queued") or (leg is not None and leg["ended_call"]):
         edge(call, "(transfer)", "")

@@ -78,6 +78,7 @@ class Call:
         variables: dict[str, Any] | None = None,
         transfer_result: str = "answered",
         queue_wait: float = 0.0,
+        queue_key: str | None = None,
         callback_store: str = "memory",
         recorder: str = "memory",
         seed: int = 0,
@@ -92,6 +93,7 @@ class Call:
         self.start_at = self.now = epoch(at)
         self.transfer_result = transfer_result
         self.queue_wait = queue_wait  # seconds a queued caller waits before the result
+        self.queue_key = queue_key  # pressed after `queue_wait`, if the in-queue flow has it
         self.callback_store = callback_store
         self.recorder = recorder  # memory | fail: whether `record` states can record
         self.callbacks = MemoryCallbackStore()
@@ -330,6 +332,16 @@ class _CallHost:
             return ev.TransferResult(call.now, status)
         wait = call.queue_wait
         waited = f" after {wait:g}s in queue" if wait else ""
+        key = call.queue_key
+        if a.hold is not None and key is not None and key in a.hold.keys:
+            call._log("ivr", "transfer", f"{target}{extra}: waiting")
+            call.now += 1.0
+            queued_at = call.now
+            call.now += wait
+            call._log("caller", "press", f"{key} while waiting{waited}")
+            return ev.TransferResult(
+                call.now, "callback", f"key {key}", wait=wait, queued_at=queued_at, key=key
+            )
         call._log("ivr", "transfer", f"{target}{extra} → {status}{waited}")
         call.now += 1.0  # the transfer's prompt; then the caller waits in the queue
         queued_at = call.now

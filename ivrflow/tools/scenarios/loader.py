@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 TOP_KEYS = ("flow", "name", "call", "steps", "expect")
 CALL_KEYS = (
     "ani", "caller", "dnis", "at", "emergency", "fixtures", "lookups", "queues", "transfer",
-    "callback_store", "recorder", "seed",
+    "callback_store", "recorder", "seed", "queue_wait", "queue_key",
 )  # fmt: skip
 EXPECT_KEYS = ("outcome", "reason", *TRANSFER_TARGETS, "callback", "ended", "record")
 TRANSFER_RESULTS = TRANSFER_STATUSES
@@ -254,6 +254,20 @@ class _Loader(NodeReader):
             t = self.choice(items["transfer"][1], "transfer", TRANSFER_RESULTS)
             if t is not None:
                 options["transfer_result"] = t
+        if "queue_wait" in items:
+            wnode = items["queue_wait"][1]
+            wait = self.value(wnode)
+            if isinstance(wait, bool) or not isinstance(wait, int | float) or wait < 0:
+                self.error(wnode, "queue_wait is the seconds the caller waits in the queue")
+            else:
+                options["queue_wait"] = float(wait)
+        if "queue_key" in items:
+            knode = items["queue_key"][1]
+            key = str(self.value(knode))
+            if len(key) != 1 or key not in "0123456789*#":
+                self.error(knode, "queue_key is one key the caller presses while waiting")
+            else:
+                options["queue_key"] = key
         if "callback_store" in items:
             c = self.choice(items["callback_store"][1], "callback_store", CALLBACK_STORES)
             if c is not None:
