@@ -263,11 +263,11 @@ class _Loader(NodeReader):
                 options["queue_wait"] = float(wait)
         if "queue_key" in items:
             knode = items["queue_key"][1]
-            key = str(self.value(knode))
-            if len(key) != 1 or key not in "0123456789*#":
+            pressed = str(self.value(knode))
+            if len(pressed) != 1 or pressed not in "0123456789*#":
                 self.error(knode, "queue_key is one key the caller presses while waiting")
             else:
-                options["queue_key"] = key
+                options["queue_key"] = pressed
         if "callback_store" in items:
             c = self.choice(items["callback_store"][1], "callback_store", CALLBACK_STORES)
             if c is not None:
