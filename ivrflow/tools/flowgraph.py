@@ -93,6 +93,10 @@ def _state_edges(name: str, s: model.State) -> Iterator[Edge]:
         yield Edge(name, TRANSFER, "", "result")
         for status, body in s.on_result.items():
             yield from _edges_of(name, body, status, "result")
+        if s.hold is not None:  # `while waiting:` keys leave the queue
+            yield from _edges_of(name, s.hold.message, "", "goto")
+            for key, body in s.hold.keys.items():
+                yield from _edges_of(name, body, f"key {key}", "choice")
         return
     if isinstance(s, model.Lookup | model.Record):  # the host answers: ok, (silent,) error
         yield from _edges_of(name, s.prompt, "", "goto")
