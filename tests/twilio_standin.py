@@ -6,17 +6,28 @@ It follows Twilio's documented sequence for a call created with the REST API:
    and auth token; form `To`, `From`, `Url`, `StatusCallback`, `MachineDetection`, …) →
    `201` with the Call resource as JSON (`sid` "CA…", `status` "queued"); `400` when `To`,
    `From` or `Url` is missing; `401` on bad credentials.
-2. The customer's phone (scripted per number, see `Phone`) rings. Busy, no answer or failed:
-   no request to `Url`; `StatusCallback` gets `CallStatus` busy / no-answer / failed.
+2. The call goes `queued` → `initiated` → `ringing` while the customer's phone (scripted per
+   number, see `Phone`) rings. Busy, no answer or failed: no request to `Url`;
+   `StatusCallback` gets `CallStatus` busy / no-answer / failed.
 3. Answered: with `MachineDetection=Enable` Twilio detects first, then requests `Url` with
-   `CallStatus=in-progress`, `Direction=outbound-api` and `AnsweredBy` (`human`,
-   `machine_start`). The TwiML is followed: `<Gather>` posts its `action` with `Digits`
+   `CallStatus=in-progress`, `Direction=outbound-api` and `AnsweredBy`: `human`,
+   `machine_start`, `fax` or `unknown` (detection timed out; the call goes on like a human's);
+   with `DetectMessageEnd` a machine is `machine_end_beep` once its greeting ended. The TwiML is followed: `<Gather>` posts its `action` with `Digits`
    (the phone's next keys), or falls through to the next verb when the phone has none;
    `<Redirect>` is requested; `<Enqueue>` posts its `action` with `QueueResult=bridged`
    (an agent took the call) and `QueueTime`; `<Hangup/>` or the end of the document ends it.
-4. At the end `StatusCallback` gets `CallStatus=completed`, `CallDuration` and, with machine
-   detection, `AnsweredBy`. `GET …/Calls/{Sid}.json` gives the resource (`status`,
+4. `StatusCallback` gets the call-progress events named by `StatusCallbackEvent` (one
+   parameter each: `initiated`, `ringing`, `answered` with `CallStatus=in-progress`,
+   `completed`), only `completed` when none is named, each with `CallbackSource=
+   call-progress-events`, a `SequenceNumber` from 0 and a `Timestamp`. The completed one has
+   the final `CallStatus`, `CallDuration` and, with machine detection, `AnsweredBy`. `GET …/Calls/{Sid}.json` gives the resource (`status`,
    `answered_by`) at any time.
+
+Checked against Twilio's own pages: the call-create parameters and the StatusCallbackEvent
+default (Twilio's API reference, "Create a Call",
+https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource), the AnsweredBy
+values of each mode (https://www.twilio.com/docs/voice/answering-machine-detection), and the
+order of the states (https://support.twilio.com/hc/en-us/articles/223132267-Tracking-the-Status-of-an-Outbound-Twilio-Voice-Call).
 
 Every request to our webhook is signed (`X-Twilio-Signature`) when a token is given.
 """
@@ -41,8 +52,9 @@ from ivrflow.host.gateways.signatures import signature
 
 @dataclass
 class Phone:
-    """How the customer's phone answers: `answer` is "human", "machine", "busy",
-    "no-answer" or "failed"; a human presses `keys` one Gather at a time."""
+    """How the customer's phone answers: `answer` is "human", "machine", "fax", "unknown" (a
+    person detection cannot place), "busy", "no-answer" or "failed"; a human (or "unknown")
+    presses `keys` one Gather at a time."""
 
     answer: str = "human"
     keys: list[str] = field(default_factory=lambda: ["1"])
@@ -59,6 +71,8 @@ class Call:
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (url, form)
     queued: str | None = None
     started: float = field(default_factory=time.time)
+    events: tuple[str, ...] = ("completed",)  # the StatusCallbackEvent values asked for
+    sequence: int = 0  # the next status callback's SequenceNumber
 
     def resource(self, account: str) -> dict[str, Any]:
         return {
@@ -122,14 +136,22 @@ class TwilioStandIn:
             return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
         if self.down:
             return web.json_response({"code": 20500, "message": "Internal error"}, status=503)
-        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        posted = await request.post()
+        form = {k: v for k, v in posted.items() if isinstance(v, str)}
         for name in ("To", "From", "Url"):
             if not form.get(name):
                 return web.json_response(
                     {"code": 21201 if name == "To" else 21213, "message": f"No '{name}'"},
                     status=400,
                 )
+        if form.get("MachineDetection", "Enable") not in ("Enable", "DetectMessageEnd"):
+            return web.json_response(
+                {"code": 21626, "message": "Invalid MachineDetection"}, status=400
+            )
         call = Call("CA" + secrets.token_hex(16), form)
+        asked = tuple(str(v) for v in posted.getall("StatusCallbackEvent", []))
+        if asked:  # one parameter per event, as Twilio takes them; completed only by default
+            call.events = asked
         self.calls[call.sid] = call
         self.creates += 1
         task = asyncio.ensure_future(self._life(call))
@@ -185,25 +207,47 @@ class TwilioStandIn:
         async with self._client.post(url, data=params, headers=headers) as response:
             return await response.text()
 
+    async def _progress(self, call: Call, event: str, **more: str) -> None:
+        """One call-progress event to StatusCallback, if the call-create request asked."""
+        url = call.form.get("StatusCallback")
+        if not url or event not in call.events or self.lose_status_callbacks:
+            return
+        extra = {
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(call.sequence),
+            "Timestamp": formatdate(time.time(), usegmt=True),
+            **more,
+        }
+        call.sequence += 1
+        await self._post(call, url, self._params(call, **extra))
+
     async def _life(self, call: Call) -> None:
         phone = self.phones(call.form["To"])
+        call.status = "initiated"
+        await self._progress(call, "initiated")
         call.status = "ringing"
+        await self._progress(call, "ringing")
         await asyncio.sleep(phone.ring)
         if phone.answer in ("busy", "no-answer", "failed"):
             call.status = phone.answer
         else:
             call.status = "in-progress"
-            if call.form.get("MachineDetection") in ("Enable", "DetectMessageEnd"):
-                call.answered_by = "machine_start" if phone.answer == "machine" else "human"
+            mode = call.form.get("MachineDetection")
+            if mode is not None:
+                call.answered_by = {
+                    "machine": "machine_end_beep"
+                    if mode == "DetectMessageEnd"
+                    else "machine_start",
+                    "fax": "fax",
+                    "unknown": "unknown",
+                }.get(phone.answer, "human")
+            await self._progress(call, "answered")
             await self._converse(call, phone)
             call.status = "completed"
-        status_url = call.form.get("StatusCallback")
-        if status_url and not self.lose_status_callbacks:
-            duration = str(int(time.time() - call.started))
-            await self._post(call, status_url, self._params(call, CallDuration=duration))
+        await self._progress(call, "completed", CallDuration=str(int(time.time() - call.started)))
 
     async def _converse(self, call: Call, phone: Phone) -> None:
-        keys = list(phone.keys) if phone.answer == "human" else []
+        keys = list(phone.keys) if phone.answer in ("human", "unknown") else []
         url, params = call.form["Url"], self._params(call)
         for _ in range(50):  # a flow that loops forever is the webhook's bug, not a hang here
             document = ET.fromstring(await self._post(call, url, params))

@@ -301,3 +301,72 @@ def test_a_locked_database_stops_claiming_and_nothing_is_lost(tmp_path: Path) ->
     assert e is not None and e.state == "dialing" and e.history[0].reference == "CA1"
     holder.close()
     store.close()
+
+
+def test_undecided_detection_runs_the_flow_as_a_person(with_lab: WithLab) -> None:
+    with_lab(_test_undecided_detection_runs_the_flow_as_a_person)
+
+
+async def _test_undecided_detection_runs_the_flow_as_a_person(lab: Lab) -> None:
+    """Twilio's AnsweredBy=unknown (detection timed out) is not a machine: the flow runs."""
+    PHONES["+5511900000008"] = Phone("unknown", ["1"])
+    try:
+        call_id = stored(lab.store, 8, "+5511900000008")
+        dispatcher = lab.dispatcher()
+        await dispatcher.run_once()
+        await dispatcher.drain()
+        await lab.settled([call_id])
+    finally:
+        del PHONES["+5511900000008"]
+    (call,) = lab.standin.calls.values()
+    assert call.requests[0][1]["AnsweredBy"] == "unknown"
+    e = lab.store.entry(call_id)
+    assert e is not None and (e.state, e.history[0].outcome) == ("completed", "answered")
+
+
+def test_call_progress_events_are_answered_and_the_attempt_recorded_once(
+    with_lab: WithLab,
+) -> None:
+    with_lab(_test_call_progress_events_are_answered_and_the_attempt_recorded_once)
+
+
+async def _test_call_progress_events_are_answered_and_the_attempt_recorded_once(lab: Lab) -> None:
+    """All four StatusCallbackEvent values asked for: initiated, ringing, answered
+    (in-progress) and completed reach the webhook in order; only the end is an outcome."""
+    lab.dialer.status_events = ("initiated", "ringing", "answered", "completed")
+    busy = stored(lab.store, 3, "+5511900000003")
+    agent = stored(lab.store, 1, "+5511900000001")
+    dispatcher = lab.dispatcher()
+    assert await dispatcher.run_once() == 2
+    await dispatcher.drain()
+    await lab.settled([busy, agent])
+    sequences = {}
+    for call in lab.standin.calls.values():
+        progress = [f for url, f in call.requests if "/callback-status" in url]
+        assert [f["SequenceNumber"] for f in progress] == [str(i) for i in range(len(progress))]
+        assert {f["CallbackSource"] for f in progress} == {"call-progress-events"}
+        sequences[call.form["To"]] = [f["CallStatus"] for f in progress]
+    assert sequences == {
+        "+5511900000003": ["initiated", "ringing", "busy"],
+        "+5511900000001": ["initiated", "ringing", "in-progress", "completed"],
+    }
+    for call_id, outcome in ((busy, "busy"), (agent, "answered")):
+        e = lab.store.entry(call_id)
+        assert e is not None and [a.outcome for a in e.history] == [outcome], e
+
+
+def test_twilio_accepts_only_its_machine_detection_modes(with_lab: WithLab) -> None:
+    with_lab(_test_twilio_accepts_only_its_machine_detection_modes)
+
+
+async def _test_twilio_accepts_only_its_machine_detection_modes(lab: Lab) -> None:
+    """The stand-in refuses what Twilio refuses (the dialer's `Enable` is one of its two)."""
+    call_id = stored(lab.store, 5, "+5511900000005")
+    form = lab.dialer.form
+    lab.dialer.form = lambda claim: {**form(claim), "MachineDetection": "Enabled"}
+    dispatcher = lab.dispatcher()
+    await dispatcher.run_once()
+    await dispatcher.drain()
+    e = lab.store.entry(call_id)
+    assert e is not None and e.history[0].outcome == "failed", e  # a 400: this attempt failed
+    assert "Invalid MachineDetection" in (e.history[0].detail or ""), e

@@ -46,6 +46,8 @@ def outbound_variables(query: Mapping[str, str]) -> dict[str, Any] | None:
 
 
 def is_machine(form: Mapping[str, str]) -> bool:
+    """`machine_start`, `machine_end_*` or `fax`; `human` and `unknown` (detection timed out)
+    run the flow."""
     return form.get("AnsweredBy", "").startswith(("machine", "fax"))
 
 

@@ -10,10 +10,19 @@ One attempt is one call-create request, as Twilio documents it:
     → 201 {"sid": "CA…", "status": "queued", …}
 
 With `MachineDetection=Enable` Twilio answers, listens, and only then requests `Url` with
-`AnsweredBy` (`human`, `machine_start`, `fax`, `unknown`); the webhook hangs up on a machine.
-At the end it posts `StatusCallback` with `CallStatus` (`completed`, `busy`, `no-answer`,
-`failed`, `canceled`): the webhook records the attempt (see `callback_webhook`). An adopting
+`AnsweredBy` (`human`, `machine_start`, `fax`, `unknown`); the webhook hangs up on a machine or
+a fax and lets `unknown` (detection timed out) run the flow as a person. With no
+`StatusCallbackEvent` Twilio posts `StatusCallback` once, at the end, with `CallStatus`
+(`completed`, `busy`, `no-answer`, `failed`, `canceled`): the webhook records the attempt (see
+`callback_webhook`). `status_events` asks for more (`initiated`, `ringing`, `answered`, one
+parameter each); the webhook answers those without recording anything. An adopting
 dispatcher asks `GET …/Calls/{sid}.json` for `status` and `answered_by`.
+
+As Twilio documents them: the call-create parameters and the StatusCallbackEvent default in
+its API reference, "Create a Call" (https://www.twilio.com/docs/voice/api/call-resource);
+the MachineDetection modes and AnsweredBy values in
+https://www.twilio.com/docs/voice/answering-machine-detection (`DetectMessageEnd` adds
+`machine_end_beep`, `machine_end_silence`, `machine_end_other`, all `machine` here).
 
 A 5xx answer, a timeout or a refused connection placed nothing: `DialerUnavailable`, the claim
 is released. A 4xx (a bad number, a blocked destination) is that attempt's `failed` outcome.
@@ -75,6 +84,7 @@ class RestDialer:
     machine_detection: bool = True
     ring_timeout: int = 30
     request_timeout: float = 10.0
+    status_events: tuple[str, ...] = ()  # StatusCallbackEvent values; () is Twilio's: completed
     _session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
 
     @property
@@ -110,7 +120,9 @@ class RestDialer:
         return self._session
 
     async def place(self, claim: Claim) -> str:
-        body = await self._request("POST", f"{self.calls_url}.json", self.form(claim))
+        fields = [*self.form(claim).items()]
+        fields += [("StatusCallbackEvent", event) for event in self.status_events]
+        body = await self._request("POST", f"{self.calls_url}.json", fields)
         sid = body.get("sid")
         if not isinstance(sid, str) or not sid:
             raise CallRefused("the call-create answer has no sid")
@@ -146,7 +158,7 @@ class RestDialer:
         return None
 
     async def _request(
-        self, method: str, url: str, form: dict[str, str] | None = None
+        self, method: str, url: str, form: list[tuple[str, str]] | None = None
     ) -> dict[str, Any]:
         import aiohttp
 
