@@ -14,11 +14,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from asterisk_lab import (
     OK_TO_REQUEST,
+    Call,
     Lab,
     agent_phone,
     answer,
@@ -26,6 +28,8 @@ from asterisk_lab import (
     free_port,
     pcap,
     phone,
+    sipp_ok,
+    sipp_report,
     talk_then_hang_up,
     uas_response,
 )
@@ -43,6 +47,7 @@ from ivrflow.host.callback_rules import RetryPolicy
 from ivrflow.host.callbacks import CallbackRequest, SQLiteCallbackStore
 from ivrflow.host.dispatcher import Dispatcher
 from ivrflow.host.gateways.ami_dialer import AmiDialer
+from ivrflow.host.gateways.prompt_audio import sound_key
 
 pytestmark = pytest.mark.asterisk
 __all__ = ["asterisk"]  # the fixture, used by name
@@ -50,6 +55,39 @@ __all__ = ["asterisk"]  # the fixture, used by name
 AMI_PORT = int(os.environ.get("IVRFLOW_ASTERISK_AMI_PORT", "5038"))
 AMI_SECRET = os.environ.get("IVRFLOW_ASTERISK_AMI_SECRET", "ivrflow-lab")
 RING_TIMEOUT = 5  # seconds the dialer lets the customer's phone ring
+SOUNDS = "/var/lib/asterisk/sounds/ivrflow-callbacks"  # as Asterisk sees it, in the chroot
+
+# The inbound call: all agents busy, the caller takes the callback with 1 (number: the ANI).
+INBOUND = """\
+flow callback_lab "Callback lab: the inbound offer"
+  language en-US
+queue billing "Lab billing"
+start:
+  -> offer
+callback offer:
+  queue billing
+  accept 1
+  decline 2
+  say "All agents are busy. To be called back, press 1."
+  scheduled:
+    say "Thank you. We will call you back."
+    hangup "callback_scheduled"
+  declined -> bye
+  noinput 1: say "Please press 1."
+  exhausted -> bye
+step bye:
+  say "Goodbye."
+  hangup "no callback"
+"""
+GREETING = (
+    "Hello, this is ACME returning your call about your invoice. To speak to an agent now, "
+    "press 1. To be called later, press 2."
+)
+
+
+def played(text: str, log: str) -> bool:
+    """Whether Asterisk's log shows the rendered sound of `text` (en-US) being played."""
+    return sound_key(text, "en-US", None) in log
 
 
 def answering(key: str, talk_ms: int) -> str:
@@ -83,6 +121,7 @@ class Callbacks:
     store: LifecycleStore
     server: Server
     lab: Lab
+    db: Path
 
     def request(self, number: str) -> str:
         call_id = f"inbound-{uuid.uuid4().hex[:12]}"
@@ -103,8 +142,17 @@ class Callbacks:
                 pytest.fail(f"no record of call {call_id}\n{self.server.tail()}")
             time.sleep(0.2)
 
-    def dial_once(self, call_id: str, customer_port: int, timeout: float = 60) -> Entry:
-        """One dispatcher pass through the AMI dialer; the request once its attempt ended."""
+    def dial_once(
+        self,
+        call_id: str,
+        customer_port: int,
+        timeout: float = 60,
+        store: LifecycleStore | None = None,
+        **options: Any,
+    ) -> Entry:
+        """One dispatcher pass through the AMI dialer; the request once its attempt ended.
+        `store`: the one whose retry policy records a failed ring (default: the module's)."""
+        store = store or self.store
         dialer = AmiDialer(
             host="127.0.0.1",
             port=AMI_PORT,
@@ -112,20 +160,21 @@ class Callbacks:
             secret=AMI_SECRET,
             channel=f"PJSIP/customer/sip:{{number}}@127.0.0.1:{customer_port}",
             flow="callback_invoice",
-            store=self.store,
+            store=store,
             caller_id="+551140040000",
             ring_timeout=RING_TIMEOUT,
+            **options,
         )
 
         async def run() -> Entry:
-            dispatcher = Dispatcher(self.store, dialer, owner="lab")
+            dispatcher = Dispatcher(store, dialer, owner="lab")
             try:
                 assert await dispatcher.run_once() == 1
                 await dispatcher.drain()
                 assert dispatcher.stats.placed == 1, dispatcher.stats
                 deadline = time.monotonic() + timeout
                 while True:
-                    entry = self.store.entry(call_id)
+                    entry = store.entry(call_id)
                     assert entry is not None
                     if entry.history and entry.history[-1].outcome:
                         return entry
@@ -151,11 +200,16 @@ def callbacks(asterisk: Lab) -> Iterator[Callbacks]:
         outbound.read_text(encoding="utf-8").replace("queue billing", "queue lab_answered"),
         encoding="utf-8",
     )
+    (flows / "callback_lab.ivr").write_text(INBOUND, encoding="utf-8")
     db = work / "callbacks.db"
     store = SQLiteCallbackStore(str(db), policy=RetryPolicy(retry_delay=60, max_attempts=3))
+    # Prompts rendered to sound files inside the chroot, so Asterisk's log names each one played.
+    sounds = asterisk.root / SOUNDS.lstrip("/")
+    sounds.mkdir(parents=True, exist_ok=True)
     with serving(asterisk, work, flows, "--callbacks", str(db), "--retry-delay", "60",
-                 "--queue-options", ",,,20") as srv:  # fmt: skip
-        yield Callbacks(store, srv, asterisk)
+                 "--queue-options", ",,,20", "--sounds-dir", str(sounds),
+                 "--asterisk-sounds-dir", SOUNDS) as srv:  # fmt: skip
+        yield Callbacks(store, srv, asterisk, db)
 
 
 def test_answered_the_outbound_flow_reaches_the_agent(callbacks: Callbacks) -> None:
@@ -210,3 +264,76 @@ def test_no_answer_rings_out(callbacks: Callbacks) -> None:
     assert (entry.state, entry.history[-1].outcome) == ("pending", "no_answer"), entry
     assert "reason 3" in (entry.history[-1].detail or ""), entry  # it was ringing
     assert time.monotonic() - started >= RING_TIMEOUT - 1  # it rang out, not refused
+
+
+def test_the_whole_chain_from_an_inbound_offer_to_the_agent(callbacks: Callbacks) -> None:
+    """The issue's "done when": an inbound call accepts the callback (key 1) → the gateway
+    stores the request → the dispatcher's Originate rings the customer → the outbound flow
+    plays → the customer presses 1 → the agent's phone answers. One record per call."""
+    ani = "+5511944440010"
+    offset = callbacks.lab.log_size()
+    inbound = Call("flow-callback_lab", ani, hold_ms=15000).wait(1500).rfc2833("1")
+    proc = inbound.place(callbacks.lab.tmp)
+    assert sipp_ok(proc), sipp_report(proc)
+    first = callbacks.server.record(ani)
+    assert first["outcome"]["kind"] == "callback_scheduled", first
+    entry = callbacks.store.entry(first["call_id"])
+    assert entry is not None and entry.state == "pending", entry
+    assert (entry.request.number, entry.request.queue) == (ani, "billing"), entry
+
+    port = free_port()
+    agent = agent_phone(callbacks.lab.tmp)
+    customer = phone(callbacks.lab.tmp, "chain", answering("1", talk_ms=8000), port)
+    try:
+        entry = callbacks.dial_once(first["call_id"], port)
+    finally:
+        out, _ = customer.communicate(timeout=60)
+        agent.wait(60)
+    assert customer.returncode == 0, out[-3000:]
+    assert entry.state == "completed", entry
+    assert [a.outcome for a in entry.history] == ["answered"], entry
+    outbound = callbacks.record(entry.history[0].reference)
+    assert outbound["flow"] == "callback_invoice", outbound
+    assert (outbound["ani"], outbound["dnis"]) == ("+551140040000", ani), outbound
+    assert outbound["outcome"] == {"kind": "transferred", "queue": "lab_answered"}, outbound
+    assert outbound["queue"]["outcome"] == "answered", outbound
+    # Every record once: the inbound call's and the outbound call's, nothing else from them.
+    mine = [r for r in callbacks.server.all_records()
+            if r["call_id"] in (first["call_id"], outbound["call_id"])]  # fmt: skip
+    assert len(mine) == 2, mine
+    log = callbacks.lab.log_since(offset)
+    for text in ("All agents are busy. To be called back, press 1.",
+                 "Thank you. We will call you back.", GREETING):  # fmt: skip
+        assert played(text, log), (text, log[-4000:])
+    assert "PJSIP/agent" in log, log[-3000:]
+
+
+def test_a_busy_customer_is_called_again_after_the_retry_delay(callbacks: Callbacks) -> None:
+    """First attempt 486 Busy, the retry after a short delay answered: completed, 2 attempts."""
+    quick = SQLiteCallbackStore(
+        str(callbacks.db), policy=RetryPolicy(retry_delay=2, max_attempts=3)
+    )
+    call_id = callbacks.request("+5511944440011")
+    port = free_port()
+    busy = phone(callbacks.lab.tmp, "busy-first", BUSY, port)
+    try:
+        entry = callbacks.dial_once(call_id, port, store=quick)
+    finally:
+        out, _ = busy.communicate(timeout=60)
+    assert busy.returncode == 0, out[-3000:]
+    assert (entry.state, entry.history[-1].outcome) == ("pending", "busy"), entry
+    assert entry.due_at is not None and entry.due_at <= time.time() + 2.5, entry
+    time.sleep(max(0.0, entry.due_at - time.time()) + 0.2)
+    agent = agent_phone(callbacks.lab.tmp)
+    customer = phone(callbacks.lab.tmp, "answers-second", answering("1", talk_ms=8000), port)
+    try:
+        entry = callbacks.dial_once(call_id, port, store=quick)
+    finally:
+        out, _ = customer.communicate(timeout=60)
+        agent.wait(60)
+    assert customer.returncode == 0, out[-3000:]
+    assert entry.state == "completed", entry
+    assert [a.outcome for a in entry.history] == ["busy", "answered"], entry
+    assert entry.history[1].started_at - entry.history[0].started_at >= 2, entry
+    callbacks.record(entry.history[1].reference)  # the answered attempt's one record
+    quick.close()

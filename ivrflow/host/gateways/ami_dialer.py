@@ -12,6 +12,7 @@ reach the flow. One attempt is one action:
     Context: ivrflow-callback   Exten: <outbound flow>  Priority: 1   Timeout: 30000 (ms)
     ChannelId: <the channel's uniqueid, the attempt's reference>
     Variable: CALLBACK_ATTEMPT=<attempt id>   Variable: CALLBACK_PRIORITY=<priority>
+    Variable: CALLBACK_NUMBER=<the customer's number>   (the dialplan sets it as the DNID)
 
 `Response: Success` means queued (nothing rang yet); then `Event: OriginateResponse` comes
 with `Response: Success` (answered: the flow runs and its end records the attempt) or
@@ -124,6 +125,8 @@ class AmiDialer:
             ("ChannelId", reference),
             ("Variable", f"CALLBACK_ATTEMPT={claim.attempt_id}"),
             ("Variable", f"CALLBACK_PRIORITY={claim.priority}"),
+            # The dialplan makes it the channel's DNID: the outbound record's DNIS.
+            ("Variable", f"CALLBACK_NUMBER={claim.request.number}"),
             ("Async", "true"),
         ]
         if self.caller_id:
