@@ -106,6 +106,11 @@ def add_dialer_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--outbound-flow", metavar="NAME", help="the flow the answered call runs")
     p.add_argument("--no-machine-detection", action="store_true")
+    p.add_argument(
+        "--machine-message",
+        metavar="SOUND",
+        help="asterisk dialer: a sound Asterisk leaves on an answering machine (default: none)",
+    )
     p.add_argument("--ring-timeout", type=int, default=30, metavar="SECONDS")
     p.add_argument(
         "--dialer",
@@ -221,6 +226,8 @@ def ami_dialer_from(
         context=args.ami_context,
         caller_id=args.from_number,
         ring_timeout=args.ring_timeout,
+        machine_detection=not args.no_machine_detection,
+        machine_message=args.machine_message,
     )
 
 

@@ -33,6 +33,7 @@ from asterisk_lab import (
     talk_then_hang_up,
     uas_response,
 )
+from speech_audio import RATE, espeak_pcm, write_pcap
 from test_asterisk_lab import (
     NOT_SERVING,
     ROOT,
@@ -153,6 +154,7 @@ class Callbacks:
         """One dispatcher pass through the AMI dialer; the request once its attempt ended.
         `store`: the one whose retry policy records a failed ring (default: the module's)."""
         store = store or self.store
+        options.setdefault("machine_detection", False)  # AMD's own tests turn it on
         dialer = AmiDialer(
             host="127.0.0.1",
             port=AMI_PORT,
@@ -337,3 +339,77 @@ def test_a_busy_customer_is_called_again_after_the_retry_delay(callbacks: Callba
     assert entry.history[1].started_at - entry.history[0].started_at >= 2, entry
     callbacks.record(entry.history[1].reference)  # the answered attempt's one record
     quick.close()
+
+
+# ---------------------------------------------------------------- answering-machine detection
+
+
+def spoken(workdir: Path, name: str, text: str, lead_ms: int, then_ms: int) -> Path:
+    """A pcap of `text` between silences: AMD hears the phone's RTP all along (no audio at
+    all would be AMD's HANGUP, not silence)."""
+    silence = bytes(RATE * 2 * lead_ms // 1000), bytes(RATE * 2 * then_ms // 1000)
+    return write_pcap(silence[0] + espeak_pcm(text) + silence[1], workdir / f"{name}.pcap")
+
+
+def test_a_machine_greeting_is_recorded_machine_and_gets_a_message(callbacks: Callbacks) -> None:
+    """A recorded greeting (seconds of speech) → AMD MACHINE → the dialplan waits for its end,
+    leaves the message, reports `machine`: no flow ran, the request is retried later."""
+    tmp = callbacks.lab.tmp
+    greeting = spoken(tmp, "voicemail", "Hello, you have reached the voicemail of Maria Silva. "
+                      "I cannot take your call right now. Please leave a message after the tone.",
+                      lead_ms=300, then_ms=6000)  # fmt: skip
+    call_id = callbacks.request("+5511944440020")
+    offset = callbacks.lab.log_size()
+    port = free_port()
+    body = (
+        answer(500)
+        + f'  <nop><action><exec play_pcap_audio="{greeting}"/></action></nop>\n'
+        + '  <recv request="BYE" timeout="40000"/>\n'
+        + OK_TO_REQUEST
+    )
+    machine = phone(tmp, "voicemail", body, port)
+    try:
+        entry = callbacks.dial_once(
+            call_id, port, machine_detection=True, machine_message="vm-goodbye"
+        )
+    finally:
+        out, _ = machine.communicate(timeout=60)
+    assert machine.returncode == 0, out[-3000:]
+    attempt = entry.history[-1]
+    assert (entry.state, attempt.outcome) == ("pending", "machine"), entry
+    assert "AMD" in (attempt.detail or "") and "message left" in (attempt.detail or ""), entry
+    assert entry.due_at is not None and entry.due_at > time.time() + 30, entry  # retried later
+    log = callbacks.lab.log_since(offset)
+    assert f"ivrflow callback: {call_id}~1 AMD MACHINE" in log, log[-3000:]
+    assert f"ivrflow callback: {call_id}~1 left vm-goodbye" in log, log[-3000:]
+    time.sleep(1)
+    assert not [r for r in callbacks.server.all_records() if r["call_id"] == attempt.reference]
+
+
+def test_a_person_saying_hello_is_human_and_the_flow_runs(callbacks: Callbacks) -> None:
+    """A live "Hello?" then silence → AMD HUMAN → the outbound flow → key 1 → the agent."""
+    tmp = callbacks.lab.tmp
+    hello = spoken(tmp, "hello", "Hello?", lead_ms=300, then_ms=2500)
+    call_id = callbacks.request("+5511944440021")
+    offset = callbacks.lab.log_size()
+    port = free_port()
+    body = (
+        answer(500, hangs_up=True)
+        + f'  <nop><action><exec play_pcap_audio="{hello}"/></action></nop>\n'
+        + '  <pause milliseconds="5000"/>\n'
+        + f'  <nop><action><exec play_pcap_audio="{pcap("1")}"/></action></nop>\n'
+        + talk_then_hang_up(8000)
+    )
+    agent = agent_phone(tmp)
+    person = phone(tmp, "hello", body, port)
+    try:
+        entry = callbacks.dial_once(call_id, port, machine_detection=True)
+    finally:
+        out, _ = person.communicate(timeout=60)
+        agent.wait(60)
+    assert person.returncode == 0, out[-3000:]
+    log = callbacks.lab.log_since(offset)
+    assert f"ivrflow callback: {call_id}~1 AMD HUMAN" in log, log[-3000:]
+    assert (entry.state, entry.history[-1].outcome) == ("completed", "answered"), entry
+    record = callbacks.record(entry.history[-1].reference)
+    assert record["outcome"] == {"kind": "transferred", "queue": "lab_answered"}, record

@@ -90,6 +90,10 @@ def test_the_asterisk_dialer_says_what_it_is_missing(
     assert "--ami-channel with {number}" in err and "--outbound-flow" in err, err
 
 
+ASTERISK = ["--dialer", "asterisk", "--ami", "10.0.0.5:5039", "--ami-secret-env", "AMI_PW",
+            "--ami-channel", "PJSIP/{number}@trunk", "--outbound-flow", "callback_invoice"]  # fmt: skip
+
+
 def test_the_asterisk_dialer_from_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
 
@@ -98,12 +102,13 @@ def test_the_asterisk_dialer_from_its_options(monkeypatch: pytest.MonkeyPatch) -
     parser = argparse.ArgumentParser()
     add_dialer_arguments(parser)
     monkeypatch.setenv("AMI_PW", "s3")
-    args = parser.parse_args(
-        ["--dialer", "asterisk", "--ami", "10.0.0.5:5039", "--ami-secret-env", "AMI_PW",
-         "--ami-channel", "PJSIP/{number}@trunk", "--outbound-flow", "callback_invoice"]
-    )  # fmt: skip
-    dialer = dialer_from(args)
+    dialer = dialer_from(parser.parse_args(ASTERISK))
     assert (dialer.host, dialer.port, dialer.secret, dialer.flow) == (
         "10.0.0.5", 5039, "s3", "callback_invoice",
     )  # fmt: skip
     assert "s3" not in repr(dialer)  # the secret stays out of logs
+    assert (dialer.machine_detection, dialer.machine_message) == (True, None)
+    quiet = dialer_from(
+        parser.parse_args([*ASTERISK, "--no-machine-detection", "--machine-message", "m"])
+    )
+    assert (quiet.machine_detection, quiet.machine_message) == (False, "m")

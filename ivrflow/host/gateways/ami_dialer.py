@@ -18,7 +18,9 @@ reach the flow. One attempt is one action:
 with `Response: Success` (answered: the flow runs and its end records the attempt) or
 `Failure` and a `Reason` (AST_CONTROL_*: 5 busy, 3 rang out, 1 hung up before answering, 8
 congestion, 0 no route), which this dialer records. The dialplan may report an outcome
-itself with `UserEvent(ivrflow-callback,Attempt: …,Outcome: machine)` (after `AMD()`).
+itself with `UserEvent(ivrflow-callback,Attempt: …,Outcome: machine)`: the lab's (and the
+documented) context runs `AMD()` when `CALLBACK_AMD=1` and, on a machine, leaves
+`CALLBACK_MESSAGE` (a sound) if set, then reports `machine`.
 
 Asterisk unreachable, a refused login or a refused Originate action placed nothing:
 `DialerUnavailable`, the claim is released.
@@ -96,6 +98,8 @@ class AmiDialer:
     context: str = "ivrflow-callback"
     caller_id: str | None = None
     ring_timeout: int = 30
+    machine_detection: bool = True  # CALLBACK_AMD=1: the dialplan runs AMD() before the flow
+    machine_message: str | None = None  # CALLBACK_MESSAGE: a sound left on a machine
     request_timeout: float = 10.0
     clock: Callable[[], float] | None = None  # the store's `now` for recorded outcomes
 
@@ -127,8 +131,11 @@ class AmiDialer:
             ("Variable", f"CALLBACK_PRIORITY={claim.priority}"),
             # The dialplan makes it the channel's DNID: the outbound record's DNIS.
             ("Variable", f"CALLBACK_NUMBER={claim.request.number}"),
+            ("Variable", f"CALLBACK_AMD={1 if self.machine_detection else 0}"),
             ("Async", "true"),
         ]
+        if self.machine_message:
+            fields.append(("Variable", f"CALLBACK_MESSAGE={self.machine_message}"))
         if self.caller_id:
             fields.append(("CallerID", self.caller_id))
         action_id = f"originate-{claim.attempt_id}"
