@@ -18,7 +18,7 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 from helpers import write  # noqa: E402,F401  (a fixture)
-from postgres_lab import postgres  # noqa: E402,F401  (a fixture: a throw-away PostgreSQL)
+from postgres_lab import own_postgres, postgres  # noqa: E402,F401  (a fixture: a throw-away PostgreSQL)
 
 # `make check` is the fast loop: it leaves out what `make test` alone runs, by marker.
 #   e2e  — everything under tests/e2e/ (the CLI as a process, tmux, real servers);

@@ -51,9 +51,75 @@ def as_owner(argv: list[str], user: str | None) -> list[str]:
     return ["runuser", "-u", user, "--", *argv] if user else argv
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[str]:
-    """The DSN of a PostgreSQL server of this test session's own."""
+class Cluster:
+    """One throw-away cluster: initdb'd into a temporary directory, started on 127.0.0.1 at
+    a free port; `stop()` and `start()` again (a database that goes down and comes back)."""
+
+    def __init__(self, bindir: Path, user: str | None) -> None:
+        self.bindir, self.user = bindir, user
+        self.base = Path(tempfile.mkdtemp(prefix="ivrflow-pg-"))
+        self.data = self.base / "data"
+        self.log = self.base / "server.log"
+        self.port = free_port()
+        if user:
+            owner = pwd.getpwnam(user)
+            os.chown(self.base, owner.pw_uid, owner.pw_gid)
+        run = subprocess.run(
+            as_owner(
+                [str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
+                 "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"],
+                user,
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert run.returncode == 0, f"initdb failed:\n{run.stdout}\n{run.stderr}"
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.base} -F -c fsync=off -c full_page_writes=off"
+        )
+        start = subprocess.run(
+            as_owner(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w",
+                 "-t", str(START_TIMEOUT), "-o", options, "start"],
+                self.user,
+            ),
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT + 30,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        if start.returncode != 0:
+            text = self.log.read_text(errors="replace") if self.log.exists() else ""
+            pytest.fail(f"PostgreSQL did not start:\n{start.stderr}\n{text[-2000:]}")
+
+    def stop(self) -> None:
+        """Stopped at once, as a crash or a pulled cable would (`-m immediate`)."""
+        subprocess.run(
+            as_owner(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w",
+                 "stop"],
+                self.user,
+            ),
+            capture_output=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def cluster_or_skip() -> Cluster:
+    """A new cluster (not started), or the test skips with the reason."""
     bindir = server_bindir()
     if bindir is None:
         pytest.skip("PostgreSQL server binaries not found (Debian package 'postgresql')")
@@ -64,78 +130,34 @@ def postgres() -> Iterator[str]:
     user: str | None = None
     if os.geteuid() == 0:
         try:
-            owner = pwd.getpwnam("postgres")
+            user = pwd.getpwnam("postgres").pw_name
         except KeyError:
             pytest.skip("running as root and there is no 'postgres' user to own the cluster")
         if shutil.which("runuser") is None:
             pytest.skip("running as root and runuser(1) is missing")
-        user = owner.pw_name
-    base = Path(tempfile.mkdtemp(prefix="ivrflow-pg-"))
-    data = base / "data"
-    log = base / "server.log"
-    if user:
-        os.chown(base, owner.pw_uid, owner.pw_gid)
-    run = subprocess.run(
-        as_owner(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-                "--no-instructions",
-            ],
-            user,
-        ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-    assert run.returncode == 0, f"initdb failed:\n{run.stdout}\n{run.stderr}"
-    port = free_port()
-    options = f"-h 127.0.0.1 -p {port} -k {base} -F -c fsync=off -c full_page_writes=off"
-    start = subprocess.run(
-        as_owner(
-            [
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(log),
-                "-w",
-                "-t",
-                str(START_TIMEOUT),
-                "-o",
-                options,
-                "start",
-            ],
-            user,
-        ),
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT + 30,
-        stdin=subprocess.DEVNULL,
-    )
+    return Cluster(bindir, user)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """The DSN of a PostgreSQL server of this test session's own."""
+    cluster = cluster_or_skip()
     try:
-        if start.returncode != 0:
-            text = log.read_text(errors="replace") if log.exists() else ""
-            pytest.fail(f"PostgreSQL did not start:\n{start.stderr}\n{text[-2000:]}")
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        cluster.start()
+        yield cluster.dsn
     finally:
-        subprocess.run(
-            as_owner(
-                [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], user
-            ),
-            capture_output=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+        cluster.remove()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[Cluster]:
+    """A PostgreSQL server of this test's own, started, that the test may stop and start."""
+    cluster = cluster_or_skip()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
 
 
 def fresh_database(dsn: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -413,3 +414,69 @@ def test_a_person_saying_hello_is_human_and_the_flow_runs(callbacks: Callbacks) 
     assert (entry.state, entry.history[-1].outcome) == ("completed", "answered"), entry
     record = callbacks.record(entry.history[-1].reference)
     assert record["outcome"] == {"kind": "transferred", "queue": "lab_answered"}, record
+
+
+# ---------------------------------------------------------------- Asterisk's AMI down
+
+
+def test_the_ami_down_places_nothing_and_the_request_is_dialled_once_it_is_back(
+    callbacks: Callbacks,
+) -> None:
+    """AMI switched off (manager.conf `enabled = no`, `manager reload`): the dispatcher's
+    pass places nothing, releases the claim (no attempt counted, as documented: an outage
+    does not use up the customer's attempts) and notes why; AMI back, the next pass after the
+    retry delay dials it once and it completes."""
+    quick = SQLiteCallbackStore(
+        str(callbacks.db), policy=RetryPolicy(retry_delay=2, max_attempts=3)
+    )
+    conf = callbacks.lab.root / "etc" / "asterisk" / "manager.conf"
+    text = conf.read_text(encoding="utf-8")
+    call_id = callbacks.request("+5511944440030")
+    dialer = AmiDialer(host="127.0.0.1", port=AMI_PORT, username="ivrflow", secret=AMI_SECRET,
+                       channel="PJSIP/customer/sip:{number}@127.0.0.1:9", flow="callback_invoice",
+                       store=quick, request_timeout=3)  # fmt: skip
+
+    async def one_pass() -> Dispatcher:
+        dispatcher = Dispatcher(quick, dialer, owner="lab")
+        try:
+            assert await dispatcher.run_once() == 1
+            await dispatcher.drain()
+        finally:
+            await dialer.close()
+        return dispatcher
+
+    conf.write_text(text.replace("enabled = yes", "enabled = no"), encoding="utf-8")
+    try:
+        callbacks.lab.cli("manager reload")
+        deadline = time.monotonic() + 10
+        while True:  # the listener is gone once the reload is through
+            try:
+                socket.create_connection(("127.0.0.1", AMI_PORT), timeout=1).close()
+            except OSError:
+                break
+            assert time.monotonic() < deadline, "AMI still listening after enabled = no"
+            time.sleep(0.2)
+        down = asyncio.run(one_pass())
+    finally:
+        conf.write_text(text, encoding="utf-8")
+        callbacks.lab.cli("manager reload")
+    assert (down.stats.placed, down.stats.released) == (0, 1), down.stats
+    entry = quick.entry(call_id)
+    assert entry is not None and (entry.state, entry.attempts, entry.history) == (
+        "pending", 0, (),
+    ), entry  # fmt: skip
+    assert "not placed" in (entry.last_outcome or ""), entry
+    assert entry.due_at is not None
+    time.sleep(max(0.0, entry.due_at - time.time()) + 0.2)
+    port = free_port()
+    agent = agent_phone(callbacks.lab.tmp)
+    customer = phone(callbacks.lab.tmp, "after-ami", answering("1", talk_ms=8000), port)
+    try:
+        entry = callbacks.dial_once(call_id, port, store=quick)
+    finally:
+        out, _ = customer.communicate(timeout=60)
+        agent.wait(60)
+    assert customer.returncode == 0, out[-3000:]
+    assert entry.state == "completed", entry
+    assert [a.outcome for a in entry.history] == ["answered"], entry  # dialled once, in all
+    quick.close()

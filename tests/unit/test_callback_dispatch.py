@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("aiohttp")
 
 from aiohttp import web  # noqa: E402
+from postgres_lab import Cluster  # noqa: E402
 from twilio_standin import Phone, TwilioStandIn, start  # noqa: E402
 
 from ivrflow.host.callback_lifecycle import LifecycleStore  # noqa: E402
@@ -62,9 +63,13 @@ class Lab:
 
 
 @contextlib.asynccontextmanager
-async def open_lab(tmp_path: Path) -> AsyncIterator[Lab]:
+async def open_lab(
+    tmp_path: Path,
+    store: LifecycleStore | None = None,
+    phones: Callable[[str], Phone] | None = None,
+) -> AsyncIterator[Lab]:
     policy = RetryPolicy(retry_delay=600, max_attempts=3)
-    store = SQLiteCallbackStore(tmp_path / "callbacks.db", policy=policy)
+    store = store or SQLiteCallbackStore(tmp_path / "callbacks.db", policy=policy)
     engine = Engine(records=MemorySink(), callbacks=store)
     engine.on_finish.append(attempt_recorder(store))
     gateway = WebhookGateway(
@@ -76,7 +81,8 @@ async def open_lab(tmp_path: Path) -> AsyncIterator[Lab]:
     site = web.TCPSite(hook, "127.0.0.1", 0)
     await site.start()
     hook_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    standin = TwilioStandIn(SID, TOKEN, lambda n: PHONES.get(n, Phone()), sign_with=WEBHOOK_TOKEN)
+    phones = phones or (lambda n: PHONES.get(n, Phone()))
+    standin = TwilioStandIn(SID, TOKEN, phones, sign_with=WEBHOOK_TOKEN)
     api, api_url = await start(standin)
     dialer = RestDialer(SID, TOKEN, "+551140040000", hook_url, "callback_invoice", base_url=api_url)
     yield Lab(store, standin, engine, dialer)
@@ -370,3 +376,56 @@ async def _test_twilio_accepts_only_its_machine_detection_modes(lab: Lab) -> Non
     e = lab.store.entry(call_id)
     assert e is not None and e.history[0].outcome == "failed", e  # a 400: this attempt failed
     assert "Invalid MachineDetection" in (e.history[0].detail or ""), e
+
+
+@pytest.mark.postgres
+def test_the_database_down_mid_run_loses_nothing_and_dials_nothing_twice(
+    own_postgres: Cluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL stopped (immediate) while three calls ring: the dispatcher keeps polling,
+    fails to claim and counts it; once the database is back the calls' ends are recorded and
+    two requests stored since are dialled: five requests, five calls, each once."""
+    import logging
+    import time
+
+    from ivrflow.host.callback_postgres import PostgresCallbackStore
+
+    store = PostgresCallbackStore(
+        own_postgres.dsn, policy=RetryPolicy(retry_delay=600, max_attempts=3), connect_timeout=1
+    )
+    numbers = [f"+55119777700{n:02d}" for n in range(1, 6)]
+
+    async def main() -> None:
+        phones = lambda n: Phone("human", ["1"], ring=6.0)  # noqa: E731
+        async with open_lab(tmp_path, store, phones) as lab:
+            ids = [stored(store, n, number) for n, number in enumerate(numbers[:3])]
+            started = time.monotonic()
+            dispatcher = Dispatcher(
+                store, lab.dialer, owner="test", poll=0.2,
+                clock=lambda: MONDAY_MORNING + time.monotonic() - started,
+            )  # fmt: skip
+            stop = asyncio.Event()
+            running = asyncio.ensure_future(dispatcher.run(stop))
+            while lab.standin.creates < 3:
+                await asyncio.sleep(0.05)
+            await asyncio.to_thread(own_postgres.stop)
+            down_at = dispatcher.stats.errors
+            await asyncio.sleep(1.5)  # the loop goes on, and fails to claim
+            assert not running.done()
+            assert dispatcher.stats.errors > down_at, dispatcher.stats
+            assert lab.standin.creates == 3  # nothing claimed, nothing dialled meanwhile
+            await asyncio.to_thread(own_postgres.start)
+            ids += [stored(store, n, number) for n, number in enumerate(numbers[3:], start=3)]
+            await lab.settled(ids, timeout=30)
+            stop.set()
+            await running
+            assert lab.standin.creates == len(numbers), lab.standin.creates  # each dialled once
+            for call_id in ids:
+                e = store.entry(call_id)
+                assert e is not None and e.state == "completed", e
+                assert [a.outcome for a in e.history] == ["answered"], e
+
+    with caplog.at_level(logging.ERROR, logger="ivrflow.callbacks"):
+        asyncio.run(main())
+    assert any("cannot claim" in r.getMessage() for r in caplog.records), caplog.text
+    store.close()
