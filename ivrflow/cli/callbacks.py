@@ -134,6 +134,18 @@ def add_dialer_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--ami-context", default="ivrflow-callback", metavar="NAME", help="where answered calls go"
     )
+    p.add_argument(
+        "--agent-first",
+        metavar="QUEUE",
+        help="asterisk dialer: reach an agent in this Asterisk queue first, then ring the customer",
+    )
+    p.add_argument(
+        "--agent-wait", type=int, default=300, metavar="SECONDS",
+        help="agent first: how long an attempt waits for an agent (default: 300)",
+    )  # fmt: skip
+    p.add_argument(
+        "--whisper", metavar="SOUND", help="agent first: a sound the agent hears before the ring"
+    )
 
 
 def policy_from(args: argparse.Namespace) -> RetryPolicy:
@@ -228,6 +240,9 @@ def ami_dialer_from(
         ring_timeout=args.ring_timeout,
         machine_detection=not args.no_machine_detection,
         machine_message=args.machine_message,
+        agent_first=args.agent_first,
+        agent_wait=args.agent_wait,
+        whisper=args.whisper,
     )
 
 

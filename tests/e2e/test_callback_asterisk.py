@@ -144,6 +144,30 @@ class Callbacks:
                 pytest.fail(f"no record of call {call_id}\n{self.server.tail()}")
             time.sleep(0.2)
 
+    def ring(
+        self,
+        call_id: str,
+        name: str,
+        body: str,
+        *,
+        agent: bool = True,
+        port: int | None = None,
+        **options: Any,
+    ) -> Entry:
+        """The customer's phone (a SIPp UAS playing `body`, on `port` or a free one) and, when
+        `agent`, the agent's; one dispatcher pass; both phones ended well."""
+        port = port or free_port()
+        agents = agent_phone(self.lab.tmp) if agent else None
+        customer = phone(self.lab.tmp, name, body, port)
+        try:
+            entry = self.dial_once(call_id, port, **options)
+        finally:
+            out, _ = customer.communicate(timeout=60)
+            if agents is not None:
+                agents.wait(60)
+        assert customer.returncode == 0, out[-3000:]
+        return entry
+
     def dial_once(
         self,
         call_id: str,
@@ -218,15 +242,7 @@ def callbacks(asterisk: Lab) -> Iterator[Callbacks]:
 def test_answered_the_outbound_flow_reaches_the_agent(callbacks: Callbacks) -> None:
     call_id = callbacks.request("+5511944440001")
     offset = callbacks.lab.log_size()
-    port = free_port()
-    agent = agent_phone(callbacks.lab.tmp)
-    customer = phone(callbacks.lab.tmp, "answers", answering("1", talk_ms=8000), port)
-    try:
-        entry = callbacks.dial_once(call_id, port)
-    finally:
-        out, _ = customer.communicate(timeout=60)
-        agent.wait(60)
-    assert customer.returncode == 0, out[-3000:]
+    entry = callbacks.ring(call_id, "answers", answering("1", talk_ms=8000))
     attempt = entry.history[-1]
     assert (entry.state, attempt.outcome) == ("completed", "answered"), entry
     assert attempt.reference == f"ivrflow-cb-{call_id}_1", attempt
@@ -242,13 +258,7 @@ def test_answered_the_outbound_flow_reaches_the_agent(callbacks: Callbacks) -> N
 
 def test_busy_leaves_the_request_for_a_retry(callbacks: Callbacks) -> None:
     call_id = callbacks.request("+5511944440002")
-    port = free_port()
-    customer = phone(callbacks.lab.tmp, "busy", BUSY, port)
-    try:
-        entry = callbacks.dial_once(call_id, port)
-    finally:
-        out, _ = customer.communicate(timeout=60)
-    assert customer.returncode == 0, out[-3000:]
+    entry = callbacks.ring(call_id, "busy", BUSY, agent=False)
     assert (entry.state, entry.history[-1].outcome) == ("pending", "busy"), entry
     assert "cause 17" in (entry.history[-1].detail or ""), entry  # Q.850 user busy
     assert entry.due_at is not None and entry.due_at > time.time() + 30, entry
@@ -256,14 +266,8 @@ def test_busy_leaves_the_request_for_a_retry(callbacks: Callbacks) -> None:
 
 def test_no_answer_rings_out(callbacks: Callbacks) -> None:
     call_id = callbacks.request("+5511944440003")
-    port = free_port()
-    customer = phone(callbacks.lab.tmp, "rings", NO_ANSWER, port)
     started = time.monotonic()
-    try:
-        entry = callbacks.dial_once(call_id, port)
-    finally:
-        out, _ = customer.communicate(timeout=60)
-    assert customer.returncode == 0, out[-3000:]
+    entry = callbacks.ring(call_id, "rings", NO_ANSWER, agent=False)
     assert (entry.state, entry.history[-1].outcome) == ("pending", "no_answer"), entry
     assert "reason 3" in (entry.history[-1].detail or ""), entry  # it was ringing
     assert time.monotonic() - started >= RING_TIMEOUT - 1  # it rang out, not refused
@@ -284,15 +288,7 @@ def test_the_whole_chain_from_an_inbound_offer_to_the_agent(callbacks: Callbacks
     assert entry is not None and entry.state == "pending", entry
     assert (entry.request.number, entry.request.queue) == (ani, "billing"), entry
 
-    port = free_port()
-    agent = agent_phone(callbacks.lab.tmp)
-    customer = phone(callbacks.lab.tmp, "chain", answering("1", talk_ms=8000), port)
-    try:
-        entry = callbacks.dial_once(first["call_id"], port)
-    finally:
-        out, _ = customer.communicate(timeout=60)
-        agent.wait(60)
-    assert customer.returncode == 0, out[-3000:]
+    entry = callbacks.ring(first["call_id"], "chain", answering("1", talk_ms=8000))
     assert entry.state == "completed", entry
     assert [a.outcome for a in entry.history] == ["answered"], entry
     outbound = callbacks.record(entry.history[0].reference)
@@ -317,24 +313,11 @@ def test_a_busy_customer_is_called_again_after_the_retry_delay(callbacks: Callba
         str(callbacks.db), policy=RetryPolicy(retry_delay=2, max_attempts=3)
     )
     call_id = callbacks.request("+5511944440011")
-    port = free_port()
-    busy = phone(callbacks.lab.tmp, "busy-first", BUSY, port)
-    try:
-        entry = callbacks.dial_once(call_id, port, store=quick)
-    finally:
-        out, _ = busy.communicate(timeout=60)
-    assert busy.returncode == 0, out[-3000:]
+    entry = callbacks.ring(call_id, "busy-first", BUSY, agent=False, store=quick)
     assert (entry.state, entry.history[-1].outcome) == ("pending", "busy"), entry
     assert entry.due_at is not None and entry.due_at <= time.time() + 2.5, entry
     time.sleep(max(0.0, entry.due_at - time.time()) + 0.2)
-    agent = agent_phone(callbacks.lab.tmp)
-    customer = phone(callbacks.lab.tmp, "answers-second", answering("1", talk_ms=8000), port)
-    try:
-        entry = callbacks.dial_once(call_id, port, store=quick)
-    finally:
-        out, _ = customer.communicate(timeout=60)
-        agent.wait(60)
-    assert customer.returncode == 0, out[-3000:]
+    entry = callbacks.ring(call_id, "answers-second", answering("1", talk_ms=8000), store=quick)
     assert entry.state == "completed", entry
     assert [a.outcome for a in entry.history] == ["busy", "answered"], entry
     assert entry.history[1].started_at - entry.history[0].started_at >= 2, entry
@@ -361,21 +344,14 @@ def test_a_machine_greeting_is_recorded_machine_and_gets_a_message(callbacks: Ca
                       lead_ms=300, then_ms=6000)  # fmt: skip
     call_id = callbacks.request("+5511944440020")
     offset = callbacks.lab.log_size()
-    port = free_port()
     body = (
         answer(500)
         + f'  <nop><action><exec play_pcap_audio="{greeting}"/></action></nop>\n'
         + '  <recv request="BYE" timeout="40000"/>\n'
         + OK_TO_REQUEST
     )
-    machine = phone(tmp, "voicemail", body, port)
-    try:
-        entry = callbacks.dial_once(
-            call_id, port, machine_detection=True, machine_message="vm-goodbye"
-        )
-    finally:
-        out, _ = machine.communicate(timeout=60)
-    assert machine.returncode == 0, out[-3000:]
+    entry = callbacks.ring(call_id, "voicemail", body, agent=False, machine_detection=True,
+                           machine_message="vm-goodbye")  # fmt: skip
     attempt = entry.history[-1]
     assert (entry.state, attempt.outcome) == ("pending", "machine"), entry
     assert "AMD" in (attempt.detail or "") and "message left" in (attempt.detail or ""), entry
@@ -393,7 +369,6 @@ def test_a_person_saying_hello_is_human_and_the_flow_runs(callbacks: Callbacks) 
     hello = spoken(tmp, "hello", "Hello?", lead_ms=300, then_ms=2500)
     call_id = callbacks.request("+5511944440021")
     offset = callbacks.lab.log_size()
-    port = free_port()
     body = (
         answer(500, hangs_up=True)
         + f'  <nop><action><exec play_pcap_audio="{hello}"/></action></nop>\n'
@@ -401,14 +376,7 @@ def test_a_person_saying_hello_is_human_and_the_flow_runs(callbacks: Callbacks) 
         + f'  <nop><action><exec play_pcap_audio="{pcap("1")}"/></action></nop>\n'
         + talk_then_hang_up(8000)
     )
-    agent = agent_phone(tmp)
-    person = phone(tmp, "hello", body, port)
-    try:
-        entry = callbacks.dial_once(call_id, port, machine_detection=True)
-    finally:
-        out, _ = person.communicate(timeout=60)
-        agent.wait(60)
-    assert person.returncode == 0, out[-3000:]
+    entry = callbacks.ring(call_id, "hello", body, machine_detection=True)
     log = callbacks.lab.log_since(offset)
     assert f"ivrflow callback: {call_id}~1 AMD HUMAN" in log, log[-3000:]
     assert (entry.state, entry.history[-1].outcome) == ("completed", "answered"), entry
@@ -468,15 +436,67 @@ def test_the_ami_down_places_nothing_and_the_request_is_dialled_once_it_is_back(
     assert "not placed" in (entry.last_outcome or ""), entry
     assert entry.due_at is not None
     time.sleep(max(0.0, entry.due_at - time.time()) + 0.2)
-    port = free_port()
-    agent = agent_phone(callbacks.lab.tmp)
-    customer = phone(callbacks.lab.tmp, "after-ami", answering("1", talk_ms=8000), port)
-    try:
-        entry = callbacks.dial_once(call_id, port, store=quick)
-    finally:
-        out, _ = customer.communicate(timeout=60)
-        agent.wait(60)
-    assert customer.returncode == 0, out[-3000:]
+    entry = callbacks.ring(call_id, "after-ami", answering("1", talk_ms=8000), store=quick)
     assert entry.state == "completed", entry
     assert [a.outcome for a in entry.history] == ["answered"], entry  # dialled once, in all
+    quick.close()
+
+
+# ---------------------------------------------------------------- agent first
+
+
+def test_agent_first_reaches_the_agent_then_rings_the_customer(callbacks: Callbacks) -> None:
+    """Agent first: the attempt waits in the queue until the agent's phone answers, the agent
+    hears the whisper, then the customer is rung and bridged straight to the agent."""
+    call_id = callbacks.request("+5511944440040")
+    offset = callbacks.lab.log_size()
+    entry = callbacks.ring(
+        call_id,
+        "agent-first",
+        answer(1000, hangs_up=True) + talk_then_hang_up(4000),
+        agent_first="lab_answered",
+        whisper="beep",
+    )
+    attempt = entry.history[-1]
+    assert (entry.state, attempt.outcome) == ("completed", "answered"), entry
+    assert attempt.detail == "agent first DIALSTATUS ANSWER", entry
+    log = callbacks.lab.log_since(offset)
+    waiting = log.index(f"ivrflow callback: {call_id}~1 waiting for an agent in lab_answered")
+    ready = log.index(f"ivrflow callback: {call_id}~1 agent ready")
+    rung = log.index("Called PJSIP/customer/sip:+5511944440040")
+    assert waiting < ready < rung, log[-4000:]  # the agent first, then the customer
+    assert "Playing 'beep" in log[ready:rung], log[ready:rung]  # the agent's whisper
+    time.sleep(1)  # no flow ran: no call record for the attempt
+    assert not [r for r in callbacks.server.all_records() if r["call_id"] == attempt.reference]
+
+
+def test_agent_first_with_no_agent_never_rings_the_customer(callbacks: Callbacks) -> None:
+    """Nobody answers in the queue within the wait: the customer is never rung, the claim is
+    released (no attempt counted), due again after the retry delay."""
+    call_id = callbacks.request("+5511944440041")
+    quick = SQLiteCallbackStore(str(callbacks.db), policy=RetryPolicy(retry_delay=60))
+    offset = callbacks.lab.log_size()
+    dialer = AmiDialer(host="127.0.0.1", port=AMI_PORT, username="ivrflow", secret=AMI_SECRET,
+                       channel="PJSIP/customer/sip:{number}@127.0.0.1:9", flow="callback_invoice",
+                       store=quick, agent_first="lab_empty", agent_wait=3)  # fmt: skip
+
+    async def run() -> None:
+        dispatcher = Dispatcher(quick, dialer, owner="lab")
+        try:
+            assert await dispatcher.run_once() == 1
+            await dispatcher.drain()
+            deadline = time.monotonic() + 30
+            while (e := quick.entry(call_id)) is not None and e.state == "dialing":
+                assert time.monotonic() < deadline, e
+                await asyncio.sleep(0.3)
+        finally:
+            await dialer.close()
+
+    asyncio.run(run())
+    entry = quick.entry(call_id)
+    assert entry is not None and (entry.state, entry.attempts) == ("pending", 0), entry
+    assert "no agent in lab_empty" in (entry.last_outcome or ""), entry
+    log = callbacks.lab.log_since(offset)
+    assert f"ivrflow callback: {call_id}~1 waiting for an agent in lab_empty" in log, log[-3000:]
+    assert "Called PJSIP/customer" not in log, log[-3000:]
     quick.close()

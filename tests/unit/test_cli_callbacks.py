@@ -112,3 +112,7 @@ def test_the_asterisk_dialer_from_its_options(monkeypatch: pytest.MonkeyPatch) -
         parser.parse_args([*ASTERISK, "--no-machine-detection", "--machine-message", "m"])
     )
     assert (quiet.machine_detection, quiet.machine_message) == (False, "m")
+    assert dialer.agent_first is None
+    first = dialer_from(parser.parse_args([*ASTERISK, "--agent-first", "billing",
+                                           "--agent-wait", "60", "--whisper", "beep"]))  # fmt: skip
+    assert (first.agent_first, first.agent_wait, first.whisper) == ("billing", 60, "beep")

@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -67,6 +68,16 @@ CAUSES: dict[str, Outcome] = {
 }
 CAUSE_WAIT = 1.0  # seconds to wait for the Hangup event after a failed OriginateResponse
 USER_EVENT = "ivrflow-callback"
+# Agent first: the customer's Dial() ended with this DIALSTATUS (the dialplan's UserEvent).
+DIAL_STATUSES: dict[str, Outcome] = {
+    "ANSWER": "answered",  # the customer talked to the agent
+    "BUSY": "busy",
+    "NOANSWER": "no_answer",
+    "CANCEL": "no_answer",  # the agent hung up while the customer's phone rang
+    "CHANUNAVAIL": "failed",
+    "CONGESTION": "failed",
+}
+AGENT_FIRST_CONTEXT = "ivrflow-agent-first"
 
 
 def outcome_of_ring(reason: str, cause: str | None) -> Outcome:
@@ -100,6 +111,9 @@ class AmiDialer:
     ring_timeout: int = 30
     machine_detection: bool = True  # CALLBACK_AMD=1: the dialplan runs AMD() before the flow
     machine_message: str | None = None  # CALLBACK_MESSAGE: a sound left on a machine
+    agent_first: str | None = None  # a queue: reach an agent there first, then the customer
+    agent_wait: int = 300  # seconds the attempt waits for an agent (agent first)
+    whisper: str | None = None  # a sound the agent hears before the customer rings (agent first)
     request_timeout: float = 10.0
     clock: Callable[[], float] | None = None  # the store's `now` for recorded outcomes
 
@@ -119,23 +133,15 @@ class AmiDialer:
     # ------------------------------------------------------------ the Dialer interface
     async def place(self, claim: Claim) -> str:
         reference = channel_id(claim)
-        fields = [
-            ("Action", "Originate"),
-            ("Channel", self.channel.format(number=claim.request.number)),
-            ("Context", self.context),
-            ("Exten", self.flow),
-            ("Priority", "1"),
-            ("Timeout", str(self.ring_timeout * 1000)),
+        fields = self._agent_first(claim) if self.agent_first else self._customer_first(claim)
+        fields += [
             ("ChannelId", reference),
             ("Variable", f"CALLBACK_ATTEMPT={claim.attempt_id}"),
             ("Variable", f"CALLBACK_PRIORITY={claim.priority}"),
             # The dialplan makes it the channel's DNID: the outbound record's DNIS.
             ("Variable", f"CALLBACK_NUMBER={claim.request.number}"),
-            ("Variable", f"CALLBACK_AMD={1 if self.machine_detection else 0}"),
             ("Async", "true"),
         ]
-        if self.machine_message:
-            fields.append(("Variable", f"CALLBACK_MESSAGE={self.machine_message}"))
         if self.caller_id:
             fields.append(("CallerID", self.caller_id))
         action_id = f"originate-{claim.attempt_id}"
@@ -150,6 +156,41 @@ class AmiDialer:
             self._forget(action_id, reference)
             raise DialerUnavailable(f"Originate refused: {reply.get('Message', reply)}")
         return reference
+
+    def _customer_first(self, claim: Claim) -> list[tuple[str, str]]:
+        """Ring the customer; answered, the outbound flow runs (and queues them)."""
+        fields = [
+            ("Action", "Originate"),
+            ("Channel", self.channel.format(number=claim.request.number)),
+            ("Context", self.context),
+            ("Exten", self.flow),
+            ("Priority", "1"),
+            ("Timeout", str(self.ring_timeout * 1000)),
+            ("Variable", f"CALLBACK_AMD={1 if self.machine_detection else 0}"),
+        ]
+        if self.machine_message:
+            fields.append(("Variable", f"CALLBACK_MESSAGE={self.machine_message}"))
+        return fields
+
+    def _agent_first(self, claim: Claim) -> list[tuple[str, str]]:
+        """Wait in the queue for an agent (a Local channel); the agent's answer dials the
+        customer from the agent-first context."""
+        assert self.agent_first is not None
+        fields = [
+            ("Action", "Originate"),
+            ("Channel", f"Local/{self.agent_first}@{AGENT_FIRST_CONTEXT}-queue"),
+            ("Context", AGENT_FIRST_CONTEXT),
+            ("Exten", "s"),
+            ("Priority", "1"),
+            ("Timeout", str(self.agent_wait * 1000)),
+            ("Variable", f"CALLBACK_AGENT_WAIT={self.agent_wait}"),
+            ("Variable", f"CALLBACK_DIAL={self.channel.format(number=claim.request.number)}"),
+            ("Variable", f"CALLBACK_RING={self.ring_timeout}"),
+            ("Variable", f"CALLBACK_CALLER_ID={self.caller_id or ''}"),
+        ]
+        if self.whisper:
+            fields.append(("Variable", f"CALLBACK_WHISPER={self.whisper}"))
+        return fields
 
     async def status(self, claim: Claim) -> Status:
         """ "active" while Asterisk has the attempt's channel, else None (not known)."""
@@ -294,6 +335,9 @@ class AmiDialer:
         waiting = self._causes.pop(claim.reference or channel_id(claim), None)
         if message.get("Response") == "Success":
             return  # answered: the outbound flow's end records the attempt
+        if self.agent_first:  # no agent answered in time: the customer was never rung
+            await self._release(claim, f"agent first: no agent in {self.agent_first}")
+            return
         cause = None
         if waiting is not None:
             with contextlib.suppress(TimeoutError):
@@ -303,12 +347,26 @@ class AmiDialer:
         await self._record(claim.attempt_id, outcome_of_ring(reason, cause), detail)
 
     async def _reported(self, message: Message) -> None:
-        outcome = message.get("Outcome", "")
+        status = message.get("DialStatus")
+        outcome = (
+            DIAL_STATUSES.get(status or "", "failed") if status else message.get("Outcome", "")
+        )
         if outcome not in OUTCOMES:
             log.warning("callbacks: UserEvent with unknown outcome %r", outcome)
             return
         detail = message.get("Detail") or f"reported by the dialplan ({message.get('Channel')})"
         await self._record(message.get("Attempt", ""), outcome, detail)
+
+    async def _release(self, claim: Claim, detail: str) -> None:
+        """Nothing reached the customer: no attempt counted, due after the retry delay."""
+        if self.store is None:
+            return
+        now = self.clock() if self.clock else time.time()
+        due = now + self.store.policy.retry_delay
+        try:
+            await asyncio.to_thread(self.store.release, claim, due, detail)
+        except CallbackStoreError as exc:
+            log.error("callbacks: %s not released: %s", claim.attempt_id, exc)
 
     async def _record(self, attempt: str, outcome: Outcome, detail: str) -> None:
         if self.store is None:
