@@ -126,11 +126,18 @@ class Callbacks:
     db: Path
 
     def request(self, number: str) -> str:
+        """A new request, the only open one: what earlier tests left for a retry is cancelled,
+        so each dispatcher pass claims this test's request alone."""
+        self.cancel_open()
         call_id = f"inbound-{uuid.uuid4().hex[:12]}"
         self.store.store(
             CallbackRequest(call_id, number, "billing", number, None, time.time(), "billing")
         )
         return call_id
+
+    def cancel_open(self) -> None:
+        for entry in self.store.entries(state="pending"):
+            self.store.cancel(entry.request.call_id)
 
     def record(self, call_id: str | None, timeout: float = 10) -> dict[str, Any]:
         """The one record of the outbound call (its call id is the originated channel's)."""
@@ -278,6 +285,7 @@ def test_the_whole_chain_from_an_inbound_offer_to_the_agent(callbacks: Callbacks
     stores the request → the dispatcher's Originate rings the customer → the outbound flow
     plays → the customer presses 1 → the agent's phone answers. One record per call."""
     ani = "+5511944440010"
+    callbacks.cancel_open()
     offset = callbacks.lab.log_size()
     inbound = Call("flow-callback_lab", ani, hold_ms=15000).wait(1500).rfc2833("1")
     proc = inbound.place(callbacks.lab.tmp)
