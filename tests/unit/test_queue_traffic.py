@@ -20,7 +20,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import importlib.util
+import itertools
 import json
+import math
 import random
 import statistics
 import sys
@@ -34,6 +36,7 @@ import yaml
 from ivrflow.compiler import load
 from ivrflow.host.fixtures import LookupFailure, for_flow
 from ivrflow.insight.queue_kpis import QueueTally, legs, queued_epoch
+from ivrflow.model import Lookup
 from ivrflow.traffic.center import RunResult, simulate_center
 from ivrflow.traffic.fit import PatienceFit, fit_model
 from ivrflow.traffic.model import load_model, parse_model
@@ -133,20 +136,31 @@ def generator() -> Any:
     return module
 
 
-# A look-up of billing, the parameter its fixtures match on, and the capture that keys it.
-KEYED_BY = {"fetch_account": ("contract", "account"), "pay_with_card": ("card", "card")}
+# Per flow, the look-ups whose results its branches read: each parameter the fixtures match
+# on and the capture whose entries the sample callers key into it.
+KEYED_BY = {
+    ("billing", "fetch_account"): {"contract": "account"},
+    ("billing", "pay_with_card"): {"card": "card"},
+    ("bank", "verify_pin"): {"cpf": "cpf", "pin": "pin"},
+    ("bank", "block_card"): {"last4": "card_last4"},
+}
 
 
-@pytest.mark.parametrize("function", sorted(KEYED_BY))
-def test_the_centers_lookup_results_are_what_the_sample_callers_get(function: str) -> None:
+@pytest.mark.parametrize(("flow_name", "function"), sorted(KEYED_BY))
+def test_the_centers_lookup_results_are_what_the_sample_callers_get(
+    flow_name: str, function: str
+) -> None:
     """sample-center.yaml's `ok` results and their shares are the fixtures' answers to the
     entries the generator's callers key, with the generator's weights."""
-    param, capture = KEYED_BY[function]
-    fixtures = for_flow(load(ROOT / "flows" / "billing.ivr"))
+    keyed = KEYED_BY[(flow_name, function)]
+    fixtures = for_flow(load(ROOT / "flows" / f"{flow_name}.ivr"))
+    entries = generator().GOOD_ENTRIES
     want: list[tuple[Any, float]] = []
-    for value, weight in generator().GOOD_ENTRIES[capture]:
+    for combo in itertools.product(*(entries[capture] for capture in keyed.values())):
+        values = tuple(value for value, _ in combo)
+        weight = math.prod(w for _, w in combo)
         try:
-            result = fixtures.answer(function, (param,), (value,))
+            result = fixtures.answer(function, tuple(keyed), values)
         except LookupFailure:
             continue  # an error: its share comes from the records
         known = [i for i, (r, _) in enumerate(want) if r == result]
@@ -182,12 +196,21 @@ def offered_per_day(flow_name: str, queue: str) -> float:
     return float(tally.figures()["offered"]) / ((max(dates) - min(dates)).days + 1)
 
 
-def test_the_whole_flow_sends_the_records_callers_to_billings_queues() -> None:
-    walker, runs = whole_flow("billing")
+# Flow → its queues; the queue figures are held to the records where the generator's ACD and
+# traffic's serve the same load (bank's one cards agent also places the callbacks it was left
+# in traffic, never in the generator: see docs/traffic.md).
+WHOLE_FLOWS = {"billing": ("billing", "billing_intl"), "bank": ("cards",)}
+HELD = {"billing": ("asa_s", "service_level_20s", "queue_abandonment_rate")}
+
+
+@pytest.mark.parametrize("flow_name", sorted(WHOLE_FLOWS))
+def test_the_whole_flow_sends_the_records_callers_to_its_queues(flow_name: str) -> None:
+    walker, runs = whole_flow(flow_name)
     # Look-up results come from the center's model: no branch on them is a guess.
-    guessed = [k for k in walker.assumed if "acct." in k or "payment." in k]
+    results = {lk.result for lk in walker.flow.states.values() if isinstance(lk, Lookup)}
+    guessed = [k for k in walker.assumed if any(f"{r}." in k for r in results if r)]
     assert not guessed, guessed
-    for queue in ("billing", "billing_intl"):
+    for queue in WHOLE_FLOWS[flow_name]:
         stats = [r.queues[queue] for r in runs]
         want = {
             "offered_per_day": [
@@ -198,13 +221,15 @@ def test_the_whole_flow_sends_the_records_callers_to_billings_queues() -> None:
             "queue_abandonment_rate": [s.abandoned / s.offered for s in stats],
         }
         tally = QueueTally()
-        for record in records("billing"):
+        for record in records(flow_name):
             for leg in legs(record):
                 if leg["queue"] == queue:
                     tally.add(leg)
-        got = {**tally.figures(), "offered_per_day": offered_per_day("billing", queue)}
+        got = {**tally.figures(), "offered_per_day": offered_per_day(flow_name, queue)}
         print(f"\n{queue}: records vs whole-flow traffic (mean ± sd over {len(runs)} runs)")
+        held = ("offered_per_day", *HELD.get(flow_name, ()))
         for name, values in want.items():
             mean, sd = statistics.mean(values), statistics.stdev(values)
             print(f"  {name:24} {got[name]:8.3f}   {mean:8.3f} ± {sd:.3f}")
-            assert abs(got[name] - mean) <= 4 * sd + 1e-9, (queue, name, got[name], mean, sd)
+            if name in held:
+                assert abs(got[name] - mean) <= 4 * sd + 1e-9, (queue, name, got[name], mean, sd)
