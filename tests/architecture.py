@@ -37,7 +37,11 @@ CONFINED: Mapping[str, tuple[str, ...]] = {
     "pocketsphinx": ("ivrflow.host.voice",),  # the voice extra
     "webrtcvad": ("ivrflow.host.voice",),
     "prometheus_client": ("ivrflow.host.metrics",),  # the `metrics` extra
-    "holidays": ("ivrflow.model.calendars",),  # the holiday calendars, read in one place
+    "holidays": ("ivrflow.model.calendars",),
+    "phonenumbers": ("ivrflow.model.phone_library",),  # the `phone` extra
+    "babel": (
+        "ivrflow.model.locale_library",
+    ),  # the `locales` extra  # the holiday calendars, read in one place
     "cryptography": ("ivrflow.runtime.sealing",),  # AES-GCM for secure values in snapshots
 }
 

@@ -12,7 +12,7 @@ from .. import model
 from ..errors import did_you_mean
 from ..lang import ast
 from ..lang.sources import LIST_SUFFIXES, SourceError, check_reference, display_path, read_list
-from ..model import calendars, phone, sayas
+from ..model import calendars, phone, phone_library, sayas
 from ..model import prompts as builtin_prompts
 from .context import Context, Declared
 from .expressions import literal_value, parse_date, parse_time
@@ -91,7 +91,8 @@ def header_settings(ctx: Context, header: ast.Header | None) -> tuple[model.Flow
                 "E121",
                 f"unknown country '{country}'" if country else "'country' expects a country code",
                 value.span if value is not None else setting.span,
-                "an ISO 3166 code like BR, US or PT",
+                "an ISO 3166 code like BR, US or PT"
+                + ("" if phone_library.available() else f"; {phone_library.MISSING}"),
             )
             country = None
     inp = d.input

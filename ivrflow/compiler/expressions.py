@@ -38,6 +38,9 @@ BUILTIN_FUNCTIONS: dict[str, Builtin] = {
     "upper": Builtin(("value",), "text in upper case"),
     "number": Builtin(("value",), "text to number (none when it is not one)"),
     "text": Builtin(("value",), "any value as text"),
+    "line_type": Builtin(
+        ("value",), "mobile, fixed, toll_free … of a phone number (the phone extra)"
+    ),
 }
 
 PREDICATES = {
@@ -337,6 +340,8 @@ def _call(ctx: Context, e: ast.FuncCall) -> model.Expression:
             args.append(model.HoursRef(arg.path[0]))
         else:
             args.append(_compile(ctx, arg))
+    if e.name == "line_type":  # a national number is read in the flow's country
+        args.append(model.Const(ctx.country))
     return model.Call(e.name, tuple(args))
 
 

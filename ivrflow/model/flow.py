@@ -126,8 +126,8 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    function: str  # a built-in: open, closed, holiday, emergency, len, lower, upper
-    args: tuple[Expression, ...]
+    function: str  # a built-in: open, closed, holiday, emergency, len, lower, upper, …
+    args: tuple[Expression, ...]  # line_type: the number, then the flow's country (a Const)
 
 
 @dataclass(frozen=True, slots=True)

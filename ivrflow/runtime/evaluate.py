@@ -226,12 +226,19 @@ def _length(x: Any) -> int:
     raise EvaluationError(f"len() needs text or a list, got {_kind(x)}")
 
 
-FUNCTIONS: Mapping[str, Callable[[Any], Any]] = {
+def _line_type(x: Any, country: Any = None) -> str:
+    if x is None:
+        return "unknown"
+    return phone.line_type(_text(x)[:MAX_TEXT], country if isinstance(country, str) else None)
+
+
+FUNCTIONS: Mapping[str, Callable[..., Any]] = {
     "len": _length,
     "lower": lambda x: _check_text(_text(x).lower()),
     "upper": lambda x: _check_text(_text(x).upper()),
     "number": _number,
     "text": lambda x: _check_text(_text(x)),
+    "line_type": _line_type,
 }
 
 
@@ -275,7 +282,7 @@ def evaluate(expr: model.Expression, scope: Scope, depth: int = 0) -> Any:
         arg = expr.args[0]
         if isinstance(arg, model.HoursRef):
             return scope.hours_status(arg.name, expr.function)
-        return FUNCTIONS[expr.function](evaluate(arg, scope, depth + 1))
+        return FUNCTIONS[expr.function](*(evaluate(a, scope, depth + 1) for a in expr.args))
     if isinstance(expr, model.Not):
         return not truthy(evaluate(expr.operand, scope, depth + 1))
     if isinstance(expr, model.Test):

@@ -32,7 +32,8 @@ def expr_text(e: fm.Expression) -> str:
     if isinstance(e, fm.Match):
         return f"{expr_text(e.operand)} matches /{e.pattern.pattern}/"
     if isinstance(e, fm.Call):
-        return f"{e.function}({', '.join(expr_text(a) for a in e.args)})"
+        shown = e.args[:1] if e.function == "line_type" else e.args  # not its country
+        return f"{e.function}({', '.join(expr_text(a) for a in shown)})"
     if isinstance(e, fm.MakeList):
         return f"[{', '.join(expr_text(a) for a in e.items)}]"
     return f"{expr_text(e.operand)} is {'not ' if e.negated else ''}{e.name}"

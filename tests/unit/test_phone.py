@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import assume, given
@@ -13,6 +15,17 @@ from ivrflow.model.phone import (
     matches_prefix,
     normalize,
 )
+
+
+@pytest.fixture(autouse=True, scope="module", params=["phonenumbers", "table"])
+def numbering(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs with libphonenumber (the phone extra) and with the hand table."""
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "table":
+            patch.setitem(sys.modules, "phonenumbers", None)  # import phonenumbers fails
+        normalize.cache_clear()
+        yield str(request.param)
+    normalize.cache_clear()
 
 
 @pytest.mark.parametrize(
