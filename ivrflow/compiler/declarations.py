@@ -12,7 +12,7 @@ from .. import model
 from ..errors import did_you_mean
 from ..lang import ast
 from ..lang.sources import LIST_SUFFIXES, SourceError, check_reference, display_path, read_list
-from ..model import calendars, phone, phone_library, sayas
+from ..model import calendars, locale_library, phone, phone_library, sayas
 from ..model import prompts as builtin_prompts
 from .context import Context, Declared
 from .expressions import literal_value, parse_date, parse_time
@@ -55,15 +55,20 @@ def check_timezone(ctx: Context, zone: str, span: ast.Span) -> bool:
 def check_language(ctx: Context, tag: str, span: ast.Span) -> None:
     if not LANG_TAG.match(tag):
         ctx.error("E145", f"bad language tag '{tag}'", span, "write it like en-US or pt-BR")
-    elif tag not in sayas.supported_locales() and (ctx.path, tag) not in ctx.warned_languages:
+    elif sayas.resolve_locale(tag) != tag and (ctx.path, tag) not in ctx.warned_languages:
         ctx.warned_languages.add((ctx.path, tag))
         fallback = sayas.resolve_locale(tag)
+        built_in = ", ".join(sayas.supported_locales())
         ctx.warning(
             "W209",
             f"no say-as rules for '{tag}'",
             span,
-            f"numbers, dates and currency will be read the {fallback} way; supported: "
-            + ", ".join(sayas.supported_locales()),
+            f"numbers, dates and currency will be read the {fallback} way; "
+            + (
+                f"Babel has no locale '{tag}' (built in: {built_in})"
+                if locale_library.available()
+                else f"{locale_library.MISSING} (built in: {built_in})"
+            ),
         )
 
 

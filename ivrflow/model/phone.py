@@ -109,7 +109,8 @@ def normalize(number: str | None, country: str | None = None) -> str | None:
     """Return ``+<digits>`` when the number can be placed in E.164, else its bare digits.
 
     ``None`` means there is no number to use: withheld or unknown caller ID, or text that is
-    not a phone number. An unknown ``country`` is ignored, as if none were given. Without a
+    not a phone number (with the ``phone`` extra, also an international number that cannot
+    exist, like ``+1555``). An unknown ``country`` is ignored, as if none were given. Without a
     country only ``+`` and ``00`` numbers become E.164. Digits that could be read either way are
     read as already international (``5511987654321`` with ``BR``), except in countries without a
     trunk prefix (ES, IT, MX, PT), where the national reading wins. Brazil's ``00`` + carrier
@@ -133,7 +134,7 @@ def normalize(number: str | None, country: str | None = None) -> str | None:
     if international is not None:
         if not library:
             return international
-        return phone_library.possible_e164(international, None) or international[1:]
+        return phone_library.possible_e164(international, None)  # None: +1555, +9991234
     if library and is_valid_country(plan_code):
         return phone_library.possible_e164(dialable, plan_code) or dialable
     if plan is None:

@@ -3,6 +3,10 @@
 TTS engines read "R$ 1.234,50" or "December 25, 2026" correctly in their own language but stumble
 over "1234.5" or "2026-12-25", so prompts format values the way the caller's locale writes them.
 Pure functions of their arguments (no clock, no system locale); bad values raise `SayAsError`.
+
+en-US and pt-BR have rules of their own here (read the same with or without extras). Every
+other locale Babel knows is formatted by CLDR's rules when the ``locales`` extra is installed
+(`locale_library`); without it, a locale borrows the rules of its language, else en-US's.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+from . import locale_library
 
 __all__ = [
     "FILTERS",
@@ -103,6 +109,7 @@ _LOCALES: dict[str, _Locale] = {
     ),
 }
 _DEFAULT = "en-US"
+_BUILT_IN = frozenset(name.lower() for name in _LOCALES)
 _MINOR_UNITS = {"JPY": 0, "CLP": 0, "KRW": 0}
 _EN_SUFFIXES = {1: "st", 2: "nd", 3: "rd"}
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
@@ -116,7 +123,19 @@ def supported_locales() -> tuple[str, ...]:
 
 
 def resolve_locale(locale: str) -> str:
-    """The supported locale to use for ``locale``: exact, then same language, then en-US."""
+    """The locale whose rules are used for ``locale``: en-US or pt-BR exactly; then, with the
+    ``locales`` extra, any locale Babel knows (as ``es-MX``); then a built-in one of the same
+    language; else en-US."""
+    hand = _hand(locale)
+    if hand.lower() == locale.strip().replace("_", "-").lower():
+        return hand
+    if _babel(locale):
+        return locale.strip().replace("_", "-")
+    return hand
+
+
+def _hand(locale: str) -> str:
+    """The built-in rules to use for ``locale``: exact, then same language, then en-US."""
     if not isinstance(locale, str):
         raise SayAsError(f"locale {locale!r} is not a string like 'pt-BR'")
     wanted = locale.strip().replace("_", "-").lower()
@@ -130,14 +149,22 @@ def resolve_locale(locale: str) -> str:
     return _DEFAULT
 
 
+def _babel(locale: str) -> bool:
+    """True when Babel formats ``locale``: not a built-in one, and known to Babel."""
+    if not isinstance(locale, str):
+        raise SayAsError(f"locale {locale!r} is not a string like 'pt-BR'")
+    wanted = locale.strip().replace("_", "-").lower()
+    return wanted not in _BUILT_IN and locale_library.known(locale)
+
+
 def _loc(locale: str) -> _Locale:
-    return _LOCALES[resolve_locale(locale)]
+    return _LOCALES[_hand(locale)]
 
 
 def _plural(locale: str, count: int, unit: str) -> str:
     """``count unit`` with CLDR plural rules: en one is 1; pt one is 0 and 1."""
     singular, plural = _loc(locale).units[unit]
-    one = count in (0, 1) if resolve_locale(locale) == "pt-BR" else count == 1
+    one = count in (0, 1) if _hand(locale) == "pt-BR" else count == 1
     return f"{count} {singular if one else plural}"
 
 
@@ -203,14 +230,24 @@ def number(value: object, locale: str, places: int | None = None) -> str:
     else:  # text, not Decimal.normalize(): that rounds to the context's 28 digits
         text = format(amount, "f")
         amount = Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
+    if _babel(locale):
+        return locale_library.number(amount.copy_abs() if amount == 0 else amount, locale, places)
     return _format_decimal(amount.copy_abs() if amount == 0 else amount, _loc(locale))
 
 
 def currency(value: object, locale: str, code: str | None = None) -> str:
-    """Money amount: en-US ``$1,234.50``, pt-BR ``R$ 1.234,50``; ``code`` is ISO 4217."""
+    """Money amount: en-US ``$1,234.50``, pt-BR ``R$ 1.234,50``; ``code`` is ISO 4217.
+
+    With the locales extra, es-MX ``$1,234.50`` (pesos, the locale's own currency by default),
+    de-DE ``1.234,50 €``.
+    """
     loc = _loc(locale)
     if code is not None and not (isinstance(code, str) and re.fullmatch(r"[A-Za-z]{3}", code)):
         raise SayAsError(f"currency: {code!r} is not an ISO 4217 currency code")
+    if _babel(locale):
+        babel_code = (code or locale_library.default_currency(locale) or loc.currency).upper()
+        rounded = _round(_decimal(value, "currency"), locale_library.currency_digits(babel_code))
+        return locale_library.currency(rounded, locale, babel_code)
     currency_code = (code or loc.currency).upper()
     amount = _decimal(value, "currency")
     amount = _round(amount, _MINOR_UNITS.get(currency_code, 2))
@@ -237,9 +274,11 @@ def date(value: object, locale: str) -> str:
             day = None
     if day is None:
         raise SayAsError(f"date: {value!r} is not a date (use YYYY-MM-DD)")
+    if _babel(locale):
+        return locale_library.date(day, locale)  # es-MX: 25 de diciembre de 2026
     loc = _loc(locale)
     month = loc.months[day.month - 1]
-    if resolve_locale(locale) == "pt-BR":
+    if _hand(locale) == "pt-BR":
         first = "1º" if day.day == 1 else str(day.day)
         return f"{first} de {month} de {day.year}"
     return f"{month} {day.day}, {day.year}"
@@ -260,7 +299,9 @@ def time(value: object, locale: str) -> str:
             clock = None
     if clock is None:
         raise SayAsError(f"time: {value!r} is not a time of day (use HH:MM)")
-    if resolve_locale(locale) == "pt-BR":
+    if _babel(locale):
+        return locale_library.time(clock, locale)  # es-MX: 2:30 p.m.
+    if _hand(locale) == "pt-BR":
         if clock.minute == 0:
             return _plural(locale, clock.hour, "hour")
         return f"{clock.hour}h{clock.minute:02d}"
@@ -294,6 +335,9 @@ def duration(value: object, locale: str) -> str:
         for count, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second"))
         if count
     ]
+    if _babel(locale):
+        counted = [(n, u) for n, u in ((hours, "hour"), (minutes, "minute"), (secs, "second")) if n]
+        return locale_library.duration(counted or [(0, "second")], locale)
     if not parts:
         return _plural(locale, 0, "second")
     return f" {_loc(locale).conjunction} ".join(parts)
@@ -307,7 +351,9 @@ def ordinal(value: object, locale: str, gender: str = "m") -> str:
     if not re.fullmatch(r"[0-9]+", text):
         raise SayAsError(f"ordinal: {value!r} is not a whole number >= 0")
     text = text.lstrip("0") or "0"  # stays a string: no int-from-string size limit
-    if resolve_locale(locale) == "pt-BR":
+    if _babel(locale):
+        return locale_library.ordinal(text, locale)  # es-MX: vigésimo segundo
+    if _hand(locale) == "pt-BR":
         if gender not in ("m", "f"):
             raise SayAsError(f"ordinal: gender {gender!r} is not 'm' or 'f'")
         return text + ("ª" if gender == "f" else "º")

@@ -36,9 +36,9 @@ def with_library() -> Iterator[None]:
 @pytest.mark.usefixtures("with_library")
 class TestWithPhonenumbers:
     @pytest.mark.parametrize("number", ["+1555", "+9991234", "00999 1234"])
-    def test_impossible_international_numbers_are_not_e164(self, number: str) -> None:
-        result = phone.normalize(number)
-        assert result is not None and not result.startswith("+")
+    def test_impossible_international_numbers_are_no_number(self, number: str) -> None:
+        assert phone.normalize(number) is None
+        assert phone.is_withheld(number)
         assert phone.line_type(number) == "unknown"
 
     def test_fictional_but_possible_numbers_are_kept(self) -> None:

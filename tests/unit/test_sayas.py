@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -25,7 +27,22 @@ from ivrflow.model.sayas import (
 EN, PT = "en-US", "pt-BR"
 
 
-def test_locales() -> None:
+@pytest.fixture(autouse=True, scope="module", params=["babel", "tables"])
+def rules(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs with Babel (the locales extra) and without it: en-US and pt-BR
+    are the built-in rules either way."""
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "tables":
+            patch.setitem(sys.modules, "babel", None)
+        else:
+            pytest.importorskip("babel", reason="the locales extra (ivrflow[locales])")
+        yield str(request.param)
+
+
+@pytest.mark.usefixtures("rules")
+def test_locales_without_babel(rules: str) -> None:
+    if rules != "tables":
+        pytest.skip("the fallback without Babel")
     assert supported_locales() == (EN, PT)
     assert resolve_locale("pt-BR") == PT
     assert resolve_locale("pt_br") == PT
@@ -35,6 +52,48 @@ def test_locales() -> None:
     assert resolve_locale("es-ES") == EN  # then en-US
     assert resolve_locale("") == EN
     assert date("2026-12-25", "es-MX") == "December 25, 2026"
+
+
+def test_locales_with_babel(rules: str) -> None:
+    if rules != "babel":
+        pytest.skip("Babel's locales")
+    assert supported_locales() == (EN, PT)
+    assert resolve_locale("pt_br") == PT  # the built-in rules win
+    assert resolve_locale("pt-PT") == "pt-PT"
+    assert resolve_locale("es_MX") == "es-MX"
+    assert resolve_locale("qq-QQ") == EN  # unknown to Babel too
+    assert resolve_locale("es") == EN  # a language alone has no region's rules
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        # issue 16 item 7: an es-MX flow said "December 25" and "$1,234.50" the US way
+        (lambda: date("2026-12-25", "es-MX"), "25 de diciembre de 2026"),
+        (lambda: currency(1234.5, "es-MX"), "$1,234.50"),  # pesos, written as in Mexico
+        (lambda: currency(1234.5, "es-MX", "USD"), "USD1,234.50"),  # CLDR: no space
+        (lambda: currency(1234.5, "de-DE"), "1.234,50\xa0€"),
+        (lambda: currency(1234.567, "ja-JP"), "￥1,235"),  # no minor unit
+        (lambda: currency(-2.5, "es-ES"), "-2,50\xa0€"),
+        (lambda: number(1234567.5, "hi-IN"), "12,34,567.5"),
+        (lambda: number(2, "es-MX", 2), "2.00"),
+        (lambda: number("0.10", "de-DE"), "0,1"),
+        (lambda: time("14:30", "es-MX"), "2:30\u202fp.m."),
+        (lambda: time("14:30", "de-DE"), "14:30"),
+        (lambda: duration(3900, "es-MX"), "1 hora y 5 minutos"),
+        (lambda: duration(0, "fr-FR"), "0\xa0seconde"),
+        (lambda: ordinal(22, "es-MX"), "vigésimo segundo"),
+        (lambda: ordinal(1, "en-GB"), "first"),
+        # the built-in rules are kept for en-US and pt-BR
+        (lambda: time("14:30", "pt-BR"), "14h30"),
+        (lambda: date("2026-05-01", "pt-BR"), "1º de maio de 2026"),
+        (lambda: ordinal(22, "en-US"), "22nd"),
+    ],
+)
+def test_babel_formats(rules: str, call: object, expected: str) -> None:
+    if rules != "babel":
+        pytest.skip("Babel's locales")
+    assert call() == expected  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(
@@ -275,3 +334,26 @@ def test_number_round_trips(value: Decimal) -> None:
     pt = number(value, PT)
     assert Decimal(en.replace(",", "")) == value
     assert Decimal(pt.replace(".", "").replace(",", ".")) == value
+
+
+def test_an_es_mx_flow_speaks_the_mexican_way(rules: str) -> None:
+    """Issue 16 item 7: the docs' es-MX example says the date and the pesos as in Mexico,
+    with the locales extra; without it, the en-US way (and check says W209)."""
+    from pathlib import Path
+
+    from ivrflow import compile_file
+    from ivrflow.tools.testing import Call
+
+    text = (Path(__file__).resolve().parents[2] / "docs/language.md").read_text()
+    block = next(b for b in text.split("```ivr\n") if b.startswith("flow recordatorio "))
+    result = compile_file("recordatorio.ivr", block.split("```", 1)[0])
+    assert result.flow is not None, result.diagnostics
+    call = Call(result.flow)
+    call.start()
+    warnings = [d.code for d in result.diagnostics]
+    if rules == "babel":
+        assert call.said() == "Su saldo es de $1,234.50 y vence el 25 de diciembre de 2026."
+        assert "W209" not in warnings
+    else:
+        assert call.said() == "Su saldo es de $1,234.50 y vence el December 25, 2026."
+        assert "W209" in warnings
