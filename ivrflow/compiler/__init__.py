@@ -147,7 +147,7 @@ def _symbols(ctx: Context, modules: Sequence[tuple[ast.Module, Path]]) -> Symbol
                     )
                     continue
                 _declare(ctx, sym.states, item.name, item, item.name_span, p, "state")
-                if item.kind in ("capture", "record"):
+                if item.kind in ("capture", "record", "menu"):
                     into = next(
                         (
                             s
@@ -159,11 +159,10 @@ def _symbols(ctx: Context, modules: Sequence[tuple[ast.Module, Path]]) -> Symbol
                         ),
                         None,
                     )
-                    sym.assigned.add(
-                        into.values[0].path[0]
-                        if into and isinstance(into.values[0], ast.Ref)
-                        else item.name
-                    )
+                    if into and isinstance(into.values[0], ast.Ref):
+                        sym.assigned.add(into.values[0].path[0])
+                    elif item.kind != "menu":  # a menu binds its keys only when told `into`
+                        sym.assigned.add(item.name)
                 if item.call is not None and item.call.result:
                     sym.assigned.add(item.call.result)
                 _collect_sets(sym, item.body)

@@ -49,10 +49,11 @@ def sort_branches(
             lb for lb in b.labels if lb.kind in ("word", "counted") and lb.text not in KEY_WORDS
         ]
         if not words_here:
-            if keys_ok and all(lb.kind in ("key", "phrase", "word") for lb in b.labels):
+            choice_kinds = ("key", "phrase", "regex")
+            if keys_ok and all(lb.kind in (*choice_kinds, "word") for lb in b.labels):
                 choices.append(b)
             else:
-                bad = next(lb for lb in b.labels if not (keys_ok and lb.kind in ("key", "phrase")))
+                bad = next(lb for lb in b.labels if not (keys_ok and lb.kind in choice_kinds))
                 ctx.error(
                     "E123",
                     f"{owner} has no branch '{bad.text}'",
@@ -63,7 +64,7 @@ def sort_branches(
         body = statements.body(b.body)
         for lb in b.labels:
             name = "nomatch" if lb.text == "invalid" else lb.text
-            if lb.kind in ("key", "phrase", "percent") or lb.text not in words:
+            if lb.kind in ("key", "phrase", "percent", "regex") or lb.text not in words:
                 ctx.error(
                     "E123",
                     f"{owner} has no branch '{lb.text}'",

@@ -27,6 +27,7 @@ from .branches import (
 from .context import Context
 from .expressions import compile_regex, literal_value, number_value
 from .kinds import StateEnv, StateParts
+from .menu_keys import key_entry, option_of
 from .settings import Settings
 from .vocabulary import (
     CALLBACK_SETTINGS,
@@ -34,8 +35,8 @@ from .vocabulary import (
     CAPTURE_SETTINGS,
     CAPTURE_WORDS,
     DTMF_KEYS,
-    INPUT_SETTINGS,
     KEY_WORDS,
+    MENU_SETTINGS,
     MENU_WORDS,
 )
 
@@ -78,18 +79,37 @@ def read_input_settings(s: Settings, d: model.InputSettings) -> model.InputSetti
 # ---------------------------------------------------------------- menu
 def menu(env: StateEnv, parts: StateParts) -> model.Menu:
     ctx, decl, branches = env.ctx, parts.decl, parts.branches
-    s = Settings(ctx, "a menu", INPUT_SETTINGS, parts.settings)
+    s = Settings(ctx, "a menu", MENU_SETTINGS, parts.settings)
     inp = input_settings(env, s)
+    into = s.name("into")
     outcomes, esc, choice_branches = sort_branches(
         env.statements, branches, MENU_WORDS, "a menu", inp, keys_ok=True
     )
     keys_seen: dict[str, ast.Span] = {}
     phrases_seen: dict[str, ast.Span] = {}
-    choices = []
+    choices: list[model.Choice] = []
+    sequences_seen: dict[str, ast.Span] = {}
+    options: list[tuple[int, model.KeyOption, ast.Label]] = []
     for b in choice_branches:
-        keys, phrases = [], []
+        keys, phrases, sequences = [], [], []
         for lb in b.labels:
-            if lb.kind == "phrase":
+            key = KEY_WORDS.get(lb.text, lb.text) if lb.kind != "regex" else ""
+            if lb.kind == "regex" or (
+                lb.kind != "word"
+                and key not in DTMF_KEYS
+                and (
+                    lb.kind == "phrase"
+                    and (key.startswith("_") or _all_keys(key))
+                    or lb.kind == "key"
+                    and key.isdigit()
+                )
+            ):
+                option = option_of(ctx, lb, sequences_seen)
+                if option is not None:
+                    sequences.append(option)
+                    options.append((len(choices), option, lb))
+                continue
+            if lb.kind == "phrase" and key not in DTMF_KEYS:
                 norm = speech.normalize(lb.text)
                 if not norm:
                     ctx.error("E125", "an empty phrase matches nothing", lb.span)
@@ -103,7 +123,6 @@ def menu(env: StateEnv, parts: StateParts) -> model.Menu:
                 phrases_seen.setdefault(norm, lb.span)
                 phrases.append(lb.text)
                 continue
-            key = KEY_WORDS.get(lb.text, lb.text)
             if key not in DTMF_KEYS:
                 ctx.error(
                     "E126",
@@ -121,10 +140,14 @@ def menu(env: StateEnv, parts: StateParts) -> model.Menu:
                 )
             keys_seen.setdefault(key, lb.span)
             keys.append(key)
+            options.append((len(choices), model.key_option(key, "keys"), lb))
         body = env.statements.body(b.body)
         if not ends(body):
             env.statements.dead_end(b.labels[0].span, f"choice '{b.labels[0].text}'")
-        choices.append(model.Choice(ctx.where(b.span), tuple(keys), tuple(phrases), body))
+        choices.append(
+            model.Choice(ctx.where(b.span), tuple(keys), tuple(phrases), body, tuple(sequences))
+        )
+    entry = key_entry(ctx, options) if sequences_seen else None
     if not choices:
         ctx.error(
             "E122",
@@ -134,7 +157,7 @@ def menu(env: StateEnv, parts: StateParts) -> model.Menu:
         )
     exits = limit_exits(ctx, decl, inp, outcomes)
     warn_unhandled(ctx, decl, esc, outcomes, exhausted_reachable(inp, exits))
-    phrase_spans = [lb.span for b in choice_branches for lb in b.labels if lb.kind == "phrase"]
+    phrase_spans = [span for span in phrases_seen.values()]
     unheard_phrases(ctx, f"menu '{decl.name}'", inp, phrase_spans)
     prompt_checks.check_keys(
         ctx,
@@ -153,7 +176,14 @@ def menu(env: StateEnv, parts: StateParts) -> model.Menu:
         exhausted[1] if exhausted else None,
         inp,
         exits,
+        entry,
+        into[0] if into else None,
     )
+
+
+def _all_keys(text: str) -> bool:
+    """A string label of keys only (`"100"`, `"*72"`) is a key sequence, not a phrase."""
+    return bool(text) and all(c in DTMF_KEYS for c in text)
 
 
 # ---------------------------------------------------------------- capture

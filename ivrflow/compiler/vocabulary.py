@@ -27,6 +27,9 @@ CAPTURE_SETTINGS = INPUT_SETTINGS | {
     "into": "the variable that receives the digits (the state's name by default)",
     "words": "free speech instead of digits: how many words, like 1..30",
 }
+MENU_SETTINGS = INPUT_SETTINGS | {
+    "into": 'the variable that receives the keys of the choice (multi-key options: 100, "_1XX")',
+}
 LOOKUP_SETTINGS = {"timeout": "how long the host function may take"}
 TRANSFER_SETTINGS = {
     "queue": "the ACD queue to transfer into: a name, or a variable with 'among [a, b]'",

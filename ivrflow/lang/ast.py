@@ -169,7 +169,8 @@ class Switch(NamedTuple):
     cases: tuple[Case, ...]
 
 
-LabelKind: TypeAlias = Lit["word", "counted", "key", "phrase", "percent"]
+# "regex": `regex "^(10[01][0-9])$"`, a multi-key menu option (its span is the string's)
+LabelKind: TypeAlias = Lit["word", "counted", "key", "phrase", "percent", "regex"]
 
 
 class Label(NamedTuple):

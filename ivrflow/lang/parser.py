@@ -333,6 +333,13 @@ class _Builder(Transformer):  # type: ignore[type-arg]
     def phrase_label(self, c: list[Any]) -> ast.Label:
         return ast.Label(_span(c[0]), "phrase", _string(c[0]))
 
+    def tagged_label(self, c: list[Any]) -> list[ast.Label]:
+        """`regex "^(10[01][0-9])$"`; another word before a string is not a label."""
+        word, text = c
+        if str(word) != "regex":
+            return [ast.Label(_span(word), "word", str(word))]
+        return [ast.Label(_span(text), "regex", _string(text))]
+
     def percent_label(self, c: list[Any]) -> ast.Label:
         return ast.Label(_span(c[0]), "percent", str(c[0]))
 

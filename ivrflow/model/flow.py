@@ -17,6 +17,7 @@ from typing import Any, TypeAlias
 from ..lang.ast import Span
 from . import phone
 from .destinations import DestinationKind
+from .keypatterns import KeyEntry, KeyOption, key_option
 
 # Variables every call has; `builtin_values` gives their values as a call starts.
 BUILTIN_VARIABLES: Mapping[str, str] = MappingProxyType(
@@ -264,11 +265,19 @@ class Choice:
     keys: tuple[str, ...]  # DTMF keys: 0-9 * #
     phrases: tuple[str, ...]  # as written
     body: Body
+    sequences: tuple[KeyOption, ...] = ()  # multi-key options: "100", "_1XX", regex "…"
+
+
+def choice_name(choice: Choice) -> str:
+    """A choice's name: its first key, else its first key sequence or pattern, else phrase."""
+    if choice.keys:
+        return choice.keys[0]
+    return choice.sequences[0].label if choice.sequences else choice.phrases[0]
 
 
 def choice_label(choice: Choice) -> str:
-    """How a menu choice is named in traces and coverage: its first key, else phrase."""
-    return f"choice {choice.keys[0] if choice.keys else choice.phrases[0]}"
+    """How a menu choice is named in traces and coverage: `choice 1`, `choice _1XX`."""
+    return f"choice {choice_name(choice)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +333,10 @@ class Menu:
     exhausted: Body | None  # None: the documented default
     input: InputSettings
     limit_exits: Mapping[str, Body] = field(default_factory=lambda: NO_EXITS)
+    # Multi-key options (docs/runtime.md, "Multi-key menus"): every keyed option in order,
+    # single keys among them; None when each choice is one key (decided on the first key).
+    entry: KeyEntry | None = None
+    into: str | None = None  # `into ext`: the variable the keys of the choice go into
 
 
 @dataclass(frozen=True, slots=True)
@@ -565,6 +578,10 @@ __all__ = [
     "builtin_values",
     "STATE_KINDS",
     "choice_label",
+    "choice_name",
+    "key_option",
+    "KeyEntry",
+    "KeyOption",
     "nested_bodies",
     "HANGUP",
     "NO_ESCALATION",

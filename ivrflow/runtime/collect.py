@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import model
 from ..model import choice_label, speech, validators
+from ..model.keypatterns import TERMINATOR, Decision
 from . import actions as act
 from . import events as ev
 from .endings import record_input
@@ -89,6 +90,10 @@ def _remaining(call: CallState, spec: act.Collect) -> act.Collect:
     if not call.buffer:
         return spec
     have = len(call.buffer)
+    state = call.flow.states[call.state]
+    if call.phase is MENU and isinstance(state, model.Menu) and state.entry is not None:
+        low, high = state.entry.remaining(call.buffer)  # what the options still left can take
+        return dataclasses.replace(spec, min_digits=low, max_digits=high, timeout=spec.interdigit)
     return dataclasses.replace(
         spec,
         min_digits=max(0, spec.min_digits - have),
@@ -141,6 +146,10 @@ def _number_spec(state: model.State, inp: model.InputSettings, barge: bool) -> a
 def _menu_spec(menu: model.Menu, inp: model.InputSettings, barge: bool) -> act.Collect:
     phrases = tuple(p for c in menu.choices for p in c.phrases)
     kinds = ("dtmf", "speech") if phrases else ("dtmf",)
+    if menu.entry is not None:  # multi-key options: from the shortest to the longest entry
+        low, high = menu.entry.remaining("")
+        end = None if menu.entry.is_hash_option() else TERMINATOR
+        return act.Collect(kinds, low, high, end, inp.timeout, inp.interdigit, barge, phrases)
     return act.Collect(kinds, 1, 1, None, inp.timeout, inp.interdigit, barge, phrases)
 
 
@@ -225,6 +234,43 @@ def _one_key(call: CallState, state: model.State, keys: str, terminated: bool) -
     return _CHOOSE[call.phase](call, state, key, None)
 
 
+def _menu_keys(call: CallState, menu: model.Menu, keys: str, terminated: bool) -> Result | None:
+    """A menu takes one key, unless it has multi-key options: then the keys so far are
+    matched against them all, and it decides at once when no longer option can still match
+    (VoiceXML); while one can, it waits for more keys or the inter-digit time-out."""
+    entry = menu.entry
+    if entry is None:
+        return _one_key(call, menu, keys, terminated)
+    call.buffer = (call.buffer + keys)[:MAX_DIGITS]
+    decision = entry.finish(call.buffer) if terminated else entry.feed(call.buffer)
+    if decision.outcome == "wait":
+        return None  # keep collecting: the inter-digit timeout now applies
+    return _menu_decided(call, menu, decision)
+
+
+def _menu_decided(
+    call: CallState, menu: model.Menu, d: Decision, how: str | None = None
+) -> Result | None:
+    """A multi-key entry ended: its keys chose an option, or none (keys after the ones the
+    menu decided on are type-ahead; after a no-match they are dropped with the entry)."""
+    assert menu.entry is not None
+    rest, call.buffer = call.buffer[d.used :], ""
+    record_input(call, "dtmf", d.keys, how="terminator" if d.used > len(d.keys) else how)
+    if d.option is None:
+        return on_failure(call, "nomatch")
+    call.typeahead = (rest + call.typeahead)[:MAX_DIGITS]
+    choice = menu.choices[menu.entry.owners[d.option]]
+    return _choose(call, menu, choice, d.keys)
+
+
+def _choose(call: CallState, menu: model.Menu, choice: model.Choice, keys: str | None) -> Result:
+    """Run a menu's choice; `into` holds the keys that chose it (untouched for a phrase)."""
+    _valid(call, menu)
+    if menu.into is not None and keys is not None:
+        call.vars[menu.into] = keys
+    return run_body(call, choice.body, BRANCH_END, choice_label(choice))
+
+
 def _capture_keys(
     call: CallState, cap: model.Capture, keys: str, terminated: bool
 ) -> Result | None:
@@ -279,7 +325,7 @@ def _entry_taken(call: CallState, cap: model.Capture, value: str) -> Result | No
 
 # How keys are taken, by phase.
 _KEYS_IN: dict[Phase, Callable[[CallState, Any, str, bool], Result | None]] = {
-    MENU: _one_key,
+    MENU: _menu_keys,
     CAPTURE: _capture_keys,
     OFFER: _one_key,
     OFFER_NUMBER: number_keys,
@@ -302,8 +348,7 @@ def _menu_choice(
 ) -> Result | None:
     for choice in menu.choices:
         if key in choice.keys:
-            _valid(call, menu)
-            return run_body(call, choice.body, BRANCH_END, choice_label(choice))
+            return _choose(call, menu, choice, key)
     return on_failure(call, "nomatch")
 
 
@@ -383,9 +428,16 @@ def _capture_interdigit(call: CallState, cap: model.Capture, value: str) -> Resu
     return _capture_done(call, cap, value, "interdigit")
 
 
+def _menu_interdigit(call: CallState, menu: model.Menu, value: str) -> Result | None:
+    """The inter-digit time-out of a multi-key entry: the keys there decide."""
+    assert menu.entry is not None
+    return _menu_decided(call, menu, menu.entry.finish(value), "interdigit")
+
+
 # An entry under way when the time-out comes, by phase.
 _PARTIAL: dict[Phase, Callable[[CallState, Any, str], Result | None]] = {
     CAPTURE: _capture_interdigit,
+    MENU: _menu_interdigit,
     OFFER_NUMBER: number_done,
 }
 
@@ -425,6 +477,11 @@ def _free_speech(call: CallState, cap: model.Capture, text: str, confidence: Any
 
 
 def _menu_heard(call: CallState, menu: model.Menu, text: str, confidence: Any) -> Result | None:
+    if menu.entry is not None:  # "one zero zero": digits said for a multi-key option
+        digits = _spoken_digits(text)
+        d = menu.entry.finish(digits) if len(digits) > 1 else None
+        if d is not None and d.option is not None and d.used == len(digits):
+            return _choose(call, menu, menu.choices[menu.entry.owners[d.option]], d.keys)
     key = speech.spoken_key(text)
     if key is not None:
         return _menu_choice(call, menu, key, None)

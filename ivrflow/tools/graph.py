@@ -316,7 +316,7 @@ def choice_text(keys: Sequence[str], phrases: Sequence[str]) -> str:
 def _edge_label(flow: model.Flow, e: Edge, choices: Mapping[tuple[str, str], model.Choice]) -> str:
     if e.kind == "choice" and (e.source, e.label) in choices:
         c = choices[(e.source, e.label)]
-        return choice_text(c.keys, c.phrases)
+        return choice_text((*c.keys, *(s.label for s in c.sequences)), c.phrases)
     state = flow.states.get(e.source)
     if e.target == CALLBACK and isinstance(state, model.CallbackOffer):
         keys = [a for a in state.accept if a in KEYS]

@@ -71,6 +71,9 @@ class PatienceFit:
 
 def _key_of(menu: fm.Menu, kind: str, value: str, fuzzy: float) -> str | None:
     keys = choice_keys(menu)
+    if kind == "dtmf" and menu.entry is not None:  # a recorded multi-key entry: as decided
+        decided = menu.entry.finish(value)
+        return keys[menu.entry.owners[decided.option]] if decided.option is not None else None
     if kind == "dtmf" or len(value) == 1:
         key = value[:1] if kind == "dtmf" else value
         for choice, name in zip(menu.choices, keys, strict=True):

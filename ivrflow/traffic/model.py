@@ -428,5 +428,6 @@ def check_against(m: TrafficModel, flow: fm.Flow) -> list[str]:
 
 
 def choice_keys(menu: fm.Menu) -> list[str]:
-    """How the model names a menu's choices: the first key, else the first phrase."""
-    return [c.keys[0] if c.keys else c.phrases[0] for c in menu.choices]
+    """How the model names a menu's choices: the first key, else the first key sequence or
+    pattern (`_4XX`), else the first phrase (`model.choice_name`)."""
+    return [fm.choice_name(c) for c in menu.choices]

@@ -543,10 +543,20 @@ class Walker(BodyRunner):
             total = sum(shares) or 1.0
             for choice, share in zip(state.choices, shares, strict=True):
                 if share > 0:
-                    env2 = {
-                        **env,
-                        "last_input": choice.keys[0] if choice.keys else choice.phrases[0],
-                    }
+                    said: Any = (
+                        choice.keys[0]
+                        if choice.keys
+                        else choice.phrases[0]
+                        if not choice.sequences
+                        else UNKNOWN
+                    )  # an extension: which one, unknown
+                    env2 = {**env, "last_input": said}
+                    if state.into is not None:
+                        env2[state.into] = (
+                            said
+                            if choice.keys or choice.sequences
+                            else env.get(state.into, UNKNOWN)
+                        )
                     yield from self._branch(
                         node,
                         choice.body,

@@ -284,7 +284,7 @@ def test_missing_module_is_reported_at_the_use_line(write) -> None:  # type: ign
         ("start:\n  -> c\ncapture c:\n  digits 8..4\n  ok -> start\n", "E127"),
         ("start:\n  -> m\nmenu m:\n  1 -> start\n  1 -> start\n", "E124"),
         ('start:\n  -> m\nmenu m:\n  "Billing" -> start\n  "billing!" -> start\n', "E125"),
-        ("start:\n  -> m\nmenu m:\n  12 -> start\n", "E126"),
+        ("start:\n  -> m\nmenu m:\n  1.5 -> start\n", "E126"),
         ("start:\n  -> m\nmenu m:\n  timout 5s\n  1 -> start\n", "E120"),
         ("start:\n  -> m\nmenu m:\n  timeout 5\n  1 -> start\n", "E140"),
         ('start:\n  -> m\nmenu m:\n  noinput 9: say "x"\n  1 -> start\n', "E135"),

@@ -172,6 +172,10 @@ def _answer(session: Session, flow: str, waiting: act.Action | None, r: int, at:
     state = FLOWS[flow].states.get(session.state)
     if isinstance(state, model.Menu) and session.phase == "menu" and state.choices:
         choice = state.choices[r % len(state.choices)]
+        if choice.sequences and state.entry is not None and (r % 2 or not choice.keys):
+            owned = [e for i, e in state.entry.examples().items()
+                     if state.entry.owners[i] == state.choices.index(choice)]  # fmt: skip
+            return ev.Digits(at, owned[r % len(owned)].keys, terminated=True)
         if choice.keys and (r % 4 or not choice.phrases):
             return ev.Digits(at, choice.keys[0])
         return ev.Utterance(at, choice.phrases[r % len(choice.phrases)], (1.0, 0.3)[r % 2])

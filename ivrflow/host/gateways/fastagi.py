@@ -457,6 +457,9 @@ class AGIChannel:
                 return await self.voice.collect(action, recognizer, language)
             await self._end_voice_turn()
         first, self.typeahead, self.skip_prompts = self.typeahead, "", False
+        session = self.session
+        if session is not None and session.phase == "menu" and action.max_digits > 1:
+            return await self._menu_keys(action, first, bool(session.buffer))
         if not first:
             reply = await self.conn.send(agi.wait_for_digit(int(action.timeout * 1000)))
             first = agi.digit_from_result(reply.result_int) or ""
@@ -474,6 +477,26 @@ class AGIChannel:
         # GET DATA drops the '#' it stopped on; whatever stopped it, the entry is complete.
         terminated = action.terminator is None or action.terminator not in keys
         return ev.Digits(self.now(), keys, terminated=terminated)
+
+    async def _menu_keys(self, action: act.Collect, first: str, started: bool) -> ev.Event:
+        """A menu with multi-key options decides as keys come (docs/runtime.md, "Multi-key
+        menus"): one key at a time, so a key no longer option starts with is taken at once;
+        once the options still matching all need the same number of keys, one GET DATA."""
+        if first:
+            return ev.Digits(self.now(), first)
+        fixed = started and action.min_digits == action.max_digits > 1
+        if not fixed:
+            reply = await self.conn.send(agi.wait_for_digit(int(action.timeout * 1000)))
+            key = agi.digit_from_result(reply.result_int) or ""
+            return ev.Digits(self.now(), key) if key else ev.NoInput(self.now())
+        reply = await self.conn.send(
+            agi.get_data("", int(action.timeout * 1000), action.max_digits)
+        )
+        keys = reply.result or ""
+        if reply.data not in (None, "timeout") or not all(c in "0123456789*#" for c in keys):
+            raise agi.AGIProtocolError(f"unexpected GET DATA reply {reply.text!r:.80}")
+        # GET DATA ends on its count, '#' (dropped) or the timeout: the entry is over.
+        return ev.Digits(self.now(), keys, terminated=True) if keys else ev.NoInput(self.now())
 
     # ------------------------------------------------------------ transfers
     async def transfer(self, action: act.TransferToQueue | act.TransferToDestination) -> ev.Event:

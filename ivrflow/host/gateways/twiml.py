@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from ...model import prompts, sayas
 from ...model.destinations import Destination
+from ...model.keypatterns import MAX_KEYS
 from ...runtime import actions as act
 from ...runtime import events as ev
 from ...runtime.session import Session
@@ -273,6 +274,8 @@ class TwimlHost:
             if action.free_speech:  # dictation: no digits to count, nothing to finish on
                 del attrs["numDigits"]
                 attrs["finishOnKey"] = ""
+        if session.phase == "menu" and action.max_digits >= MAX_KEYS:
+            del attrs["numDigits"]  # a pattern with no end (`_1X.`): the timeout or # ends it
         gather = page.add("Gather", **attrs)
         gather.extend(inside)
         page.add("Redirect", self.callback(True), method="POST")  # no input

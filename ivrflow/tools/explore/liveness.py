@@ -92,8 +92,8 @@ class Liveness:
         if state.exhausted is not None:
             waiting |= seq(state.exhausted, frozenset(), name)
         if isinstance(state, model.Menu):
-            for c in state.choices:
-                waiting |= seq(c.body, frozenset(), name)
+            for c in state.choices:  # `into` is set as the choice is taken
+                waiting |= seq(c.body, frozenset(), name) - {state.into}
         elif isinstance(state, model.Capture):
             ok = seq(state.ok, frozenset(), name) | self._say(state.confirm)
             waiting |= ok - {state.variable}

@@ -152,6 +152,35 @@ class ExploreCall(Call):
         self.fixtures = Fixtures(lookups, queues, self.base.calls)
 
 
+def _multikey_options(menu: model.Menu, keys_heard: bool) -> list[Option]:
+    """A menu with multi-key options: one input per option (its shortest entry that chooses
+    it, then the inter-digit wait when the menu must wait for it), and a key nothing takes."""
+    entry = menu.entry
+    assert entry is not None
+    examples = entry.examples()
+    out: list[Option] = []
+    for index, c in enumerate(menu.choices):
+        if c.phrases and not keys_heard:
+            out.append(Option(_quote(c.phrases[0]), "", (("say", c.phrases[0]),)))
+            continue
+        for i, owner in enumerate(entry.owners):
+            found = examples.get(i)
+            if owner != index or found is None:
+                continue
+            steps: tuple[tuple[str, Any], ...] = (("press", found.keys),)
+            note = entry.options[i].label if entry.options[i].label != found.keys else ""
+            if not found.at_once:
+                steps = (*steps, ("wait", None))
+                note = f"{note}, then the inter-digit wait" if note else "then the inter-digit wait"
+            out.append(Option(found.keys, note, steps))
+        if not c.keys and not c.sequences and c.phrases:
+            out.append(Option(_quote(c.phrases[0]), "", (("say", c.phrases[0]),)))
+    bad = next((k for k in KEYS if entry.feed(k).outcome == "nomatch"), None)
+    if bad is not None:
+        out.append(Option(bad, "invalid", (("press", bad),)))
+    return out
+
+
 def _hears_keys(state: model.State) -> bool:
     """False for a state that hears speech only (`input speech`, a capture of words)."""
     inp = getattr(state, "input", None)
@@ -490,6 +519,8 @@ class Explorer:
             return [Option(f'"{SAMPLE_MESSAGE}"', "a message", (("record", SAMPLE_MESSAGE),)),
                     Option("wait", "silence", (("wait", None),))]  # fmt: skip
         keys_heard = _hears_keys(state)
+        if phase == "menu" and isinstance(state, model.Menu) and state.entry is not None:
+            return [*_multikey_options(state, keys_heard), wait]
         if phase == "menu" and isinstance(state, model.Menu):
             out = []
             bound = {k for c in state.choices for k in c.keys}

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ... import model
-from ...model import validators
+from ...model import keypatterns, validators
 from ...runtime.session import Session
 
 __all__ = [
@@ -243,6 +243,8 @@ class RandomCaller:
             choice = self.rng.choices(state.choices, weights)[0]
             if choice.phrases and (not choice.keys or self.rng.random() < 0.3):
                 return ("say", (self.rng.choice(choice.phrases), 1.0))
+            if choice.sequences and (not choice.keys or self.rng.random() < 0.7):
+                return self._extension(state, choice)
             if choice.keys:
                 return ("press", self.rng.choice(choice.keys))
         if phase in ("capture_confirm", "did_you_say", "offer_confirm"):  # mostly "yes"
@@ -256,6 +258,17 @@ class RandomCaller:
         if keys:
             return ("press", self.rng.choice(keys))
         return ("wait", None)
+
+    def _extension(self, menu: model.Menu, choice: model.Choice) -> CallerStep:
+        """Keys for a multi-key option; when the menu would wait for more, the caller ends
+        the entry with # or lets the inter-digit timeout pass."""
+        keys = keypatterns.sample(self.rng.choice(choice.sequences), self.rng.choice)
+        if menu.entry is not None and menu.entry.feed(keys).outcome == "wait":
+            if self.rng.random() < 0.5:
+                keys += "#"
+            else:
+                self.pending.append(("wait", None))
+        return ("press", keys)
 
     def _invalid(self, session: Session, state: model.State, phase: str) -> CallerStep:
         if phase == "capture" and isinstance(state, model.Capture):
@@ -288,6 +301,10 @@ class RandomCaller:
             cut = self.rng.randint(1, max(1, len(entry) - 1))
             self.pending.append(("wait", None))
             return ("press", entry[:cut])
+        if phase == "menu" and isinstance(state, model.Menu) and state.entry is not None:
+            keys = keypatterns.sample(self.rng.choice(state.entry.options), self.rng.choice)
+            self.pending.append(("wait", None))  # half an extension, then silence
+            return ("press", keys[: self.rng.randint(1, len(keys))])
         return self._valid(session, state, phase)
 
     def _speech(self, session: Session, state: model.State, phase: str) -> CallerStep:

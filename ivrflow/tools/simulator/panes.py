@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ...model import BUILTIN_VARIABLES, CallbackOffer, Menu
 from ...model.hours import local_time
+from ...model.keypatterns import KEYS
 from ...runtime import actions as act
 from ..testing import Line
 from .phone import Phone
@@ -143,6 +144,9 @@ def live_keys(phone: Phone) -> frozenset[str]:
     if phone.ended or sim.collect is None:
         return frozenset()
     state, phase = sim.call.flow.states[sim.call.state], sim.session.phase
+    if phase == "menu" and isinstance(state, Menu) and state.entry is not None:
+        typed = sim.session.buffer  # multi-key options: the keys that can still lead somewhere
+        return frozenset(k for k in KEYS if state.entry.feed(typed + k).outcome != "nomatch")
     if phase == "menu" and isinstance(state, Menu):
         return frozenset(k for c in state.choices for k in c.keys)
     if phase == "offer" and isinstance(state, CallbackOffer):
