@@ -480,7 +480,7 @@ class _FlowFailed(Exception):
 
 def known_variables(flow: Flow) -> set[str]:
     """Every variable a call of `flow` can have: built-ins, `var`s, set targets,
-    capture variables and look-up results."""
+    capture variables, menus' `into` and look-up results."""
     from ... import model
     from ...model.walk import walk
 
@@ -492,6 +492,8 @@ def known_variables(flow: Flow) -> set[str]:
                     names.add(stmt.name)
         if isinstance(state, model.Capture):
             names.add(state.variable)
+        elif isinstance(state, model.Menu) and state.into:  # `into ext`: the keys of the choice
+            names.add(state.into)
         elif isinstance(state, model.Lookup) and state.result:
             names.add(state.result)
     return names
