@@ -43,6 +43,8 @@ CONFINED: Mapping[str, tuple[str, ...]] = {
         "ivrflow.model.locale_library",
     ),  # the `locales` extra  # the holiday calendars, read in one place
     "cryptography": ("ivrflow.runtime.sealing",),  # AES-GCM for secure values in snapshots
+    "tqdm": ("ivrflow.cli.terminal",),  # the `cli` extra: progress bars
+    "shtab": ("ivrflow.cli.completion",),  # the `cli` extra: shell completion
 }
 
 

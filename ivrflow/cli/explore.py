@@ -18,7 +18,8 @@ DESCRIPTION = (
     "at night, on a holiday and in an emergency. A path that reaches a call state another path "
     "already explored joins it. Prints the tree of paths, the count per outcome and what no "
     "path reaches. Exit 0 when the flow was explored, 1 when it does not "
-    "compile, 2 on bad usage."
+    "compile, 2 on bad usage. On a terminal a progress line counts the paths explored (not "
+    "with --quiet)."
 )
 
 
@@ -59,6 +60,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="stop after N complete paths (calls that ended)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress line on a terminal")
     p.add_argument(
         "--summary", action="store_true", help="print the counts only, not the tree of paths"
     )
@@ -97,16 +99,20 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         except FixtureError as exc:
             err.write(f"error: {exc}\n")
             return EXIT_USAGE
+    from .terminal import Progress
+
     try:
-        found = explore(
-            result.flow,
-            path=args.flow,
-            fixtures=fixtures,
-            fixtures_path=args.fixtures,
-            max_depth=args.max_depth,
-            max_loops=args.max_loops,
-            max_paths=args.max_paths,
-        )
+        with Progress("explore", unit=" paths", quiet=args.quiet) as bar:
+            found = explore(
+                result.flow,
+                path=args.flow,
+                fixtures=fixtures,
+                fixtures_path=args.fixtures,
+                max_depth=args.max_depth,
+                max_loops=args.max_loops,
+                max_paths=args.max_paths,
+                on_path=lambda _: bar.advance(),
+            )
     except FixtureError as exc:
         err.write(f"error: {exc}\n")
         return EXIT_USAGE

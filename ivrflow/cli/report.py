@@ -5,17 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE, count
+from . import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, count
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from ..insight import kpis
     from ..insight.kpis import FlowInfo
     from ..insight.records_input import Filters, InputStats
+    from .terminal import Progress
+
+T = TypeVar("T")
 
 NAME = "report"
 HELP = "contact-center KPIs from call records (tables, JSON, CSV, HTML)"
@@ -25,7 +28,9 @@ DESCRIPTION = (
     "IVR, no-input and no-match, look-up errors and latency, and callbacks; every figure is "
     "defined in docs/metrics.md. Malformed lines are counted and the first few shown on "
     "stderr. Exit 0 with a report, 1 when no line was a usable record (or, with --strict, "
-    "when any line was malformed), 2 on bad usage or an unreadable file."
+    "when any line was malformed), 2 on bad usage or an unreadable file. On a terminal a "
+    "progress line counts the records read (not with --quiet); Ctrl-C stops reading and "
+    "reports on the records read so far, saying so (exit 130)."
 )
 
 
@@ -56,6 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "default: <flow>.ivr beside the records or in their parent directory",
     )
     p.add_argument("--strict", action="store_true", help="fail on any malformed line")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress line on a terminal")
     p.add_argument(
         "--callbacks",
         metavar="DB",
@@ -110,18 +116,27 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         records = read_db(dsn, stats, filters, args.db_schema)
     else:
         records = read(args.files, stats, filters)
-    try:
-        report = kpis.build(
-            records,
-            by=args.by,
-            zone=zone,
-            resolve=resolve,
-            sl_targets=targets,
-            short_abandon=short_abandon,
+    from .terminal import Interrupt, Progress
+
+    with Interrupt() as stop, Progress("report", unit=" records", quiet=args.quiet) as bar:
+        try:
+            report = kpis.build(
+                _counted(stop.items(records), bar),
+                by=args.by,
+                zone=zone,
+                resolve=resolve,
+                sl_targets=targets,
+                short_abandon=short_abandon,
+            )
+        except RecordsInputError as exc:
+            err.write(f"ivrflow report: {exc}\n")
+            return EXIT_USAGE
+    partial = stop.requested
+    if partial:
+        err.write(
+            f"ivrflow report: interrupted: a partial report, of the {stats.lines:,} lines "
+            "read before Ctrl-C\n"
         )
-    except RecordsInputError as exc:
-        err.write(f"ivrflow report: {exc}\n")
-        return EXIT_USAGE
     _tell_malformed(stats, err)
     if stats.records == 0:
         where = "the database" if args.db else count(len(args.files), "file")
@@ -133,6 +148,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     if stats.used == 0:
         err.write("ivrflow report: no record matches the filters\n")
     data = report.result(stats.as_json() | {"filters": filters.as_json()})
+    if partial:
+        data["interrupted"] = True  # only then: the figures are of the records read so far
     callback_figures = None
     if args.callbacks:
         callback_figures = _callback_figures(args.callbacks, filters, err)
@@ -142,7 +159,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     if args.html is not None:
         from ..insight.page import render_page
 
-        previous = _previous(args, report, filters, zone, targets, short_abandon)
+        previous = (
+            None if partial else _previous(args, report, filters, zone, targets, short_abandon)
+        )
         try:
             args.html.write_text(render_page(data, previous=previous), encoding="utf-8")
         except OSError as exc:
@@ -153,7 +172,27 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         from ..insight.callbacks import text
 
         out.write("\n" + text(callback_figures))
+    if partial:
+        if args.format == "text":
+            out.write(f"\n(partial: interrupted after {stats.lines:,} lines)\n")
+        return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def _counted(records: Iterator[T], bar: Progress) -> Iterator[T]:
+    """The records, counted on the progress line (in steps of 1,000: the bar costs nothing
+    per record); the records themselves when no bar is shown."""
+    if not bar.shown:
+        yield from records
+        return
+    n = 0
+    for record in records:
+        yield record
+        n += 1
+        if n == 1000:
+            bar.advance(n)
+            n = 0
+    bar.advance(n)
 
 
 def _previous(

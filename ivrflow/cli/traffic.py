@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TextIO
 
-from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from . import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, count
 
 NAME = "traffic"
 HELP = "predict what a flow does to the contact center: IVR time, queues, ASA, SL"
@@ -15,7 +15,9 @@ DESCRIPTION = (
     "callbacks) through the flow and its agent queues, and report containment, time in IVR, "
     "offered load, ASA, service level and abandonment with 95 %% confidence intervals. "
     "--sweep agents=15..25 finds the staffing for a service-level target; --fit RECORDS.jsonl "
-    "builds the caller model from call records. Exit 0 ok, 1 the flow does not compile, "
+    "builds the caller model from call records. On a terminal a progress bar counts the "
+    "simulated runs (not with --quiet); Ctrl-C ends after the run in progress and reports "
+    "the replications and staffings done (exit 130). Exit 0 ok, 1 the flow does not compile, "
     "2 bad usage or a bad model. See docs/traffic.md."
 )
 
@@ -33,6 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--html", metavar="FILE", help="also write an HTML report with charts")
     p.add_argument("--fit", metavar="RECORDS.jsonl", help="fit the caller model from records")
     p.add_argument("--write-model", metavar="OUT.yaml", help="with --fit: write the model, stop")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on a terminal")
 
 
 class _Usage(Exception):
@@ -122,24 +125,48 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             sys.stderr.write(p + "\n")
         return EXIT_USAGE
 
-    from ..traffic.report import render_sweep, render_text, sweep_answer
+    from ..traffic.report import render_sweep, render_text, replaced_staffing, sweep_answer
     from ..traffic.results import run as replicate
     from ..traffic.results import summarize, sweep
     from ..traffic.walk import Walker
+    from .terminal import Interrupt, Progress
 
     walker = Walker(flow, model)
-    runs = replicate(walker, model, replications=args.replications, seed=args.seed, days=args.days)
-    summary = summarize(walker, model, runs)
-    rows = None
-    queue = None
-    if sweep_range is not None:
-        queue = args.queue or max(summary.queues, key=lambda q: q.offered_per_day.mean).name
-        if queue not in model.queues:
-            raise _Usage(f"--queue: the model has no queue '{queue}' ({', '.join(model.queues)})")
-        rows = sweep(
-            walker, model, queue, sweep_range,
-            replications=args.replications, seed=args.seed, days=args.days,
-        )  # fmt: skip
+    total = args.replications * (1 + (len(sweep_range) if sweep_range is not None else 0))
+    with (
+        Interrupt() as stop,
+        Progress("traffic", total=total, unit=" runs", quiet=args.quiet) as bar,
+    ):
+        # One replication at a time (the same seeds as all at once): the bar moves, and
+        # Ctrl-C keeps those done.
+        runs = replicate(walker, model, replications=1, seed=args.seed, days=args.days)
+        bar.advance()
+        for k in range(1, args.replications):
+            if stop():
+                break
+            runs += replicate(walker, model, replications=1, seed=args.seed + k, days=args.days)
+            bar.advance()
+        summary = summarize(walker, model, runs)
+        rows = None
+        queue = None
+        if sweep_range is not None:
+            queue = args.queue or max(summary.queues, key=lambda q: q.offered_per_day.mean).name
+            if queue not in model.queues:
+                raise _Usage(
+                    f"--queue: the model has no queue '{queue}' ({', '.join(model.queues)})"
+                )
+            rows = []
+            for n in sweep_range:
+                if stop():
+                    break
+                bar.note(f"{queue}: {n} agents")
+                rows += sweep(
+                    walker, model, queue, range(n, n + 1),
+                    replications=args.replications, seed=args.seed, days=args.days,
+                )  # fmt: skip
+                bar.advance(args.replications)
+    interrupted = stop.requested
+    replaced = replaced_staffing(model.queues[queue]) if queue is not None else None
     title = f"ivrflow traffic — {args.flow} with {model.path}"
     if args.format == "json":
         data = summary.as_json()
@@ -147,6 +174,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             best = sweep_answer(rows, model.sl_target)
             data["sweep"] = {
                 "queue": queue,
+                "replaces": replaced,
                 "rows": [
                     {
                         "agents": r.agents,
@@ -164,12 +192,20 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     else:
         out.write(render_text(summary, title))
-        if rows is not None and queue is not None:
-            out.write("\n" + render_sweep(rows, queue, model.sl_target, model.sl_threshold))
+        if rows and queue is not None:
+            out.write(
+                "\n" + render_sweep(rows, queue, model.sl_target, model.sl_threshold, replaced)
+            )
     if args.html:
         from ..traffic.html import render_html
 
         Path(args.html).write_text(render_html(summary, title, rows, queue), encoding="utf-8")
         if args.format == "text":
             out.write(f"\nwrote {args.html}\n")
+    if interrupted:
+        done = f"{count(len(runs), 'replication')} of {args.replications}"
+        if sweep_range is not None:
+            done += f", {len(rows or [])} of {len(sweep_range)} staffings"
+        sys.stderr.write(f"ivrflow traffic: interrupted: the figures above are of {done}\n")
+        return EXIT_INTERRUPTED
     return EXIT_OK

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from .results import Estimate, QueueFigures, Summary, SweepRow
 
-__all__ = ["render_sweep", "render_text", "sweep_answer"]
+if TYPE_CHECKING:
+    from .queue import QueueSpec
+
+__all__ = ["render_sweep", "render_text", "replaced_staffing", "sweep_answer"]
+
+
+def replaced_staffing(spec: QueueSpec) -> str:
+    """What the model staffs `spec` with, as the sweep's rows replace it: "the model's 12
+    agents", or "the model's schedule: 00-08 0, 08-12 10, 12-18 14, 18-24 4" (hours of the
+    day, each span with its agents)."""
+    if spec.schedule is None:
+        return f"the model's {spec.agents} agents"
+    spans, start = [], 0
+    for hour in range(1, 25):
+        if hour == 24 or spec.schedule[hour] != spec.schedule[start]:
+            spans.append(f"{start:02d}-{hour:02d} {spec.schedule[start]}")
+            start = hour
+    return "the model's schedule: " + ", ".join(spans)
 
 
 def _pct(e: Estimate) -> str:
@@ -94,12 +112,27 @@ def sweep_answer(rows: list[SweepRow], target: float) -> SweepRow | None:
     )
 
 
-def render_sweep(rows: list[SweepRow], queue: str, target: float, threshold: float) -> str:
+def render_sweep(
+    rows: list[SweepRow],
+    queue: str,
+    target: float,
+    threshold: float,
+    replaced: str | None = None,
+) -> str:
+    """The sweep's table and its answer; `replaced` (`replaced_staffing`) says what each row's
+    agents, on duty all day, stand in for."""
     out = [
         f"Agents for queue {queue} (target {target * 100:g}/{threshold:g}); ± is the 95 % "
         "confidence half-width",
-        f"  {'agents':>6}  {'service level':<16}{'ASA':<16}{'abandonment':<16}occupancy",
     ]
+    if replaced is not None and rows:
+        agents = (
+            f"{rows[0].agents} agents"
+            if len(rows) == 1
+            else f"{rows[0].agents}..{rows[-1].agents} agents"
+        )
+        out.append(f"  {agents} all day replace {replaced}")
+    out.append(f"  {'agents':>6}  {'service level':<16}{'ASA':<16}{'abandonment':<16}occupancy")
     for r in rows:
         f = r.figures
         if f.unstable:

@@ -64,6 +64,18 @@ def test_sweep_finds_the_fewest_agents_for_the_target(run: Run) -> None:
         "traffic", flow, "--model", model, *QUICK, "--sweep", "agents=14..22", "--queue", "billing"
     )
     assert f"→ {needed} agents meet 80/20" in text.stdout
+    # Issue 16: the sweep says which of the model's staffing its rows stand in for.
+    import yaml
+
+    hours = yaml.safe_load(Path(model).read_text(encoding="utf-8"))["queues"]["billing"]["agents"]
+    spans, start = [], 0
+    for h in range(1, 25):
+        if h == 24 or hours[h] != hours[start]:
+            spans.append(f"{start:02d}-{h:02d} {hours[start]}")
+            start = h
+    replaced = "the model's schedule: " + ", ".join(spans)
+    assert f"  14..22 agents all day replace {replaced}\n" in text.stdout
+    assert sweep["replaces"] == replaced
 
 
 def test_an_overloaded_queue_without_abandonment_is_called_unstable(

@@ -70,4 +70,8 @@ def test_ctrl_c_ends_a_long_command_with_one_line(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err
-    assert err.strip().splitlines()[-1] == "ivrflow fuzz: interrupted"
+    # one line, which now also says that what was done is kept (the figures printed above)
+    assert err.strip().splitlines() == [
+        "ivrflow fuzz: interrupted; the figures above are of the calls placed"
+    ]
+    assert "(interrupted: " in out

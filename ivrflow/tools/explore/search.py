@@ -5,7 +5,7 @@ joins and the depth, loop and path bounds) and `explore()`."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -240,6 +240,7 @@ class Explorer:
         max_loops: int = DEFAULT_MAX_LOOPS,
         max_paths: int | None = None,
         snapshots: bool = False,
+        on_path: Callable[[int], None] | None = None,
     ) -> None:
         from ...host.fixtures import for_flow
 
@@ -262,6 +263,7 @@ class Explorer:
         )
         self._entries: dict[str, tuple[list[Option], list[Option]]] = {}
         self._ended = 0
+        self.on_path = on_path  # told the count of complete paths as each one ends
         self._stopped = False
         self._seen: dict[Any, Node] = {}  # call states explored, shared by every setup
 
@@ -323,6 +325,8 @@ class Explorer:
                     (call.decisions),
                 )
                 self._ended += 1
+                if self.on_path is not None:
+                    self.on_path(self._ended)
                 if self.max_paths is not None and self._ended >= self.max_paths:
                     self._stopped = True
                 continue
@@ -633,9 +637,11 @@ def explore(
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_loops: int = DEFAULT_MAX_LOOPS,
     max_paths: int | None = None,
+    on_path: Callable[[int], None] | None = None,
 ) -> Exploration:
     """Explore every path of `flow` (see the module's documentation). `fixtures_path`: the
-    file `fixtures` came from, when not the flow's own (scenarios name it)."""
+    file `fixtures` came from, when not the flow's own (scenarios name it). `on_path` is told
+    the count of complete paths as each one ends (a progress bar)."""
     return Explorer(
         flow,
         path=path,
@@ -645,6 +651,7 @@ def explore(
         max_depth=max_depth,
         max_loops=max_loops,
         max_paths=max_paths,
+        on_path=on_path,
     ).run()
 
 

@@ -61,7 +61,8 @@ class FuzzReport:
     - `outcomes`: Counter of the records' outcome kinds; `personas`: of caller kinds;
     - `steps`: caller steps taken; `seconds`: wall time of the run; `calls_per_second`;
     - `states`: Counter of the states the calls entered (`state_coverage`: the share of the
-      flow's states any call reached).
+      flow's states any call reached);
+    - `interrupted`: the run stopped early when asked (`stop`), after `calls` calls.
     """
 
     flow: str
@@ -79,6 +80,7 @@ class FuzzReport:
     steps: int = 0
     seconds: float = 0.0
     silence_bound: inv.SilenceBound | None = None
+    interrupted: bool = False
 
     @property
     def calls_per_second(self) -> float:
@@ -406,6 +408,8 @@ def fuzz_flow(
     max_turns: int = 30,
     snapshots: bool = True,
     on_violation: Callable[[Violation], None] | None = None,
+    on_call: Callable[[int], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> FuzzReport:
     """Place `calls` random calls against a flow and check every invariant on each.
 
@@ -415,7 +419,9 @@ def fuzz_flow(
     fail, time out or return malformed data; queues report odd figures, transfers end
     busy/full/failed, the callback store fails. `max_turns`: caller turns before it goes
     silent. `snapshots`: round-trip the session through `to_dict`/`from_dict` every few
-    steps. Returns a `FuzzReport`; `on_violation` sees each violation as it is found.
+    steps. Returns a `FuzzReport`; `on_violation` sees each violation as it is found,
+    `on_call` the number of calls placed after each; when `stop()` turns true the run ends
+    after the call in progress, its report marked `interrupted`.
     """
     flow = _flow_of(path_or_flow)
     report = FuzzReport(
@@ -459,6 +465,11 @@ def fuzz_flow(
             report.violations.append(violation)
             if on_violation is not None:
                 on_violation(violation)
+        if on_call is not None:
+            on_call(report.calls)
+        if stop is not None and stop():
+            report.interrupted = True
+            break
     report.records_lost = report.calls - report.records
     report.seconds = time.perf_counter() - began
     return report
