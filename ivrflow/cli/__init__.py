@@ -34,6 +34,7 @@ COMMANDS = {
     "callbacks": "list, show, cancel and retry stored callbacks; run the dispatcher that calls back",
     "prompts": "list every prompt of a flow (for recording), pre-render the constant ones",
     "asterisk": "write Asterisk configuration from flows: queues.conf for their in-queue flows",
+    "completion": "print a shell completion script (bash, zsh, tcsh)",
 }
 
 
@@ -72,14 +73,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _build(argv: Sequence[str]) -> argparse.ArgumentParser:
+def _build(argv: Sequence[str], every: bool = False) -> argparse.ArgumentParser:
+    """The parser; with `every`, each command's options too (for shell completion)."""
     parser = _Parser(prog="ivrflow", description="IVR call flows you can read, diff and test.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     for name, help_text in COMMANDS.items():
         # Only the command being run is imported: `ivrflow check` never loads the simulator.
-        command = load(name) if name == chosen else None
+        command = load(name) if every or name == chosen else None
         if name == chosen and command is None:
             continue
         p = sub.add_parser(
@@ -128,6 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def full_parser() -> argparse.ArgumentParser:
+    """The parser with every command and every option (what `ivrflow completion` reads)."""
+    return _build([], every=True)
+
+
 __all__ = [
     "COMMANDS",
     "EXIT_FAILED",
@@ -136,6 +143,7 @@ __all__ = [
     "EXIT_USAGE",
     "count",
     "flow_files",
+    "full_parser",
     "load",
     "main",
 ]

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 NAME = "check"
 HELP = "compile flows and report every problem"
 DESCRIPTION = (
-    "Compile .ivr files and report errors and warnings. "
-    "Exit 0 when no file has errors, 1 when one has, 2 on bad usage."
+    "Compile .ivr files and report errors and warnings, in colour on a terminal (never when "
+    "piped, nor when NO_COLOR is set). Exit 0 when no file has errors, 1 when one has, 2 on bad usage."
 )
 
 
@@ -32,8 +32,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from ..compiler import compile_file
     from ..errors import render
+    from .terminal import colour, colour_enabled, paint_diagnostic
 
     out = out or sys.stdout
+    tinted = colour_enabled(out)
     files, strict, fmt, quiet = flow_files(args.files), args.strict, args.format, args.quiet
     if not files:
         sys.stderr.write(f"ivrflow check: no .ivr files in {', '.join(args.files)}\n")
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             continue
         for d in result.diagnostics:
             shown = d if not strict or d.severity == "error" else _as_error(d)
-            out.write(render(shown, result.sources.get(d.path)) + "\n")
+            out.write(paint_diagnostic(render(shown, result.sources.get(d.path)), tinted) + "\n")
         errors += len(bad)
         warn = f", {count(len(result.warnings), 'warning')}" if result.warnings else ""
         if bad or not compiled:
@@ -69,9 +71,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             pass
         elif result.flow is not None:
             states = count(len(result.flow.states), "state")
-            out.write(f"{file}: ok — flow '{result.flow.name}', {states}{warn}\n")
+            ok = colour("ok", "green", tinted)
+            out.write(f"{file}: {ok} — flow '{result.flow.name}', {states}{warn}\n")
         else:
-            out.write(f"{file}: ok — module '{result.module}'{warn}\n")
+            ok = colour("ok", "green", tinted)
+            out.write(f"{file}: {ok} — module '{result.module}'{warn}\n")
     if fmt == "json":
         import json
 
@@ -79,7 +83,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         out.write("\n")
     elif failed and not quiet:
         where = f" in {count(failed_files, 'file')}" if len(files) > 1 else ""
-        out.write(f"check failed: {count(errors, 'error')}{where}\n")
+        failed_text = colour("check failed", "red", tinted)
+        out.write(f"{failed_text}: {count(errors, 'error')}{where}\n")
     return EXIT_FAILED if failed else EXIT_OK
 
 

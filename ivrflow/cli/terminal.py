@@ -74,7 +74,8 @@ def paint_diagnostic(rendered: str, on: bool) -> str:
             lines[i] = colour(line, "cyan", on)
         elif line.rstrip().endswith("^") and set(line.split("| ", 1)[-1].strip()) == {"^"}:
             gutter, _, marks = line.partition("| ")
-            lines[i] = f"{gutter}| {colour(marks, tone, on)}"
+            carets = marks.lstrip(" ")
+            lines[i] = f"{gutter}| {marks[: len(marks) - len(carets)]}{colour(carets, tone, on)}"
     return "\n".join(lines)
 
 

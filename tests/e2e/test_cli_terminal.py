@@ -184,13 +184,39 @@ def test_ctrl_c_in_report_reports_what_it_read(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_in_a_sweep_prints_the_rows_done() -> None:
-    proc = _start("traffic", FLOW, "--model", MODEL, "--days", "1", "--replications", "2",
-                  "--sweep", "agents=10..60", "--queue", "billing", stdin=subprocess.DEVNULL)  # fmt: skip
-    time.sleep(12.0)  # the base runs and a few staffings (a second or two each)
-    out, err = _interrupted(proc)
+    # On a terminal, so that its progress bar says when two staffings are done: the SIGINT
+    # then comes mid-sweep however busy the machine is.
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ivrflow", "traffic", FLOW, "--model", MODEL, "--days", "1",
+         "--replications", "2", "--sweep", "agents=10..60", "--queue", "billing"],
+        cwd=ROOT, env=cli_env(TERM="xterm"), stdin=subprocess.DEVNULL, stdout=slave,
+        stderr=slave,
+    )  # fmt: skip
+    os.close(slave)
+    drawn, sent = b"", False
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        drawn += data
+        # 104 runs: 2 replications of the model's staffing, then 2 per staffing of 10..60
+        if not sent and re.search(rb"traffic: [^\r\n]* ([6-9]|[1-9]\d)/104 ", drawn):
+            proc.send_signal(signal.SIGINT)
+            sent = True
+    os.close(master)
+    assert sent, drawn.decode(errors="replace")[-2000:]
+    assert proc.wait(60) == 130
+    out = drawn.decode("utf-8", "replace").replace("\r\n", "\n")
+    assert "Traceback" not in out
     rows = re.findall(r"^\s+(\d+)  (?:\d|unstable)", out, re.MULTILINE)
-    assert rows, out
+    assert len(rows) >= 2, out[-3000:]
     assert [int(r) for r in rows] == list(range(10, 10 + len(rows)))
     assert len(rows) < 51
     assert "service level (80/20)" in out  # the report of the model's own staffing too
-    assert f"2 replications of 2, {len(rows)} of 51 staffings" in err, err
+    assert f"2 replications of 2, {len(rows)} of 51 staffings" in out, out[-1000:]
