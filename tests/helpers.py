@@ -61,6 +61,31 @@ step done:
 """
 
 
+# A flow that says a secure value back: the fuzzer's secure-value audit must find it.
+LEAKY = """
+flow leaky "Reads the PIN back"
+  timeout 5s, retries 2
+
+start:
+  -> pin
+
+capture pin:
+  say "Enter your PIN."
+  digits 4
+  secure
+  ok -> echo
+  exhausted -> bye
+
+step echo:
+  say "Your PIN is {{ pin | digits }}."
+  -> bye
+
+step bye:
+  say "Bye."
+  hangup
+"""
+
+
 # TwiML answers of the webhook gateway, as the webhook fault tests read them.
 def twiml_action(root: ET.Element) -> str:
     """Where the call's <Gather> posts the caller's input next."""

@@ -19,31 +19,10 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, cli_env
+from helpers import LEAKY
 
 pytest.importorskip("tqdm", reason="the progress bars need the cli extra (tqdm)")
 
-LEAKY = """
-flow leaky "Reads the PIN back"
-  timeout 5s, retries 2
-
-start:
-  -> pin
-
-capture pin:
-  say "Enter your PIN."
-  digits 4
-  secure
-  ok -> echo
-  exhausted -> bye
-
-step echo:
-  say "Your PIN is {{ pin | digits }}."
-  -> bye
-
-step bye:
-  say "Bye."
-  hangup
-"""
 
 FLOW = str(ROOT / "flows/billing.ivr")
 MODEL = str(ROOT / "flows/models/billing.yaml")

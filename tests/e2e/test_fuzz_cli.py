@@ -9,33 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import LOOPING
+from helpers import LEAKY, LOOPING
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-LEAKY = """
-flow leaky "Reads the PIN back"
-  timeout 5s, retries 2
-
-start:
-  -> pin
-
-capture pin:
-  say "Enter your PIN."
-  digits 4
-  secure
-  ok -> echo
-  exhausted -> bye
-
-step echo:
-  say "Your PIN is {{ pin | digits }}."
-  -> bye
-
-step bye:
-  say "Bye."
-  hangup
-"""
 
 
 def ivrflow(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
